@@ -1,0 +1,197 @@
+"""Assembling the 2025 communes and the pre-reform units from the demo polygons.
+
+Steps, each a plain function of arrays and frames:
+1. clean the polygons and remove their overlaps (`polygons`);
+2. match them to pre-reform units (`matching`);
+3. dissolve the matched ones per pre-reform unit and hand them to the 2025 units through the
+   lineage, splitting the old units that were divided (`lineage`);
+4. attach the orphans (polygons of communes merged away before 2025, and the gaps between
+   polygons) to a touching 2025 unit: the one whose assembled area falls furthest short of
+   its official area, relative to that area; then to a pre-reform unit of that 2025 unit;
+5. dissolve per unit.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+
+from geoservice.boundaries import lineage as lineage_mod
+from geoservice.boundaries import matching
+from geoservice.boundaries import polygons as poly
+from geoservice.geodesy import area_km2
+
+LOGGER = logging.getLogger(__name__)
+
+
+@dataclass
+class Assembly:
+    """What the geometric assembly produced, with the figures the quality report needs."""
+
+    communes: gpd.GeoDataFrame  # code, geometry, match
+    legacy: gpd.GeoDataFrame  # code, geometry, match
+    lineage: pd.DataFrame  # legacy_code, code, relation, is_default, area_km2
+    stats: dict
+
+
+def assemble(
+    source_polygons: gpd.GeoDataFrame,
+    units: pd.DataFrame,
+    legacy: pd.DataFrame,
+    conversion: dict,
+) -> Assembly:
+    """Run steps 1-5 and return the 2025 communes, the pre-reform units and the lineage."""
+    geoms = poly.clean(source_polygons.geometry.to_numpy())
+    geoms, overlap_deg2 = poly.resolve_overlaps(geoms)
+    source = source_polygons.set_geometry(geoms)
+    matched = matching.match_to_legacy(source, legacy)
+    old_province = matching.province_codes(source, legacy).to_numpy()
+    gaps = poly.interior_gaps(geoms)
+    gap_km2 = float(area_km2(gaps).sum()) if len(gaps) else 0.0
+
+    has_code = matched["legacy_code"].notna().to_numpy()
+    legacy_geoms = pd.Series(geoms[has_code]).groupby(
+        matched["legacy_code"].to_numpy()[has_code]
+    ).agg(lambda s: shapely.union_all(s.to_numpy(), grid_size=poly.GRID))
+    lineage = lineage_mod.lineage_table(conversion, units, legacy)
+    official = units.set_index("code")["official_area_km2"]
+    pieces = lineage_mod.assign_to_2025(legacy_geoms, lineage, official)
+
+    orphans = np.concatenate([geoms[~has_code], gaps])
+    orphan_groups = np.concatenate([old_province[~has_code], [None] * len(gaps)])
+    piece_groups = pieces["legacy_code"].map(legacy.set_index("code")["province_code"])
+    all_geoms = np.concatenate([pieces["geometry"].to_numpy(), orphans])
+    groups = np.concatenate([piece_groups.to_numpy(), orphan_groups])
+    new_labels = np.concatenate([pieces["code"].to_numpy(), [None] * len(orphans)])
+    seeded = _seed_units_without_pieces(units, set(pieces["code"]), orphans)
+    for offset, code in seeded.items():
+        new_labels[len(pieces) + offset] = code
+    new_labels = poly.absorb_orphans(
+        all_geoms, new_labels, _closest_to_official_area(all_geoms, new_labels, groups, official)
+    )
+    old_labels = np.concatenate([pieces["legacy_code"].to_numpy(), [None] * len(orphans)])
+    old_labels = poly.absorb_orphans(all_geoms, old_labels, _same_new_unit(new_labels))
+
+    communes = _dissolve(all_geoms, new_labels)
+    legacy_units = _dissolve(all_geoms, old_labels)
+    method = _match_method(matched, pieces, new_labels, len(pieces))
+    communes["match"] = communes["code"].map(method).fillna("orphans")
+    legacy_units["match"] = legacy_units["code"].map(
+        matched.dropna().drop_duplicates("legacy_code").set_index("legacy_code")["match"]
+    ).fillna("orphans")
+    lineage = _lineage_areas(lineage, all_geoms, new_labels, old_labels)
+    stats = {
+        "source_polygons": int(len(source)),
+        "matched_by_name": int((matched["match"] == "name").sum()),
+        "matched_by_location": int((matched["match"] == "location").sum()),
+        "orphan_polygons": int((~has_code).sum()),
+        "gap_polygons": int(len(gaps)),
+        "gap_area_km2": round(gap_km2, 3),
+        "overlap_removed_km2": round(overlap_deg2 * 111.32**2, 3),
+    }
+    LOGGER.info("assembled %d communes, %d pre-reform units", len(communes), len(legacy_units))
+    return Assembly(communes, legacy_units, lineage, stats)
+
+
+SEED_REACH_DEG = 0.05  # about 5 km
+
+
+def _seed_units_without_pieces(units, held_codes, orphans) -> dict:
+    """Give a 2025 unit that received nothing the orphan at (or nearest) its recorded centroid.
+
+    Returns {orphan index: 2025 code}. An orphan goes to one unit at most.
+    """
+    seeds: dict = {}
+    if len(orphans) == 0:
+        return seeds
+    waiting = units[~units["code"].isin(held_codes)]
+    for code, lat, lon in zip(waiting["code"], waiting["lat"], waiting["lon"]):
+        if not (np.isfinite(lat) and np.isfinite(lon)):
+            continue
+        distances = shapely.distance(shapely.Point(lon, lat), orphans)
+        for index in np.argsort(distances):
+            if distances[index] > SEED_REACH_DEG:
+                break
+            if index not in seeds:
+                seeds[int(index)] = code
+                break
+    return seeds
+
+
+def _closest_to_official_area(geoms, labels, groups, official):
+    """Chooser: the touching unit whose relative area error the orphan reduces most."""
+    areas = area_km2(geoms)
+    current = pd.Series(areas).groupby(pd.Series(labels, dtype=object)).sum().to_dict()
+
+    def choose(index, candidates, shared, live_labels):
+        same = np.array([groups[c] == groups[index] or groups[index] is None
+                         for c in candidates])
+        pool, pool_shared = (candidates[same], shared[same]) if same.any() else (
+            candidates, shared)
+        gains = []
+        for candidate in pool:
+            code = live_labels[candidate]
+            target = official.get(code)
+            have = current.get(code, 0.0)
+            if target is None or not np.isfinite(target) or target <= 0:
+                gains.append(0.0)
+            else:
+                gains.append((abs(target - have) - abs(target - have - areas[index])) / target)
+        gains = np.array(gains)
+        best = int(np.argmax(gains)) if gains.max() > 0 else int(np.argmax(pool_shared))
+        chosen = pool[best]
+        code = live_labels[chosen]
+        current[code] = current.get(code, 0.0) + areas[index]
+        return chosen
+
+    return choose
+
+
+def _same_new_unit(new_labels):
+    """Chooser: the longest-edge pre-reform neighbour that went to the same 2025 unit."""
+
+    def choose(index, candidates, shared, live_labels):
+        same = np.array([new_labels[c] == new_labels[index] for c in candidates])
+        if same.any():
+            return candidates[same][int(np.argmax(shared[same]))]
+        return candidates[int(np.argmax(shared))]
+
+    return choose
+
+
+def _dissolve(geoms, labels) -> gpd.GeoDataFrame:
+    frame = pd.DataFrame({"code": labels, "geometry": geoms})
+    frame = frame[frame["code"].notna()]
+    merged = frame.groupby("code")["geometry"].agg(
+        lambda s: poly.polygonal(shapely.union_all(s.to_numpy(), grid_size=poly.GRID))
+    )
+    geometry = [g if g.geom_type == "MultiPolygon" else shapely.MultiPolygon([g])
+                for g in merged.to_numpy()]
+    return gpd.GeoDataFrame({"code": merged.index}, geometry=geometry, crs="EPSG:4326")
+
+
+def _match_method(matched, pieces, new_labels, n_pieces) -> dict:
+    """Per 2025 unit: "name" if every polygon it holds was matched by name, else the weakest."""
+    order = {"name": 0, "location": 1, "split": 2, "orphans": 3}
+    methods: dict = {}
+    by_legacy = matched.dropna().drop_duplicates("legacy_code").set_index("legacy_code")["match"]
+    for code, old, relation in zip(pieces["code"], pieces["legacy_code"], pieces["relation"]):
+        how = "split" if relation == "split" else by_legacy.get(old, "orphans")
+        if order[how] > order[methods.get(code, "name")]:
+            methods[code] = how
+        methods.setdefault(code, how)
+    return methods
+
+
+def _lineage_areas(lineage, geoms, new_labels, old_labels) -> pd.DataFrame:
+    areas = pd.DataFrame({"legacy_code": old_labels, "code": new_labels,
+                          "area_km2": area_km2(geoms)})
+    totals = areas.groupby(["legacy_code", "code"], as_index=False)["area_km2"].sum()
+    table = lineage.merge(totals, on=["legacy_code", "code"], how="left")
+    table["area_km2"] = table["area_km2"].fillna(0.0).round(3)
+    return table

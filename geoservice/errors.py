@@ -1,0 +1,90 @@
+"""Domain exceptions (no HTTP here) and the one table that maps them to HTTP statuses.
+
+Views never pick status codes by hand: they raise these, and `geoservice.web.errors`
+turns any of them into the one JSON error shape (API) or an HTML page (UI) using
+`STATUS_CODES`. The message given to the exception is written for the user; details
+for the log go in `detail`.
+"""
+
+from __future__ import annotations
+
+
+class GeoserviceError(Exception):
+    """Base of every error the service reports on purpose."""
+
+    code = "error"
+
+    def __init__(self, message: str, *, detail: str | None = None, parameter: str | None = None):
+        super().__init__(message)
+        self.message = message
+        self.detail = detail
+        self.parameter = parameter
+
+
+class InvalidParameter(GeoserviceError):
+    """A request or command parameter is malformed or out of range."""
+
+    code = "InvalidParameter"
+
+
+class NotFound(GeoserviceError):
+    """The named collection, feature or unit does not exist."""
+
+    code = "NotFound"
+
+
+class CollectionNotFound(NotFound):
+    """No collection has that id."""
+
+    code = "CollectionNotFound"
+
+
+class FeatureNotFound(NotFound):
+    """The collection has no feature with that id."""
+
+    code = "FeatureNotFound"
+
+
+class DataNotBuilt(GeoserviceError):
+    """The boundary data has not been built into the instance folder yet."""
+
+    code = "DataNotBuilt"
+
+
+class SourceMissing(GeoserviceError):
+    """A registry package that the data build reads is not installed."""
+
+    code = "SourceMissing"
+
+
+class ConfigError(GeoserviceError):
+    """A configuration value is missing or invalid."""
+
+    code = "ConfigError"
+
+
+class StoreUnavailable(GeoserviceError):
+    """The database behind the store cannot be reached."""
+
+    code = "StoreUnavailable"
+
+
+STATUS_CODES: dict[type[GeoserviceError], int] = {
+    InvalidParameter: 400,
+    CollectionNotFound: 404,
+    FeatureNotFound: 404,
+    NotFound: 404,
+    DataNotBuilt: 503,
+    StoreUnavailable: 503,
+    SourceMissing: 500,
+    ConfigError: 500,
+    GeoserviceError: 500,
+}
+
+
+def status_for(error: GeoserviceError) -> int:
+    """Return the HTTP status for a domain error: the entry of its nearest class."""
+    for cls in type(error).__mro__:
+        if cls in STATUS_CODES:
+            return STATUS_CODES[cls]
+    return 500
