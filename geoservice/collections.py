@@ -1,0 +1,151 @@
+"""The feature collections the service publishes, and loading the built boundaries into a store.
+
+Each `CollectionDef` names the collection, its titles, its id field, the filters it accepts
+and its properties with their types and meanings; the features API and the OpenAPI
+document are generated from these definitions.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pandas as pd
+
+from geoservice.store import FeatureRow, Store
+from geoservice.text import search_key
+
+LOGGER = logging.getLogger(__name__)
+
+UNIT_FIELDS = {
+    "code": ("string", "Official GSO code (2 digits province, 5 digits commune)"),
+    "name": ("string", "Name in Vietnamese (NFC), without the unit-type prefix"),
+    "full_name": ("string", "Name with its unit-type prefix, e.g. 'Xã Lũng Cú'"),
+    "name_ascii": ("string", "Name without diacritics"),
+    "unit_type": ("string", "xã / phường / đặc khu (communes); tỉnh / thành phố (provinces)"),
+    "province_code": ("string", "Code of the province the unit belongs to"),
+    "official_area_km2": ("number", "Official area (km²) from the 2025 unit list"),
+    "area_km2": ("number", "Area computed from the geometry, equal-area projection (km²)"),
+    "border_neighbors": ("array", "Neighbouring countries faced along the land border: CN, LA, KH"),
+    "border_length_km": ("object", "Length of land border shared, per neighbour (km)"),
+    "distance_to_border_km": ("number", "Distance to the nearest land border line (km)"),
+    "border_band": ("string", "Distance band: 0, <=10, <=25, <=50, >50 (km)"),
+}
+
+
+@dataclass(frozen=True)
+class CollectionDef:
+    """A published feature collection."""
+
+    id: str
+    title: str
+    title_en: str
+    description: str
+    geometry: str
+    filters: tuple[str, ...]
+    fields: dict
+
+
+COLLECTIONS: dict[str, CollectionDef] = {
+    c.id: c
+    for c in (
+        CollectionDef(
+            "provinces", "Tỉnh, thành phố (2025)", "Provinces (2025)",
+            "The 34 provincial units since 1 July 2025, dissolved from their communes, with "
+            "border properties aggregated from the communes.",
+            "MultiPolygon", ("border_neighbor", "q"),
+            {**{k: v for k, v in UNIT_FIELDS.items() if k != "province_code"},
+             "commune_count": ("integer", "Number of commune-level units")},
+        ),
+        CollectionDef(
+            "communes", "Xã, phường, đặc khu (2025)", "Communes (2025)",
+            "The 3,321 commune-level units since 1 July 2025 (demo geometry assembled from "
+            "older polygons; see docs/data.md).",
+            "MultiPolygon", ("province_code", "border_neighbor", "q"),
+            {**UNIT_FIELDS,
+             "province_name": ("string", "Province name with prefix"),
+             "area_ratio": ("number", "area_km2 / official_area_km2"),
+             "match": ("string", "Weakest way the unit's source polygons were matched: "
+                                 "name, location, split or orphans")},
+        ),
+        CollectionDef(
+            "border-lines", "Đường biên giới đất liền", "Land border lines",
+            "The national land border, one feature per neighbouring country.",
+            "MultiLineString", (),
+            {"neighbor": ("string", "CN, LA or KH"), "name": ("string", "Country (Vietnamese)"),
+             "name_en": ("string", "Country (English)"),
+             "length_km": ("number", "Length of the line (km)")},
+        ),
+        CollectionDef(
+            "legacy-communes", "Xã, phường, thị trấn trước 2025", "Pre-reform communes",
+            "The commune-level units before 1 July 2025 (second boundary version), with the "
+            "2025 units they went into.",
+            "MultiPolygon", ("province_code", "q"),
+            {"code": ("string", "Pre-reform GSO code"), "name": ("string", "Name"),
+             "full_name": ("string", "Name with prefix"), "name_ascii": ("string", "ASCII name"),
+             "unit_type": ("string", "Xã / Phường / Thị trấn"),
+             "district_code": ("string", "District code"),
+             "district_name": ("string", "District name"),
+             "province_code": ("string", "Pre-reform province code"),
+             "province_name": ("string", "Pre-reform province name"),
+             "successors": ("array", "2025 commune codes this unit went into"),
+             "area_km2": ("number", "Area computed from the geometry (km²)")},
+        ),
+    )
+}
+
+# Which GeoPackage layer feeds which collection, and the id field.
+SOURCES = {
+    "provinces": ("provinces", "code"),
+    "communes": ("communes", "code"),
+    "border-lines": ("border_lines", "neighbor"),
+    "legacy-communes": ("legacy_communes", "code"),
+}
+
+
+def load_boundaries(store: Store, gpkg: Path) -> dict[str, int]:
+    """Load every boundary collection from the built GeoPackage into the store."""
+    from geoservice.boundaries.build import read_geopackage
+
+    layers = read_geopackage(gpkg)
+    counts = {}
+    for collection, (layer, key) in SOURCES.items():
+        counts[collection] = store.replace_collection(
+            collection, _rows(layers[layer], key, collection))
+    store.set_meta("boundaries_loaded_at", datetime.now(UTC).isoformat(timespec="seconds"))
+    store.set_meta("boundaries_source", str(gpkg))
+    store.set_meta("boundaries_counts", json.dumps(counts))
+    LOGGER.info("loaded boundaries: %s", counts)
+    return counts
+
+
+def _rows(frame, key: str, collection: str):
+    fields = COLLECTIONS[collection].fields
+    columns = [c for c in fields if c in frame.columns]
+    for record, geometry in zip(frame[columns].to_dict("records"), frame.geometry):
+        properties = {k: _plain(v) for k, v in record.items()}
+        if collection == "communes":
+            properties["province_name"] = record.get("province_name")
+        neighbours = tuple(properties.get("border_neighbors") or ())
+        if collection == "border-lines":
+            neighbours = (properties["neighbor"],)
+        yield FeatureRow(
+            id=str(record[key]),
+            properties=properties,
+            geometry=geometry,
+            province_code=properties.get("province_code") if collection != "provinces"
+            else properties.get("code"),
+            neighbors=neighbours,
+            search=search_key(properties.get("name")),
+        )
+
+
+def _plain(value):
+    if isinstance(value, float) and pd.isna(value):
+        return None
+    if hasattr(value, "item"):
+        return value.item()
+    return value

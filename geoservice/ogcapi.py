@@ -1,0 +1,225 @@
+"""OGC API - Features documents as plain functions (no Flask): landing page, conformance,
+collections, items and single items, and the parsing of items parameters.
+
+Views in `geoservice.web.features` pass the request's arguments and base URL in and send
+the returned dicts out as JSON.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from urllib.parse import urlencode
+
+import shapely
+
+from geoservice.collections import COLLECTIONS, CollectionDef
+from geoservice.errors import CollectionNotFound, DataNotBuilt, FeatureNotFound, InvalidParameter
+from geoservice.store import FeatureQuery, Store
+from geoservice.text import search_key
+
+GEOJSON = "application/geo+json"
+CONFORMANCE = [
+    "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/core",
+    "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/geojson",
+    "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/oas30",
+]
+CRS84 = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
+NEIGHBOR_CODES = ("CN", "LA", "KH")
+ITEMS_PARAMETERS = {"bbox", "limit", "offset", "province_code", "border_neighbor", "q", "f"}
+
+
+def landing(base: str) -> dict:
+    """Return the landing page."""
+    return {
+        "title": "geoservice",
+        "description": "Vietnam's 2025 administrative units, border communes and security and "
+                       "order data as OGC API - Features collections.",
+        "links": [
+            {"href": f"{base}/", "rel": "self", "type": "application/json", "title": "This page"},
+            {"href": f"{base}/api", "rel": "service-desc",
+             "type": "application/vnd.oai.openapi+json;version=3.0", "title": "OpenAPI document"},
+            {"href": f"{base}/conformance", "rel": "conformance", "type": "application/json",
+             "title": "Conformance classes"},
+            {"href": f"{base}/collections", "rel": "data", "type": "application/json",
+             "title": "Collections"},
+        ],
+    }
+
+
+def conformance() -> dict:
+    """Return the conformance declaration."""
+    return {"conformsTo": CONFORMANCE}
+
+
+def collection_def(collection_id: str) -> CollectionDef:
+    """Return a collection's definition or raise `CollectionNotFound`."""
+    try:
+        return COLLECTIONS[collection_id]
+    except KeyError:
+        known = ", ".join(COLLECTIONS)
+        raise CollectionNotFound(
+            f"There is no collection '{collection_id}'. Collections: {known}.") from None
+
+
+def collection(store: Store, base: str, collection_id: str) -> dict:
+    """Return one collection's metadata."""
+    definition = collection_def(collection_id)
+    count, bbox = store.extent(collection_id)
+    url = f"{base}/collections/{collection_id}"
+    return {
+        "id": definition.id,
+        "title": definition.title,
+        "title_en": definition.title_en,
+        "description": definition.description,
+        "itemType": "feature",
+        "crs": [CRS84],
+        "extent": {"spatial": {"bbox": [list(bbox)] if bbox else [], "crs": CRS84}},
+        "numberOfFeatures": count,
+        "links": [
+            {"href": url, "rel": "self", "type": "application/json"},
+            {"href": f"{url}/items", "rel": "items", "type": GEOJSON},
+        ],
+    }
+
+
+def collections(store: Store, base: str) -> dict:
+    """Return the list of collections."""
+    return {
+        "collections": [collection(store, base, cid) for cid in COLLECTIONS],
+        "links": [{"href": f"{base}/collections", "rel": "self", "type": "application/json"}],
+    }
+
+
+def parse_items_query(args: Mapping[str, str], definition: CollectionDef, default_limit: int,
+                      max_limit: int) -> FeatureQuery:
+    """Validate an items request's parameters into a `FeatureQuery` (or raise InvalidParameter)."""
+    unknown = sorted(set(args) - ITEMS_PARAMETERS)
+    if unknown:
+        raise InvalidParameter(f"Unknown parameter '{unknown[0]}'. Accepted: "
+                               f"{', '.join(sorted(ITEMS_PARAMETERS))}.", parameter=unknown[0])
+    fmt = args.get("f")
+    if fmt not in (None, "json", "geojson"):
+        raise InvalidParameter("f must be 'json' or 'geojson'.", parameter="f")
+    limit = min(_whole(args.get("limit"), "limit", default_limit, minimum=1), max_limit)
+    offset = _whole(args.get("offset"), "offset", 0, minimum=0)
+    for name in ("province_code", "border_neighbor", "q"):
+        if args.get(name) is not None and name not in definition.filters:
+            raise InvalidParameter(f"Collection '{definition.id}' cannot be filtered by {name}.",
+                                   parameter=name)
+    province = args.get("province_code")
+    if province is not None and not (province.isdigit() and len(province) == 2):
+        raise InvalidParameter("province_code must be a two-digit province code, e.g. 08.",
+                               parameter="province_code")
+    neighbour = args.get("border_neighbor")
+    if neighbour is not None:
+        neighbour = neighbour.upper()
+        if neighbour not in NEIGHBOR_CODES:
+            raise InvalidParameter("border_neighbor must be one of CN, LA, KH.",
+                                   parameter="border_neighbor")
+    q = args.get("q")
+    if q is not None:
+        q = search_key(q)
+        if not q:
+            raise InvalidParameter("q must contain letters or digits.", parameter="q")
+    return FeatureQuery(limit=limit, offset=offset, bbox=parse_bbox(args.get("bbox")),
+                        province_code=province, border_neighbor=neighbour, q=q)
+
+
+def parse_bbox(value: str | None) -> tuple[float, float, float, float] | None:
+    """Parse `minLon,minLat,maxLon,maxLat` in WGS 84 degrees."""
+    if value is None:
+        return None
+    parts = value.split(",")
+    if len(parts) != 4:
+        raise InvalidParameter("bbox must be four numbers: minLon,minLat,maxLon,maxLat.",
+                               parameter="bbox")
+    try:
+        minx, miny, maxx, maxy = (float(p) for p in parts)
+    except ValueError:
+        raise InvalidParameter("bbox must be four numbers: minLon,minLat,maxLon,maxLat.",
+                               parameter="bbox") from None
+    finite = all(abs(v) < float("inf") for v in (minx, miny, maxx, maxy))
+    if not finite or not (-180 <= minx <= 180 and -180 <= maxx <= 180 and -90 <= miny <= 90
+                          and -90 <= maxy <= 90):
+        raise InvalidParameter("bbox is out of range: longitudes within ±180, latitudes within "
+                               "±90.", parameter="bbox")
+    if minx > maxx or miny > maxy:
+        raise InvalidParameter("bbox minimum must not exceed its maximum.", parameter="bbox")
+    return minx, miny, maxx, maxy
+
+
+def _whole(value: str | None, name: str, default: int, minimum: int) -> int:
+    if value is None:
+        return default
+    if not value.isdigit() or len(value) > 9:
+        raise InvalidParameter(f"{name} must be a whole number of at least {minimum}.",
+                               parameter=name)
+    number = int(value)
+    if number < minimum:
+        raise InvalidParameter(f"{name} must be a whole number of at least {minimum}.",
+                               parameter=name)
+    return number
+
+
+def items(store: Store, base: str, collection_id: str, args: Mapping[str, str],
+          default_limit: int, max_limit: int) -> dict:
+    """Return a page of a collection as a GeoJSON FeatureCollection with paging links."""
+    definition = collection_def(collection_id)
+    query = parse_items_query(args, definition, default_limit, max_limit)
+    _require_data(store, collection_id)
+    page = store.query(collection_id, query)
+    url = f"{base}/collections/{collection_id}/items"
+    kept = {k: v for k, v in args.items() if k not in ("offset", "limit")}
+    links = [_page_link(url, kept, query.limit, query.offset, "self")]
+    if query.offset + query.limit < page.number_matched:
+        links.append(_page_link(url, kept, query.limit, query.offset + query.limit, "next"))
+    if query.offset > 0:
+        links.append(_page_link(url, kept, query.limit, max(query.offset - query.limit, 0),
+                                "prev"))
+    return {
+        "type": "FeatureCollection",
+        "features": [feature(fid, props, geom) for fid, props, geom in page.features],
+        "numberMatched": page.number_matched,
+        "numberReturned": len(page.features),
+        "timeStamp": datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z"),
+        "links": links,
+    }
+
+
+def item(store: Store, base: str, collection_id: str, feature_id: str) -> dict:
+    """Return one feature with its links."""
+    collection_def(collection_id)
+    _require_data(store, collection_id)
+    found = store.get(collection_id, feature_id)
+    if found is None:
+        raise FeatureNotFound(f"Collection '{collection_id}' has no feature '{feature_id}'.")
+    body = feature(*found)
+    url = f"{base}/collections/{collection_id}"
+    body["links"] = [
+        {"href": f"{url}/items/{feature_id}", "rel": "self", "type": GEOJSON},
+        {"href": url, "rel": "collection", "type": "application/json"},
+    ]
+    return body
+
+
+def feature(fid: str, properties: dict, geometry) -> dict:
+    """Return a GeoJSON Feature."""
+    return {
+        "type": "Feature",
+        "id": fid,
+        "geometry": json.loads(shapely.to_geojson(geometry)) if geometry is not None else None,
+        "properties": properties,
+    }
+
+
+def _require_data(store: Store, collection_id: str) -> None:
+    if store.get_meta("boundaries_loaded_at") is None:
+        raise DataNotBuilt("The boundary data has not been built yet: run "
+                           "'geoservice build-data' (make run does it).")
+
+
+def _page_link(url: str, args: dict, limit: int, offset: int, rel: str) -> dict:
+    query = urlencode({**args, "limit": limit, "offset": offset})
+    return {"href": f"{url}?{query}", "rel": rel, "type": GEOJSON}

@@ -1,0 +1,97 @@
+"""The persistence interface and its registry of backends.
+
+A `Store` keeps feature collections (boundaries now; records later) and answers the
+features API's questions: a page of features by bbox and filters, one feature by id, the
+extent of a collection. Backends are chosen by the scheme of `GEOSERVICE_DATABASE_URL`:
+`sqlite:///path` (the embedded default, in the instance folder) or `postgresql://…`
+(PostGIS, added with the records work). An incomplete backend fails when it is created.
+"""
+
+from __future__ import annotations
+
+import importlib
+from abc import ABC, abstractmethod
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from urllib.parse import urlparse
+
+from geoservice.errors import ConfigError
+
+
+@dataclass(frozen=True)
+class FeatureRow:
+    """One feature as stored: id, properties, geometry and the columns queries filter on."""
+
+    id: str
+    properties: dict
+    geometry: object  # shapely geometry or None
+    province_code: str | None = None
+    neighbors: tuple[str, ...] = ()
+    search: str = ""
+
+
+@dataclass(frozen=True)
+class FeatureQuery:
+    """Validated query parameters of an items request."""
+
+    limit: int = 10
+    offset: int = 0
+    bbox: tuple[float, float, float, float] | None = None
+    province_code: str | None = None
+    border_neighbor: str | None = None
+    q: str | None = None
+
+
+@dataclass
+class FeaturePage:
+    """A page of features (id, properties, geometry) and how many matched in all."""
+
+    features: list[tuple[str, dict, object]] = field(default_factory=list)
+    number_matched: int = 0
+
+
+class Store(ABC):
+    """What every backend provides."""
+
+    @abstractmethod
+    def replace_collection(self, collection: str, rows: Iterable[FeatureRow]) -> int:
+        """Replace a collection's features in one transaction; return how many were written."""
+
+    @abstractmethod
+    def query(self, collection: str, query: FeatureQuery) -> FeaturePage:
+        """Return one page of a collection's features, ordered by id."""
+
+    @abstractmethod
+    def get(self, collection: str, feature_id: str) -> tuple[str, dict, object] | None:
+        """Return one feature, or None."""
+
+    @abstractmethod
+    def extent(self, collection: str) -> tuple[int, tuple[float, float, float, float] | None]:
+        """Return the number of features and their bounding box (None when empty)."""
+
+    @abstractmethod
+    def set_meta(self, key: str, value: str) -> None:
+        """Record a piece of metadata (build time, source versions …)."""
+
+    @abstractmethod
+    def get_meta(self, key: str) -> str | None:
+        """Return a piece of metadata, or None."""
+
+    def close(self) -> None:  # noqa: B027 - optional for backends without resources
+        """Release connections."""
+
+
+BACKENDS: dict[str, str] = {
+    "sqlite": "geoservice.store.sqlite:SqliteStore",
+}
+
+
+def open_store(url: str) -> Store:
+    """Create the store named by a database URL."""
+    scheme = urlparse(url).scheme.split("+")[0]
+    if scheme not in BACKENDS:
+        known = ", ".join(sorted(BACKENDS))
+        raise ConfigError(f"unknown database URL scheme {scheme!r} (known: {known})")
+    module_name, class_name = BACKENDS[scheme].split(":")
+    backend = getattr(importlib.import_module(module_name), class_name)
+    return backend(url)

@@ -1,0 +1,192 @@
+"""The embedded store: one SQLite file in the instance folder, nothing to install or start.
+
+Geometry is kept as WKB with its bounding box in an R*Tree index; exact spatial tests are
+done with shapely on the few candidates whose box straddles the query's edge.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sqlite3
+import threading
+from collections.abc import Iterable
+from pathlib import Path
+from urllib.parse import urlparse
+
+import numpy as np
+import shapely
+
+from geoservice.errors import StoreUnavailable
+from geoservice.store import FeaturePage, FeatureQuery, FeatureRow, Store
+
+LOGGER = logging.getLogger(__name__)
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS features (
+    collection TEXT NOT NULL,
+    id TEXT NOT NULL,
+    province_code TEXT,
+    neighbors TEXT NOT NULL DEFAULT ',',
+    search TEXT NOT NULL DEFAULT '',
+    properties TEXT NOT NULL,
+    geometry BLOB,
+    PRIMARY KEY (collection, id)
+);
+CREATE INDEX IF NOT EXISTS features_province ON features (collection, province_code);
+CREATE VIRTUAL TABLE IF NOT EXISTS features_rtree USING rtree(rid, minx, maxx, miny, maxy);
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+"""
+
+
+class SqliteStore(Store):
+    """SQLite backend; one connection per thread."""
+
+    def __init__(self, url: str):
+        parsed = urlparse(url)
+        self.path = Path(parsed.path if not parsed.netloc else parsed.netloc + parsed.path)
+        self._local = threading.local()
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with self._connect() as conn:
+            conn.executescript(SCHEMA)
+
+    def _connect(self) -> sqlite3.Connection:
+        conn = getattr(self._local, "conn", None)
+        if conn is None:
+            try:
+                conn = sqlite3.connect(self.path, timeout=30)
+            except sqlite3.Error as exc:
+                raise StoreUnavailable("the embedded database cannot be opened",
+                                       detail=str(exc)) from exc
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA synchronous=NORMAL")
+            self._local.conn = conn
+        return conn
+
+    def replace_collection(self, collection: str, rows: Iterable[FeatureRow]) -> int:
+        """Replace a collection's features in one transaction."""
+        conn = self._connect()
+        count = 0
+        with conn:
+            conn.execute(
+                "DELETE FROM features_rtree WHERE rid IN "
+                "(SELECT rowid FROM features WHERE collection = ?)", (collection,))
+            conn.execute("DELETE FROM features WHERE collection = ?", (collection,))
+            for row in rows:
+                wkb = shapely.to_wkb(row.geometry) if row.geometry is not None else None
+                cursor = conn.execute(
+                    "INSERT INTO features (collection, id, province_code, neighbors, search, "
+                    "properties, geometry) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    (collection, row.id, row.province_code, "," + ",".join(row.neighbors) + ",",
+                     " " + row.search + " ", json.dumps(row.properties, ensure_ascii=False), wkb),
+                )
+                if row.geometry is not None and not row.geometry.is_empty:
+                    minx, miny, maxx, maxy = row.geometry.bounds
+                    conn.execute("INSERT INTO features_rtree VALUES (?, ?, ?, ?, ?)",
+                                 (cursor.lastrowid, minx, maxx, miny, maxy))
+                count += 1
+        return count
+
+    def query(self, collection: str, query: FeatureQuery) -> FeaturePage:
+        """Return one page of features, ordered by id."""
+        where, params = ["f.collection = ?"], [collection]
+        if query.province_code:
+            where.append("f.province_code = ?")
+            params.append(query.province_code)
+        if query.border_neighbor:
+            where.append("f.neighbors LIKE ?")
+            params.append(f"%,{query.border_neighbor},%")
+        if query.q:
+            where.append("f.search LIKE ?")
+            params.append(f"% {query.q}%")
+        conn = self._connect()
+        if query.bbox is None:
+            sql_where = " AND ".join(where)
+            total = conn.execute(f"SELECT count(*) FROM features f WHERE {sql_where}",
+                                 params).fetchone()[0]
+            rows = conn.execute(
+                f"SELECT f.id, f.properties, f.geometry FROM features f WHERE {sql_where} "
+                "ORDER BY f.id LIMIT ? OFFSET ?", [*params, query.limit, query.offset],
+            ).fetchall()
+            return FeaturePage([_decode(r) for r in rows], total)
+        ids = self._ids_in_bbox(conn, where, params, query.bbox)
+        page_ids = ids[query.offset : query.offset + query.limit]
+        return FeaturePage(self._fetch(conn, collection, page_ids), len(ids))
+
+    def _ids_in_bbox(self, conn, where, params, bbox) -> list[str]:
+        minx, miny, maxx, maxy = bbox
+        sql = (
+            "SELECT f.id, (r.minx >= ? AND r.maxx <= ? AND r.miny >= ? AND r.maxy <= ?) "
+            "AS inside FROM features f JOIN features_rtree r ON r.rid = f.rowid "
+            "WHERE r.minx <= ? AND r.maxx >= ? AND r.miny <= ? AND r.maxy >= ? AND "
+            + " AND ".join(where) + " ORDER BY f.id"
+        )
+        rows = conn.execute(sql, [minx, maxx, miny, maxy, maxx, minx, maxy, miny, *params])
+        rows = rows.fetchall()
+        straddling = [fid for fid, inside in rows if not inside]
+        keep = set(fid for fid, inside in rows if inside)
+        if straddling:
+            box = shapely.box(*bbox)
+            shapely.prepare(box)
+            for chunk_start in range(0, len(straddling), 500):
+                chunk = straddling[chunk_start : chunk_start + 500]
+                marks = ",".join("?" * len(chunk))
+                found = conn.execute(
+                    f"SELECT id, geometry FROM features WHERE collection = ? AND id IN ({marks})",
+                    [params[0], *chunk],
+                ).fetchall()
+                geoms = shapely.from_wkb([g for _, g in found])
+                hits = shapely.intersects(box, geoms)
+                keep.update(fid for (fid, _), hit in zip(found, np.atleast_1d(hits)) if hit)
+        return [fid for fid, _ in rows if fid in keep]
+
+    def _fetch(self, conn, collection: str, ids: list[str]) -> list:
+        if not ids:
+            return []
+        marks = ",".join("?" * len(ids))
+        rows = conn.execute(
+            f"SELECT id, properties, geometry FROM features WHERE collection = ? "
+            f"AND id IN ({marks}) ORDER BY id", [collection, *ids],
+        ).fetchall()
+        return [_decode(r) for r in rows]
+
+    def get(self, collection: str, feature_id: str):
+        """Return one feature, or None."""
+        row = self._connect().execute(
+            "SELECT id, properties, geometry FROM features WHERE collection = ? AND id = ?",
+            (collection, feature_id),
+        ).fetchone()
+        return _decode(row) if row else None
+
+    def extent(self, collection: str):
+        """Return the number of features and their bounding box."""
+        row = self._connect().execute(
+            "SELECT count(*), min(r.minx), min(r.miny), max(r.maxx), max(r.maxy) "
+            "FROM features f LEFT JOIN features_rtree r ON r.rid = f.rowid "
+            "WHERE f.collection = ?", (collection,),
+        ).fetchone()
+        count, *bounds = row
+        return count, (tuple(bounds) if count and bounds[0] is not None else None)
+
+    def set_meta(self, key: str, value: str) -> None:
+        """Record a piece of metadata."""
+        conn = self._connect()
+        with conn:
+            conn.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (key, value))
+
+    def get_meta(self, key: str) -> str | None:
+        """Return a piece of metadata, or None."""
+        row = self._connect().execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return row[0] if row else None
+
+    def close(self) -> None:
+        """Close this thread's connection."""
+        conn = getattr(self._local, "conn", None)
+        if conn is not None:
+            conn.close()
+            self._local.conn = None
+
+
+def _decode(row) -> tuple[str, dict, object]:
+    fid, properties, wkb = row
+    return fid, json.loads(properties), shapely.from_wkb(wkb) if wkb is not None else None

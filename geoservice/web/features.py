@@ -1,0 +1,70 @@
+"""The features API blueprint (OGC API - Features): HTTP in, plain functions, JSON out."""
+
+from __future__ import annotations
+
+from flask import Blueprint, current_app, jsonify, request
+
+from geoservice import ogcapi
+from geoservice.web.openapi import openapi_document
+
+blueprint = Blueprint("features", __name__)
+
+
+def _store():
+    return current_app.extensions["geoservice.store"]
+
+
+def _base() -> str:
+    return request.url_root.rstrip("/")
+
+
+def _json(body: dict, content_type: str = "application/json"):
+    response = jsonify(body)
+    response.content_type = content_type
+    return response
+
+
+@blueprint.get("/")
+def landing():
+    """Landing page of the API."""
+    return _json(ogcapi.landing(_base()))
+
+
+@blueprint.get("/conformance")
+def conformance():
+    """Conformance classes."""
+    return _json(ogcapi.conformance())
+
+
+@blueprint.get("/api")
+def api():
+    """The OpenAPI 3.0 document."""
+    return _json(openapi_document(_base()), "application/vnd.oai.openapi+json;version=3.0")
+
+
+@blueprint.get("/collections")
+def collections():
+    """All collections."""
+    return _json(ogcapi.collections(_store(), _base()))
+
+
+@blueprint.get("/collections/<collection_id>")
+def collection(collection_id: str):
+    """One collection."""
+    return _json(ogcapi.collection(_store(), _base(), collection_id))
+
+
+@blueprint.get("/collections/<collection_id>/items")
+def items(collection_id: str):
+    """A page of features."""
+    config = current_app.config
+    body = ogcapi.items(_store(), _base(), collection_id, request.args.to_dict(),
+                        config["GEOSERVICE_DEFAULT_ITEMS_LIMIT"],
+                        config["GEOSERVICE_MAX_ITEMS_LIMIT"])
+    return _json(body, ogcapi.GEOJSON)
+
+
+@blueprint.get("/collections/<collection_id>/items/<feature_id>")
+def item(collection_id: str, feature_id: str):
+    """One feature."""
+    return _json(ogcapi.item(_store(), _base(), collection_id, feature_id), ogcapi.GEOJSON)
