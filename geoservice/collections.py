@@ -69,7 +69,9 @@ COLLECTIONS: dict[str, CollectionDef] = {
              "province_name": ("string", "Province name with prefix"),
              "area_ratio": ("number", "area_km2 / official_area_km2"),
              "match": ("string", "Weakest way the unit's source polygons were matched: "
-                                 "name, location, split or orphans")},
+                                 "name, location, split or orphans"),
+             "area_guided": ("boolean", "True where official areas steered part of the "
+                                        "geometry (split shares, orphan pieces)")},
         ),
         CollectionDef(
             "border-lines", "Đường biên giới đất liền", "Land border lines",

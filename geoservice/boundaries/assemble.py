@@ -25,6 +25,7 @@ from geoservice.boundaries import lineage as lineage_mod
 from geoservice.boundaries import matching
 from geoservice.boundaries import polygons as poly
 from geoservice.geodesy import area_km2
+from geoservice.text import name_key
 
 LOGGER = logging.getLogger(__name__)
 
@@ -63,10 +64,16 @@ def assemble(
     pieces = lineage_mod.assign_to_2025(legacy_geoms, lineage, official)
 
     orphans = np.concatenate([geoms[~has_code], gaps])
-    orphan_groups = np.concatenate([old_province[~has_code], [None] * len(gaps)])
-    piece_groups = pieces["legacy_code"].map(legacy.set_index("code")["province_code"])
+    # Communes merged away before 2025 were merged within their district: an orphan prefers
+    # a neighbour of its own (province, district), then of its province.
+    district = source["district"].map(name_key).to_numpy()
+    orphan_groups = list(zip(old_province[~has_code], district[~has_code])) + [None] * len(gaps)
+    by_code = legacy.set_index("code")
+    piece_groups = pieces["legacy_code"].map(
+        lambda c: (by_code.at[c, "province_code"], name_key(by_code.at[c, "district_short"])))
     all_geoms = np.concatenate([pieces["geometry"].to_numpy(), orphans])
-    groups = np.concatenate([piece_groups.to_numpy(), orphan_groups])
+    groups = np.empty(len(pieces) + len(orphans), dtype=object)
+    groups[:] = list(piece_groups) + list(orphan_groups)
     new_labels = np.concatenate([pieces["code"].to_numpy(), [None] * len(orphans)])
     seeded = _seed_units_without_pieces(units, set(pieces["code"]), orphans)
     for offset, code in seeded.items():
@@ -74,6 +81,8 @@ def assemble(
     new_labels = poly.absorb_orphans(
         all_geoms, new_labels, _closest_to_official_area(all_geoms, new_labels, groups, official)
     )
+    new_labels = _refine(all_geoms, new_labels, np.arange(len(pieces), len(all_geoms)), groups,
+                         official)
     old_labels = np.concatenate([pieces["legacy_code"].to_numpy(), [None] * len(orphans)])
     old_labels = poly.absorb_orphans(all_geoms, old_labels, _same_new_unit(new_labels))
 
@@ -81,6 +90,10 @@ def assemble(
     legacy_units = _dissolve(all_geoms, old_labels)
     method = _match_method(matched, pieces, new_labels, len(pieces))
     communes["match"] = communes["code"].map(method).fillna("orphans")
+    # Where official areas steered the geometry (orphans placed, split shares): such units'
+    # area ratios are not an independent check of the assembly.
+    guided = set(new_labels[len(pieces):]) | set(pieces.loc[pieces["relation"] == "split", "code"])
+    communes["area_guided"] = communes["code"].isin(guided)
     legacy_units["match"] = legacy_units["code"].map(
         matched.dropna().drop_duplicates("legacy_code").set_index("legacy_code")["match"]
     ).fillna("orphans")
@@ -129,10 +142,7 @@ def _closest_to_official_area(geoms, labels, groups, official):
     current = pd.Series(areas).groupby(pd.Series(labels, dtype=object)).sum().to_dict()
 
     def choose(index, candidates, shared, live_labels):
-        same = np.array([groups[c] == groups[index] or groups[index] is None
-                         for c in candidates])
-        pool, pool_shared = (candidates[same], shared[same]) if same.any() else (
-            candidates, shared)
+        pool, pool_shared = _preferred(index, candidates, shared, groups)
         gains = []
         for candidate in pool:
             code = live_labels[candidate]
@@ -150,6 +160,58 @@ def _closest_to_official_area(geoms, labels, groups, official):
         return chosen
 
     return choose
+
+
+def _refine(geoms, labels, movable, groups, official, passes: int = 3):
+    """Move orphans to another touching unit where that brings both closer to official area."""
+    labels = labels.copy()
+    areas = area_km2(geoms)
+    have = pd.Series(areas).groupby(pd.Series(labels, dtype=object)).sum().to_dict()
+    tree = shapely.STRtree(geoms)
+
+    def error(code, km2):
+        target = official.get(code)
+        if target is None or not np.isfinite(target) or target <= 0:
+            return 0.0
+        return abs(target - km2) / target
+
+    for _ in range(passes):
+        moved = 0
+        for index in movable:
+            here = labels[index]
+            touching = [j for j in tree.query(geoms[index], predicate="touches")
+                        if labels[j] != here]
+            touching = [j for j in touching if groups[index] is None or groups[j] is None
+                        or groups[j][:1] == groups[index][:1]]
+            best, best_gain = None, 1e-9
+            for code in {labels[j] for j in touching}:
+                before = error(here, have[here]) + error(code, have.get(code, 0.0))
+                after = error(here, have[here] - areas[index]) + error(
+                    code, have.get(code, 0.0) + areas[index])
+                if before - after > best_gain:
+                    best, best_gain = code, before - after
+            if best is not None and have[here] - areas[index] > 0:
+                have[here] -= areas[index]
+                have[best] = have.get(best, 0.0) + areas[index]
+                labels[index] = best
+                moved += 1
+        LOGGER.info("area refinement moved %d orphan pieces", moved)
+        if not moved:
+            break
+    return labels
+
+
+def _preferred(index, candidates, shared, groups):
+    """Narrow candidates to the same (province, district) as the orphan, else the province."""
+    mine = groups[index]
+    if mine is None:
+        return candidates, shared
+    for level in (1,):
+        same = np.array([groups[c] is not None and groups[c][:level] == mine[:level]
+                         for c in candidates])
+        if same.any():
+            return candidates[same], shared[same]
+    return candidates, shared
 
 
 def _same_new_unit(new_labels):

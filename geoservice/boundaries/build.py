@@ -171,7 +171,7 @@ def _communes(assembled: gpd.GeoDataFrame, units: pd.DataFrame) -> gpd.GeoDataFr
     frame["area_km2"] = area_km2(frame.geometry.to_numpy()).round(3)
     frame["area_ratio"] = (frame["area_km2"] / frame["official_area_km2"]).round(4)
     columns = ["code", "name", "full_name", "name_ascii", "unit_type", "province_code",
-               "province_name", "official_area_km2", "area_km2", "area_ratio", "match", "lat",
+               "province_name", "official_area_km2", "area_km2", "area_ratio", "match", "area_guided", "lat",
                "lon", "geometry"]
     return gpd.GeoDataFrame(frame[columns], geometry="geometry", crs="EPSG:4326")
 

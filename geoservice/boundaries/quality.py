@@ -32,6 +32,8 @@ def quality_report(communes, units, stats: dict, lines, topology: dict, full_cou
         .groupby("match")["within"]
         .agg(["size", "mean"])
     )
+    guided = communes.set_index("code")["area_guided"].reindex(ratio.index).fillna(False)
+    independent = within[~guided.astype(bool)]
     worst = (ratio - 1).abs().sort_values(ascending=False).head(20).index
     table = communes.set_index("code")
     report = {
@@ -46,6 +48,9 @@ def quality_report(communes, units, stats: dict, lines, topology: dict, full_cou
             "share_within_10pct": round(float(within.mean()), 4) if len(ratio) else None,
             "quantiles": {q: round(float(ratio.quantile(float(q))), 4)
                           for q in ("0.05", "0.25", "0.5", "0.75", "0.95")} if len(ratio) else {},
+            "independent_units": int(len(independent)),
+            "share_within_10pct_independent": round(float(independent.mean()), 4)
+            if len(independent) else None,
             "share_within_10pct_by_match": {
                 m: {"units": int(r["size"]), "share": round(float(r["mean"]), 4)}
                 for m, r in by_match.iterrows()
@@ -119,6 +124,8 @@ def render_text(report: dict) -> str:
         f"Computed / official area: median {ratio['median']}, within ±10%: "
         f"{ratio['share_within_10pct']} of {ratio['units_with_official_area']} units",
         f"Quantiles: {ratio['quantiles']}",
+        f"Units whose geometry official areas did not steer: {ratio['independent_units']}, "
+        f"within ±10%: {ratio['share_within_10pct_independent']}",
         f"Within ±10% by match: {ratio['share_within_10pct_by_match']}",
         "Worst 20:",
     ]
