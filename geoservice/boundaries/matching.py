@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from geoservice.text import name_key
+from geoservice.text import name_key, nfc
 
 LOGGER = logging.getLogger(__name__)
 
@@ -59,6 +59,13 @@ def match_to_legacy(polygons: gpd.GeoDataFrame, legacy: pd.DataFrame) -> pd.Data
     leg_ward = legacy["name"].map(name_key).to_numpy()
     used: set[str] = set()
 
+    # Exact names first (with diacritics): "Châu Bình" and "Châu Bính" of one district
+    # fold to the same key and must not take each other's polygon.
+    exact_dist = polygons["district"].map(_exact).to_numpy()
+    exact_ward = polygons["ward"].map(_exact).to_numpy()
+    _match_full_names(result, prov, exact_dist, exact_ward, legacy,
+                      legacy["district_short"].map(_exact).to_numpy(),
+                      legacy["name"].map(_exact).to_numpy(), used)
     _match_full_names(result, prov, poly_dist, poly_ward, legacy, leg_dist, leg_ward, used)
     _match_within_province(result, polygons, prov, poly_ward, legacy, leg_ward, used)
     _match_by_location(result, polygons, prov, legacy, used)
@@ -67,11 +74,17 @@ def match_to_legacy(polygons: gpd.GeoDataFrame, legacy: pd.DataFrame) -> pd.Data
     return result
 
 
+def _exact(name: str | None) -> str:
+    return nfc(name or "").lower()
+
+
 def _match_full_names(result, prov, poly_dist, poly_ward, legacy, leg_dist, leg_ward, used):
     index = {}
     for i, key in enumerate(zip(legacy["province_code"], leg_dist, leg_ward)):
         index.setdefault(key, []).append(i)
     for row, key in enumerate(zip(prov, poly_dist, poly_ward)):
+        if result["legacy_code"].iat[row] is not None:
+            continue
         hits = [i for i in index.get(key, []) if legacy["code"].iat[i] not in used]
         if len(hits) == 1:
             code = legacy["code"].iat[hits[0]]

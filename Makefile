@@ -1,0 +1,38 @@
+# geoservice: the two commands a new user needs are `make run` and `make test`.
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+HOST   ?= 127.0.0.1
+PORT   ?= 5000
+
+.PHONY: run test install data lint constraints clean-data
+
+run: data  ## Create the environment, build the data if missing, serve on http://127.0.0.1:5000
+	$(BIN)/geoservice serve --host $(HOST) --port $(PORT)
+
+test: install  ## Run the whole test-suite (builds its own fixtures, incl. one full national build)
+	$(BIN)/python -m pytest
+
+install: $(VENV)/.installed node_modules/.installed
+
+$(VENV)/.installed: pyproject.toml constraints.txt
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[test]'
+	touch $@
+
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund
+	touch $@
+
+data: install  ## Build boundaries into instance/ and load them into the store, unless already there
+	$(BIN)/geoservice build-data --if-missing
+
+lint: install
+	$(BIN)/python -m ruff check geoservice tests
+
+constraints:  ## Re-pin every Python dependency from the current environment
+	$(BIN)/python -m pip freeze --exclude-editable > constraints.txt
+
+clean-data:
+	rm -rf instance/boundaries.gpkg instance/quality.* instance/geoservice.sqlite*
