@@ -22,12 +22,14 @@ def _create_app():
 @click.group(cls=FlaskGroup, create_app=_create_app, add_default_commands=False)
 def main() -> None:
     """Geoservice: Vietnam's administrative units, border communes and security-data layers."""
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(level=logging.INFO,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
 
 @main.command("build-data")
 @click.option("--provinces", default="", help="Comma-separated 2025 province codes (default: all).")
-@click.option("--if-missing", is_flag=True, help="Do nothing when the data is already built and loaded.")
+@click.option("--if-missing", is_flag=True,
+              help="Do nothing when the data is already built and loaded.")
 @click.option("--no-load", is_flag=True, help="Build the GeoPackage only; do not load the store.")
 def build_data(provinces: str, if_missing: bool, no_load: bool) -> None:
     """Build the boundaries into the instance folder and load them into the store."""

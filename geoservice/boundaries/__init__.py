@@ -1,0 +1,1 @@
+"""Building Vietnam's administrative boundaries and border communes from registry packages."""

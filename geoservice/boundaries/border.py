@@ -77,7 +77,7 @@ def border_lines(outline: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
 
 
 def commune_border_metrics(communes: gpd.GeoDataFrame, lines: gpd.GeoDataFrame) -> pd.DataFrame:
-    """Return per commune: border_neighbors, border_length_km, distance_to_border_km, border_band."""
+    """Return per commune: border_neighbors, border_length_km, distance and band."""
     geoms = communes.geometry.to_numpy()
     lengths = {code: np.zeros(len(geoms)) for code in lines["neighbor"]}
     tree = shapely.STRtree(geoms)

@@ -21,7 +21,7 @@ import shapely
 
 from geoservice.boundaries import border, sources
 from geoservice.boundaries.assemble import assemble
-from geoservice.boundaries.polygons import GRID, polygonal
+from geoservice.boundaries.polygons import GRID
 from geoservice.boundaries.quality import quality_report, write_report
 from geoservice.geodesy import area_km2
 from geoservice.text import ascii_fold
@@ -171,8 +171,8 @@ def _communes(assembled: gpd.GeoDataFrame, units: pd.DataFrame) -> gpd.GeoDataFr
     frame["area_km2"] = area_km2(frame.geometry.to_numpy()).round(3)
     frame["area_ratio"] = (frame["area_km2"] / frame["official_area_km2"]).round(4)
     columns = ["code", "name", "full_name", "name_ascii", "unit_type", "province_code",
-               "province_name", "official_area_km2", "area_km2", "area_ratio", "match", "area_guided", "lat",
-               "lon", "geometry"]
+               "province_name", "official_area_km2", "area_km2", "area_ratio", "match",
+               "area_guided", "lat", "lon", "geometry"]
     return gpd.GeoDataFrame(frame[columns], geometry="geometry", crs="EPSG:4326")
 
 

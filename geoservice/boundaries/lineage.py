@@ -11,11 +11,11 @@ from __future__ import annotations
 import logging
 
 import numpy as np
+import pandas as pd
 import rasterio.features
+import shapely
 import shapely.geometry
 from affine import Affine
-import pandas as pd
-import shapely
 
 from geoservice.boundaries.polygons import GRID, polygonal
 from geoservice.geodesy import area_km2

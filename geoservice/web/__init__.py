@@ -1,0 +1,1 @@
+"""HTTP interfaces: one blueprint per interface."""
