@@ -76,7 +76,10 @@ def load_boundaries_command() -> None:
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=5000, show_default=True, type=int)
 def serve(host: str, port: int) -> None:
-    """Serve the application (development server, threaded)."""
+    """Serve the application (Werkzeug's threaded server; gunicorn for production)."""
     from flask import current_app
+    from werkzeug.serving import run_simple
 
-    current_app.run(host=host, port=port, threaded=True, use_reloader=False)
+    app = current_app._get_current_object()
+    click.echo(f"serving on http://{host}:{port}/ (Ctrl+C to stop)")
+    run_simple(host, port, app, threaded=True, use_reloader=False)

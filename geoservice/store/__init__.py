@@ -4,7 +4,7 @@ A `Store` keeps feature collections (boundaries now; records later) and answers 
 features API's questions: a page of features by bbox and filters, one feature by id, the
 extent of a collection. Backends are chosen by the scheme of `GEOSERVICE_DATABASE_URL`:
 `sqlite:///path` (the embedded default, in the instance folder) or `postgresql://…`
-(PostGIS, added with the records work). An incomplete backend fails when it is created.
+(PostGIS, migrated with Alembic). An incomplete backend fails when it is created.
 """
 
 from __future__ import annotations
@@ -83,6 +83,8 @@ class Store(ABC):
 
 BACKENDS: dict[str, str] = {
     "sqlite": "geoservice.store.sqlite:SqliteStore",
+    "postgresql": "geoservice.store.postgis:PostgisStore",
+    "postgis": "geoservice.store.postgis:PostgisStore",
 }
 
 

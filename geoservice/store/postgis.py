@@ -1,0 +1,175 @@
+"""The production store: PostgreSQL with PostGIS.
+
+Geometry lives in a `geometry(Geometry, 4326)` column with a GiST index; bbox queries use
+`&&` on the index and `ST_Intersects` for the exact test, in the database. The schema is
+created and upgraded with Alembic on start. A `schema` query parameter in the URL
+(`postgresql://host/db?schema=name`) keeps the tables in their own schema — how the tests
+isolate themselves, and how several deployments can share one database.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import threading
+from collections.abc import Iterable
+from importlib import resources
+from urllib.parse import parse_qsl, urlencode, urlparse, urlunparse
+
+import psycopg
+import shapely
+
+from geoservice.errors import ConfigError, StoreUnavailable
+from geoservice.store import FeaturePage, FeatureQuery, FeatureRow, Store
+
+LOGGER = logging.getLogger(__name__)
+SCHEMA_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
+
+
+def split_url(url: str) -> tuple[str, str | None]:
+    """Return the connection URL without our `schema` parameter, and that schema."""
+    parsed = urlparse(url)
+    params = dict(parse_qsl(parsed.query))
+    schema = params.pop("schema", None)
+    if schema is not None and not SCHEMA_NAME.match(schema):
+        raise ConfigError(f"invalid schema name {schema!r} in the database URL")
+    scheme = "postgresql"  # also for postgis:// and postgresql+psycopg://
+    return urlunparse(parsed._replace(scheme=scheme, query=urlencode(params))), schema
+
+
+class PostgisStore(Store):
+    """PostGIS backend; one connection per thread."""
+
+    def __init__(self, url: str):
+        self.url, self.schema = split_url(url)
+        self._local = threading.local()
+        self.migrate()
+
+    def _connect(self) -> psycopg.Connection:
+        conn = getattr(self._local, "conn", None)
+        if conn is None or conn.closed:
+            try:
+                conn = psycopg.connect(self.url, autocommit=True, connect_timeout=10)
+            except psycopg.OperationalError as exc:
+                raise StoreUnavailable("the PostGIS database cannot be reached",
+                                       detail=str(exc)) from exc
+            if self.schema:
+                conn.execute(f'CREATE SCHEMA IF NOT EXISTS "{self.schema}"')
+                conn.execute(f'SET search_path TO "{self.schema}", public')
+            self._local.conn = conn
+        return conn
+
+    def migrate(self) -> None:
+        """Bring the schema to the newest Alembic revision."""
+        from alembic import command
+        from alembic.config import Config
+        from sqlalchemy import create_engine
+
+        conn = self._connect()
+        conn.execute("CREATE EXTENSION IF NOT EXISTS postgis")
+        engine = create_engine(self.url.replace("postgresql://", "postgresql+psycopg://", 1))
+        config = Config()
+        config.set_main_option("script_location",
+                               str(resources.files("geoservice.store") / "migrations"))
+        with engine.begin() as connection:
+            if self.schema:
+                connection.exec_driver_sql(f'SET search_path TO "{self.schema}", public')
+            config.attributes["connection"] = connection
+            config.attributes["schema"] = self.schema
+            command.upgrade(config, "head")
+        engine.dispose()
+
+    def replace_collection(self, collection: str, rows: Iterable[FeatureRow]) -> int:
+        """Replace a collection's features in one transaction."""
+        conn = self._connect()
+        count = 0
+        with conn.transaction():
+            conn.execute("DELETE FROM features WHERE collection = %s", (collection,))
+            with conn.cursor().copy(
+                "COPY features (collection, id, province_code, neighbors, search, properties, "
+                "geom) FROM STDIN"
+            ) as copy:
+                for row in rows:
+                    ewkb = (shapely.to_wkb(shapely.set_srid(row.geometry, 4326), hex=True,
+                                           include_srid=True)
+                            if row.geometry is not None else None)
+                    copy.write_row((
+                        collection, row.id, row.province_code, list(row.neighbors),
+                        " " + row.search + " ", json.dumps(row.properties, ensure_ascii=False),
+                        ewkb,
+                    ))
+                    count += 1
+        return count
+
+    def _where(self, collection: str, query: FeatureQuery):
+        where, params = ["collection = %s"], [collection]
+        if query.province_code:
+            where.append("province_code = %s")
+            params.append(query.province_code)
+        if query.border_neighbor:
+            where.append("%s = ANY(neighbors)")
+            params.append(query.border_neighbor)
+        if query.q:
+            where.append("search LIKE %s")
+            params.append(f"% {query.q}%")
+        if query.bbox is not None:
+            where.append("geom && ST_MakeEnvelope(%s, %s, %s, %s, 4326) AND "
+                         "ST_Intersects(geom, ST_MakeEnvelope(%s, %s, %s, %s, 4326))")
+            params += [*query.bbox, *query.bbox]
+        return " AND ".join(where), params
+
+    def query(self, collection: str, query: FeatureQuery) -> FeaturePage:
+        """Return one page of features, ordered by id."""
+        where, params = self._where(collection, query)
+        conn = self._connect()
+        total = conn.execute(f"SELECT count(*) FROM features WHERE {where}", params).fetchone()[0]
+        rows = conn.execute(
+            f"SELECT id, properties, ST_AsBinary(geom) FROM features WHERE {where} "
+            "ORDER BY id LIMIT %s OFFSET %s", [*params, query.limit, query.offset],
+        ).fetchall()
+        return FeaturePage([_decode(r) for r in rows], total)
+
+    def get(self, collection: str, feature_id: str):
+        """Return one feature, or None."""
+        row = self._connect().execute(
+            "SELECT id, properties, ST_AsBinary(geom) FROM features "
+            "WHERE collection = %s AND id = %s", (collection, feature_id),
+        ).fetchone()
+        return _decode(row) if row else None
+
+    def extent(self, collection: str):
+        """Return the number of features and their bounding box."""
+        row = self._connect().execute(
+            "SELECT n, ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e) FROM "
+            "(SELECT count(*) AS n, ST_Extent(geom)::box3d AS e FROM features "
+            "WHERE collection = %s) s", (collection,),
+        ).fetchone()
+        if not row:
+            return 0, None
+        count, *bounds = row
+        return count, (tuple(bounds) if bounds[0] is not None else None)
+
+    def set_meta(self, key: str, value: str) -> None:
+        """Record a piece of metadata."""
+        self._connect().execute(
+            "INSERT INTO meta (key, value) VALUES (%s, %s) "
+            "ON CONFLICT (key) DO UPDATE SET value = excluded.value", (key, value))
+
+    def get_meta(self, key: str) -> str | None:
+        """Return a piece of metadata, or None."""
+        row = self._connect().execute("SELECT value FROM meta WHERE key = %s",
+                                      (key,)).fetchone()
+        return row[0] if row else None
+
+    def close(self) -> None:
+        """Close this thread's connection."""
+        conn = getattr(self._local, "conn", None)
+        if conn is not None:
+            conn.close()
+            self._local.conn = None
+
+
+def _decode(row) -> tuple[str, dict, object]:
+    fid, properties, wkb = row
+    return fid, properties, shapely.from_wkb(bytes(wkb)) if wkb is not None else None
