@@ -1,0 +1,1 @@
+"""Security records: types, imports, unit resolution and indicators."""
