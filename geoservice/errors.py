@@ -45,6 +45,12 @@ class FeatureNotFound(NotFound):
     code = "FeatureNotFound"
 
 
+class DataConflict(GeoserviceError):
+    """What was to be written clashes with itself or with what is stored (e.g. a duplicate id)."""
+
+    code = "DataConflict"
+
+
 class DataNotBuilt(GeoserviceError):
     """The boundary data has not been built into the instance folder yet."""
 
@@ -74,6 +80,7 @@ STATUS_CODES: dict[type[GeoserviceError], int] = {
     CollectionNotFound: 404,
     FeatureNotFound: 404,
     NotFound: 404,
+    DataConflict: 409,
     DataNotBuilt: 503,
     StoreUnavailable: 503,
     SourceMissing: 500,

@@ -153,7 +153,7 @@ def parse_bbox(value: str | None) -> tuple[float, float, float, float] | None:
 def _whole(value: str | None, name: str, default: int, minimum: int) -> int:
     if value is None:
         return default
-    if not value.isdigit() or len(value) > 9:
+    if not (value.isascii() and value.isdigit()) or len(value) > 9:
         raise InvalidParameter(f"{name} must be a whole number of at least {minimum}.",
                                parameter=name)
     number = int(value)

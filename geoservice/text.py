@@ -85,4 +85,5 @@ def search_key(name: str | None) -> str:
         return ""
     folded = " ".join(ascii_fold(nfc(name)).lower().replace("-", " ").split())
     folded = _NON_ALNUM.sub(" ", strip_unit_type(folded)).strip()
+    folded = _NUMBER.sub(lambda m: str(int(m.group())), folded)
     return " ".join(folded.split())

@@ -84,7 +84,9 @@ def assemble(
     new_labels = _refine(all_geoms, new_labels, np.arange(len(pieces), len(all_geoms)), groups,
                          official)
     old_labels = np.concatenate([pieces["legacy_code"].to_numpy(), [None] * len(orphans)])
-    old_labels = poly.absorb_orphans(all_geoms, old_labels, _same_new_unit(new_labels))
+    old_labels = poly.absorb_orphans(
+        all_geoms, old_labels, _same_new_unit(new_labels),
+        allowed=lambda i, pool: np.array([new_labels[j] == new_labels[i] for j in pool]))
 
     communes = _dissolve(all_geoms, new_labels)
     legacy_units = _dissolve(all_geoms, old_labels)
@@ -221,7 +223,7 @@ def _same_new_unit(new_labels):
         same = np.array([new_labels[c] == new_labels[index] for c in candidates])
         if same.any():
             return candidates[same][int(np.argmax(shared[same]))]
-        return candidates[int(np.argmax(shared))]
+        return None  # wait; if none ever touches, the nearest of the same 2025 unit is taken
 
     return choose
 

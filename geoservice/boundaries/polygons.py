@@ -86,15 +86,17 @@ def absorb_orphans(
     geometries: np.ndarray,
     labels: np.ndarray,
     choose=None,
+    allowed=None,
 ) -> np.ndarray:
     """Give every unlabelled piece the label of one of the labelled pieces it touches.
 
     `labels` holds a label or None per piece. `choose(index, candidates, shared, labels)`
     picks among the touching labelled pieces (indices, and the length of edge shared with
-    each) and returns one of them, or None to wait; by default the longest shared edge wins. Orphans
-    are taken largest first, and pieces touching only other orphans wait for them. Pieces
-    touching nothing labelled at the end take the label of the nearest labelled piece.
-    Returns the completed labels.
+    each) and returns one of them, or None to wait; by default the longest shared edge wins.
+    Orphans are taken largest first, and pieces touching only other orphans wait for them.
+    Pieces still unlabelled at the end take the label of the nearest labelled piece — among
+    those `allowed(index, candidates)` (a boolean mask) accepts, when given. Returns the
+    completed labels.
     """
     geoms = np.asarray(geometries, dtype=object)
     labels = np.asarray(labels, dtype=object).copy()
@@ -122,7 +124,7 @@ def absorb_orphans(
                 progress = True
         if not progress:
             break
-    _label_by_nearest(geoms, labels)
+    _label_by_nearest(geoms, labels, allowed)
     return labels
 
 
@@ -131,11 +133,15 @@ def longest_edge(index, candidates, shared, labels):
     return candidates[int(np.argmax(shared))]
 
 
-def _label_by_nearest(geoms, labels):
+def _label_by_nearest(geoms, labels, allowed=None):
     labelled = np.flatnonzero(np.array([lab is not None for lab in labels], dtype=bool))
     if len(labelled) == 0:
         return
     for index in range(len(geoms)):
         if labels[index] is None and not geoms[index].is_empty:
-            distances = shapely.distance(geoms[index], geoms[labelled])
-            labels[index] = labels[labelled[int(np.argmin(distances))]]
+            pool = labelled
+            if allowed is not None:
+                mask = allowed(index, labelled)
+                pool = labelled[mask] if mask.any() else labelled
+            distances = shapely.distance(geoms[index], geoms[pool])
+            labels[index] = labels[pool[int(np.argmin(distances))]]

@@ -20,7 +20,7 @@ from urllib.parse import parse_qsl, urlencode, urlparse, urlunparse
 import psycopg
 import shapely
 
-from geoservice.errors import ConfigError, StoreUnavailable
+from geoservice.errors import ConfigError, DataConflict, StoreUnavailable
 from geoservice.store import FeaturePage, FeatureQuery, FeatureRow, Store
 
 LOGGER = logging.getLogger(__name__)
@@ -83,6 +83,13 @@ class PostgisStore(Store):
     def replace_collection(self, collection: str, rows: Iterable[FeatureRow]) -> int:
         """Replace a collection's features in one transaction."""
         conn = self._connect()
+        try:
+            return self._replace(conn, collection, rows)
+        except psycopg.errors.UniqueViolation as exc:
+            raise DataConflict(f"collection {collection!r} was given a duplicate id",
+                               detail=str(exc)) from exc
+
+    def _replace(self, conn, collection: str, rows: Iterable[FeatureRow]) -> int:
         count = 0
         with conn.transaction():
             conn.execute("DELETE FROM features WHERE collection = %s", (collection,))

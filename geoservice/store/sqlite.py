@@ -17,7 +17,7 @@ from urllib.parse import urlparse
 import numpy as np
 import shapely
 
-from geoservice.errors import StoreUnavailable
+from geoservice.errors import DataConflict, StoreUnavailable
 from geoservice.store import FeaturePage, FeatureQuery, FeatureRow, Store
 
 LOGGER = logging.getLogger(__name__)
@@ -65,7 +65,13 @@ class SqliteStore(Store):
 
     def replace_collection(self, collection: str, rows: Iterable[FeatureRow]) -> int:
         """Replace a collection's features in one transaction."""
-        conn = self._connect()
+        try:
+            return self._replace(self._connect(), collection, rows)
+        except sqlite3.IntegrityError as exc:
+            raise DataConflict(f"collection {collection!r} was given a duplicate id",
+                               detail=str(exc)) from exc
+
+    def _replace(self, conn, collection: str, rows: Iterable[FeatureRow]) -> int:
         count = 0
         with conn:
             conn.execute(

@@ -41,7 +41,11 @@ def register(app: Flask) -> None:
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException):
         name = "".join(part.capitalize() for part in (error.name or "Error").split())
-        return error_response(name, error.description or error.name, error.code or 500)
+        response = error_response(name, error.description or error.name, error.code or 500)
+        for header, value in error.get_headers():
+            if header.lower() != "content-type":
+                response.headers[header] = value
+        return response
 
     @app.errorhandler(Exception)
     def unexpected(error: Exception):

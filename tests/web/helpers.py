@@ -1,0 +1,60 @@
+"""Strict decoding of the API's responses."""
+
+from __future__ import annotations
+
+import json
+from urllib.parse import urlsplit
+
+import shapely.geometry
+
+BASE = "http://localhost"
+ERROR_KEYS = {"code", "description", "status"}
+
+
+def _no_constants(name):
+    raise ValueError(f"non-standard JSON constant {name} in a response")
+
+
+def decode(response, status: int = 200, content_type: str | None = None):
+    """Assert the status, decode the body as strict JSON (no NaN/Infinity) and return it."""
+    body = response.get_data()
+    assert response.status_code == status, (response.status_code, body[:500])
+    if content_type is not None:
+        assert response.mimetype == content_type, response.content_type
+    return json.loads(body.decode("utf-8"), parse_constant=_no_constants)
+
+
+def get(client, url: str, status: int = 200, content_type: str | None = None):
+    """GET `url` (absolute links of the API are accepted) and decode it."""
+    parts = urlsplit(url)
+    if parts.scheme:
+        assert f"{parts.scheme}://{parts.netloc}" == BASE, url
+        url = parts.path + (f"?{parts.query}" if parts.query else "")
+    return decode(client.get(url), status, content_type)
+
+
+def link(body: dict, rel: str) -> str | None:
+    """Return the href of the link with `rel`, or None."""
+    hrefs = [entry["href"] for entry in body.get("links", []) if entry["rel"] == rel]
+    assert len(hrefs) <= 1, f"several '{rel}' links"
+    return hrefs[0] if hrefs else None
+
+
+def assert_error(body: dict, status: int, code: str | None = None, parameter: str | None = None):
+    """Check the one JSON error shape."""
+    assert ERROR_KEYS <= set(body) <= ERROR_KEYS | {"parameter"}, body
+    assert body["status"] == status
+    assert isinstance(body["code"], str) and body["code"]
+    assert isinstance(body["description"], str) and body["description"]
+    if code is not None:
+        assert body["code"] == code, body
+    if parameter is not None:
+        assert body.get("parameter") == parameter, body
+
+
+def geometry(feature: dict):
+    """Parse a GeoJSON Feature's geometry with shapely and check it is valid."""
+    geom = shapely.geometry.shape(feature["geometry"])
+    assert geom.is_valid, feature["id"]
+    assert not geom.is_empty, feature["id"]
+    return geom
