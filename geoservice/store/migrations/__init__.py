@@ -1,1 +1,1 @@
-"""Alembic migrations of the PostGIS store (run by `PostgisStore` on start and by `geoservice db upgrade`)."""
+"""Alembic migrations of the PostGIS store, applied when a `PostgisStore` is created."""
