@@ -70,6 +70,22 @@ class Store(ABC):
         """Return the number of features and their bounding box (None when empty)."""
 
     @abstractmethod
+    def apply_records(self, records: list, batch) -> object:
+        """Insert/update/leave records of one import in one transaction (an ImportOutcome)."""
+
+    @abstractmethod
+    def query_records(self, kind: str, query) -> FeaturePage:
+        """Return one page of a kind's records (a RecordQuery), ordered by id."""
+
+    @abstractmethod
+    def record_history(self, kind: str, record_id: str) -> list[dict]:
+        """Return every version of a record, oldest first."""
+
+    @abstractmethod
+    def imports(self, kind: str | None = None) -> list[dict]:
+        """Return the imports made, newest first."""
+
+    @abstractmethod
     def set_meta(self, key: str, value: str) -> None:
         """Record a piece of metadata (build time, source versions …)."""
 

@@ -21,7 +21,8 @@ import psycopg
 import shapely
 
 from geoservice.errors import ConfigError, DataConflict, StoreUnavailable
-from geoservice.store import FeaturePage, FeatureQuery, FeatureRow, Store
+from geoservice.store import FeaturePage, FeatureQuery, FeatureRow, Store, postgis_records
+from geoservice.store.records import ImportBatch, ImportOutcome, RecordQuery, apply_records
 
 LOGGER = logging.getLogger(__name__)
 SCHEMA_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
@@ -156,6 +157,38 @@ class PostgisStore(Store):
             return 0, None
         count, *bounds = row
         return count, (tuple(bounds) if bounds[0] is not None else None)
+
+    def apply_records(self, records: list, batch: ImportBatch) -> ImportOutcome:
+        """Apply one import's records in one transaction (all or nothing)."""
+        conn = self._connect()
+        with conn.transaction():
+            conn.execute("LOCK TABLE records IN SHARE ROW EXCLUSIVE MODE")
+            return apply_records(postgis_records.PostgisRecordTx(conn), records, batch)
+
+    def query_records(self, kind: str, query: RecordQuery) -> FeaturePage:
+        """Return one page of a kind's records."""
+        return postgis_records.query_records(self._connect(), kind, query)
+
+    def record_history(self, kind: str, record_id: str) -> list[dict]:
+        """Return every version of a record, oldest first."""
+        rows = self._connect().execute(
+            "SELECT version, action, properties, import_id, changed_by, changed_at "
+            "FROM record_history WHERE kind = %s AND id = %s ORDER BY version",
+            (kind, record_id)).fetchall()
+        return [{"version": v, "action": a, "properties": p, "import_id": i,
+                 "changed_by": by, "changed_at": at.isoformat(timespec="seconds")}
+                for v, a, p, i, by, at in rows]
+
+    def imports(self, kind: str | None = None) -> list[dict]:
+        """Return the imports made, newest first."""
+        sql = "SELECT * FROM imports" + (" WHERE kind = %s" if kind else "")
+        cursor = self._connect().execute(sql + " ORDER BY imported_at DESC",
+                                         (kind,) if kind else ())
+        names = [d.name for d in cursor.description]
+        rows = [dict(zip(names, row)) for row in cursor.fetchall()]
+        for row in rows:
+            row["imported_at"] = row["imported_at"].isoformat(timespec="seconds")
+        return rows
 
     def set_meta(self, key: str, value: str) -> None:
         """Record a piece of metadata."""

@@ -18,7 +18,8 @@ import numpy as np
 import shapely
 
 from geoservice.errors import DataConflict, StoreUnavailable
-from geoservice.store import FeaturePage, FeatureQuery, FeatureRow, Store
+from geoservice.store import FeaturePage, FeatureQuery, FeatureRow, Store, sqlite_records
+from geoservice.store.records import ImportBatch, ImportOutcome, RecordQuery, apply_records
 
 LOGGER = logging.getLogger(__name__)
 
@@ -49,6 +50,7 @@ class SqliteStore(Store):
         self.path.parent.mkdir(parents=True, exist_ok=True)
         with self._connect() as conn:
             conn.executescript(SCHEMA)
+            conn.executescript(sqlite_records.RECORDS_SCHEMA)
 
     def _connect(self) -> sqlite3.Connection:
         conn = getattr(self._local, "conn", None)
@@ -115,36 +117,9 @@ class SqliteStore(Store):
                 "ORDER BY f.id LIMIT ? OFFSET ?", [*params, query.limit, query.offset],
             ).fetchall()
             return FeaturePage([_decode(r) for r in rows], total)
-        ids = self._ids_in_bbox(conn, where, params, query.bbox)
+        ids = ids_in_bbox(conn, "features", "collection", where, params, query.bbox)
         page_ids = ids[query.offset : query.offset + query.limit]
         return FeaturePage(self._fetch(conn, collection, page_ids), len(ids))
-
-    def _ids_in_bbox(self, conn, where, params, bbox) -> list[str]:
-        minx, miny, maxx, maxy = bbox
-        sql = (
-            "SELECT f.id, (r.minx >= ? AND r.maxx <= ? AND r.miny >= ? AND r.maxy <= ?) "
-            "AS inside FROM features f JOIN features_rtree r ON r.rid = f.rowid "
-            "WHERE r.minx <= ? AND r.maxx >= ? AND r.miny <= ? AND r.maxy >= ? AND "
-            + " AND ".join(where) + " ORDER BY f.id"
-        )
-        rows = conn.execute(sql, [minx, maxx, miny, maxy, maxx, minx, maxy, miny, *params])
-        rows = rows.fetchall()
-        straddling = [fid for fid, inside in rows if not inside]
-        keep = set(fid for fid, inside in rows if inside)
-        if straddling:
-            box = shapely.box(*bbox)
-            shapely.prepare(box)
-            for chunk_start in range(0, len(straddling), 500):
-                chunk = straddling[chunk_start : chunk_start + 500]
-                marks = ",".join("?" * len(chunk))
-                found = conn.execute(
-                    f"SELECT id, geometry FROM features WHERE collection = ? AND id IN ({marks})",
-                    [params[0], *chunk],
-                ).fetchall()
-                geoms = shapely.from_wkb([g for _, g in found])
-                hits = shapely.intersects(box, geoms)
-                keep.update(fid for (fid, _), hit in zip(found, np.atleast_1d(hits)) if hit)
-        return [fid for fid, _ in rows if fid in keep]
 
     def _fetch(self, conn, collection: str, ids: list[str]) -> list:
         if not ids:
@@ -174,6 +149,39 @@ class SqliteStore(Store):
         count, *bounds = row
         return count, (tuple(bounds) if count and bounds[0] is not None else None)
 
+    def apply_records(self, records: list, batch: ImportBatch) -> ImportOutcome:
+        """Apply one import's records in one transaction (all or nothing)."""
+        conn = self._connect()
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            outcome = apply_records(sqlite_records.SqliteRecordTx(conn), records, batch)
+        except BaseException:
+            conn.rollback()
+            raise
+        conn.commit()
+        return outcome
+
+    def query_records(self, kind: str, query: RecordQuery) -> FeaturePage:
+        """Return one page of a kind's records."""
+        return sqlite_records.query_records(self._connect(), kind, query, ids_in_bbox)
+
+    def record_history(self, kind: str, record_id: str) -> list[dict]:
+        """Return every version of a record, oldest first."""
+        rows = self._connect().execute(
+            "SELECT version, action, properties, import_id, changed_by, changed_at "
+            "FROM record_history WHERE kind = ? AND id = ? ORDER BY version",
+            (kind, record_id)).fetchall()
+        return [{"version": v, "action": a, "properties": json.loads(p), "import_id": i,
+                 "changed_by": by, "changed_at": at} for v, a, p, i, by, at in rows]
+
+    def imports(self, kind: str | None = None) -> list[dict]:
+        """Return the imports made, newest first."""
+        sql = "SELECT * FROM imports" + (" WHERE kind = ?" if kind else "")
+        cursor = self._connect().execute(sql + " ORDER BY imported_at DESC, rowid DESC",
+                                         (kind,) if kind else ())
+        names = [d[0] for d in cursor.description]
+        return [dict(zip(names, row)) for row in cursor.fetchall()]
+
     def set_meta(self, key: str, value: str) -> None:
         """Record a piece of metadata."""
         conn = self._connect()
@@ -191,6 +199,39 @@ class SqliteStore(Store):
         if conn is not None:
             conn.close()
             self._local.conn = None
+
+
+def ids_in_bbox(conn, table: str, group: str, where, params, bbox) -> list[str]:
+    """Return ids (ordered) of `table` rows matching `where` whose geometry meets the bbox.
+
+    The R*Tree answers by box; rows whose box straddles the query's edge are tested exactly
+    with shapely. `params[0]` is the value of the `group` column (collection or kind).
+    """
+    minx, miny, maxx, maxy = bbox
+    sql = (
+        "SELECT f.id, (r.minx >= ? AND r.maxx <= ? AND r.miny >= ? AND r.maxy <= ?) "
+        f"AS inside FROM {table} f JOIN {table}_rtree r ON r.rid = f.rowid "
+        "WHERE r.minx <= ? AND r.maxx >= ? AND r.miny <= ? AND r.maxy >= ? AND "
+        + " AND ".join(where) + " ORDER BY f.id"
+    )
+    rows = conn.execute(sql, [minx, maxx, miny, maxy, maxx, minx, maxy, miny, *params])
+    rows = rows.fetchall()
+    straddling = [fid for fid, inside in rows if not inside]
+    keep = set(fid for fid, inside in rows if inside)
+    if straddling:
+        box = shapely.box(*bbox)
+        shapely.prepare(box)
+        for chunk_start in range(0, len(straddling), 500):
+            chunk = straddling[chunk_start : chunk_start + 500]
+            marks = ",".join("?" * len(chunk))
+            found = conn.execute(
+                f"SELECT id, geometry FROM {table} WHERE {group} = ? AND id IN ({marks})",
+                [params[0], *chunk],
+            ).fetchall()
+            geoms = shapely.from_wkb([g for _, g in found])
+            hits = shapely.intersects(box, geoms)
+            keep.update(fid for (fid, _), hit in zip(found, np.atleast_1d(hits)) if hit)
+    return [fid for fid, _ in rows if fid in keep]
 
 
 def _decode(row) -> tuple[str, dict, object]:

@@ -1,0 +1,120 @@
+"""Records in the PostGIS store: the import primitives and queries."""
+
+from __future__ import annotations
+
+import json
+
+import shapely
+from psycopg.types.json import Jsonb
+
+from geoservice.store import FeaturePage
+from geoservice.store.records import (
+    ImportBatch,
+    ImportOutcome,
+    RecordQuery,
+    RecordTx,
+    RecordWrite,
+    StoredRecord,
+    canonical,
+    output_properties,
+)
+
+_SET = ("commune_code = %s, province_code = %s, neighbors = %s, year = %s, date = %s, "
+        "category = %s, properties = %s, geom = ST_GeomFromWKB(%s, 4326), synthetic = %s, "
+        "version = %s, import_id = %s, source_file = %s, source_row = %s, imported_by = %s, "
+        "imported_at = %s")
+
+
+class PostgisRecordTx(RecordTx):
+    """The import primitives on a psycopg connection inside a transaction."""
+
+    def __init__(self, conn):
+        self.conn = conn
+
+    def existing(self, kind, natural_keys):
+        """Return stored records of `kind` with these natural keys."""
+        rows = self.conn.execute(
+            "SELECT natural_key, id, version, properties, ST_AsBinary(geom) FROM records "
+            "WHERE kind = %s AND natural_key = ANY(%s)", (kind, natural_keys)).fetchall()
+        return {key: StoredRecord(rid, version, props, _wkb(wkb))
+                for key, rid, version, props, wkb in rows}
+
+    def insert(self, record: RecordWrite, batch: ImportBatch, wkb):
+        """Insert a new record."""
+        self.conn.execute(
+            "INSERT INTO records (kind, id, natural_key, commune_code, province_code, neighbors,"
+            " year, date, category, properties, geom, synthetic, version, import_id, "
+            "source_file, source_row, imported_by, imported_at) VALUES (%s, %s, %s, %s, %s, "
+            "%s, %s, %s, %s, %s, ST_GeomFromWKB(%s, 4326), %s, %s, %s, %s, %s, %s, %s)",
+            (record.kind, record.id, record.natural_key, *_values(record, batch, wkb, 1)))
+
+    def update(self, record: RecordWrite, batch: ImportBatch, wkb, version: int):
+        """Overwrite a record with a new version."""
+        self.conn.execute(f"UPDATE records SET {_SET} WHERE kind = %s AND id = %s",
+                          (*_values(record, batch, wkb, version), record.kind, record.id))
+
+    def add_history(self, kind, record_id, version, properties, wkb, batch, action):
+        """Append a version to the history."""
+        self.conn.execute(
+            "INSERT INTO record_history VALUES (%s, %s, %s, %s, %s, "
+            "ST_GeomFromWKB(%s, 4326), %s, %s, %s)",
+            (kind, record_id, version, action, Jsonb(properties), wkb, batch.id,
+             batch.imported_by, batch.imported_at))
+
+    def add_import(self, batch: ImportBatch, outcome: ImportOutcome):
+        """Record the import."""
+        self.conn.execute(
+            "INSERT INTO imports VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)",
+            (batch.id, batch.kind, batch.filename, batch.sha256, batch.imported_by,
+             batch.imported_at, outcome.inserted, outcome.updated, outcome.unchanged))
+
+
+def _wkb(value) -> bytes | None:
+    # Re-encode through shapely so that stored and incoming WKB compare byte for byte.
+    return None if value is None else shapely.to_wkb(shapely.from_wkb(bytes(value)))
+
+
+def _values(record: RecordWrite, batch: ImportBatch, wkb, version: int) -> tuple:
+    return (
+        record.commune_code, record.province_code, list(record.neighbors), record.year,
+        record.date, record.category, Jsonb(json.loads(canonical(record.properties))), wkb,
+        record.synthetic, version, batch.id, batch.filename, record.source_row,
+        batch.imported_by, batch.imported_at,
+    )
+
+
+def query_records(conn, kind: str, query: RecordQuery) -> FeaturePage:
+    """Return one page of records, ordered by id."""
+    where, params = ["kind = %s"], [kind]
+    for column, value in (("province_code", query.province_code),
+                          ("commune_code", query.commune_code), ("year", query.year),
+                          ("category", query.category), ("synthetic", query.synthetic)):
+        if value is not None:
+            where.append(f"{column} = %s")
+            params.append(value)
+    if query.date_from is not None:
+        where.append("date >= %s")
+        params.append(query.date_from)
+    if query.date_to is not None:
+        where.append("date <= %s")
+        params.append(query.date_to)
+    if query.border_neighbor:
+        where.append("%s = ANY(neighbors)")
+        params.append(query.border_neighbor)
+    if query.bbox is not None:
+        where.append("geom && ST_MakeEnvelope(%s, %s, %s, %s, 4326) AND "
+                     "ST_Intersects(geom, ST_MakeEnvelope(%s, %s, %s, %s, 4326))")
+        params += [*query.bbox, *query.bbox]
+    sql_where = " AND ".join(where)
+    total = conn.execute(f"SELECT count(*) FROM records WHERE {sql_where}", params).fetchone()[0]
+    rows = conn.execute(
+        "SELECT id, properties, ST_AsBinary(geom), commune_code, province_code, synthetic, "
+        "version, source_file, source_row, imported_at FROM records "
+        f"WHERE {sql_where} ORDER BY id LIMIT %s OFFSET %s",
+        [*params, query.limit, query.offset]).fetchall()
+    features = []
+    for rid, props, wkb, commune, province, synthetic, version, source, row, at in rows:
+        properties = output_properties(props, commune, province, synthetic, version, source,
+                                       row, at.isoformat(timespec="seconds"))
+        features.append((rid, properties, shapely.from_wkb(bytes(wkb)) if wkb else None))
+    return FeaturePage(features, total)
