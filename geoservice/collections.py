@@ -47,6 +47,43 @@ class CollectionDef:
     geometry: str
     filters: tuple[str, ...]
     fields: dict
+    source: str = "features"  # "features" (boundaries) or "records"
+    restricted: bool = False  # readable only by users and keys whose area covers the data
+
+
+RECORD_FILTERS = ("province_code", "commune_code", "year", "datetime", "category",
+                  "border_neighbor")
+PROVENANCE_FIELDS = {
+    "commune_code": ("string", "2025 commune the record belongs to"),
+    "province_code": ("string", "2025 province of that commune"),
+    "synthetic": ("boolean", "True for the synthetic demo data set"),
+    "version": ("integer", "Version of the record (1 + corrections)"),
+    "source_file": ("string", "File the record was imported from"),
+    "source_row": ("integer", "Row of that file"),
+    "imported_at": ("string", "When it was imported (UTC)"),
+}
+RECORD_GEOMETRY = {"models": "Point", "incidents": "Point", "hot-spots": "Geometry",
+                   "cooperation": "Point"}
+FIELD_TYPES = {"str": "string", "int": "integer", "date": "string", "enum": "string",
+               "lon": "number", "lat": "number", "wkt": "string"}
+
+
+def _record_collections() -> tuple[CollectionDef, ...]:
+    from geoservice.records.kinds import KINDS
+
+    return tuple(
+        CollectionDef(
+            kind.id, kind.title, kind.title_en,
+            f"{kind.title_en} per 2025 commune"
+            + (" (restricted: only users whose area covers the data)." if kind.restricted
+               else "."),
+            RECORD_GEOMETRY.get(kind.id, "None"), RECORD_FILTERS,
+            {**{f.name: (FIELD_TYPES[f.type], f.description or f.name) for f in kind.fields},
+             **PROVENANCE_FIELDS},
+            source="records", restricted=kind.restricted,
+        )
+        for kind in KINDS.values()
+    )
 
 
 COLLECTIONS: dict[str, CollectionDef] = {
@@ -96,6 +133,7 @@ COLLECTIONS: dict[str, CollectionDef] = {
              "successors": ("array", "2025 commune codes this unit went into"),
              "area_km2": ("number", "Area computed from the geometry (km²)")},
         ),
+        *_record_collections(),
     )
 }
 

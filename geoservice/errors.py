@@ -27,6 +27,18 @@ class InvalidParameter(GeoserviceError):
     code = "InvalidParameter"
 
 
+class Unauthorized(GeoserviceError):
+    """The request needs an authenticated user or API key."""
+
+    code = "Unauthorized"
+
+
+class Forbidden(GeoserviceError):
+    """The principal may not read this."""
+
+    code = "Forbidden"
+
+
 class NotFound(GeoserviceError):
     """The named collection, feature or unit does not exist."""
 
@@ -77,6 +89,8 @@ class StoreUnavailable(GeoserviceError):
 
 STATUS_CODES: dict[type[GeoserviceError], int] = {
     InvalidParameter: 400,
+    Unauthorized: 401,
+    Forbidden: 403,
     CollectionNotFound: 404,
     FeatureNotFound: 404,
     NotFound: 404,

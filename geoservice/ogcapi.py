@@ -9,14 +9,23 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from urllib.parse import urlencode
 
 import shapely
 
+from geoservice.access import ANONYMOUS, AccessDecision, Principal, decide
 from geoservice.collections import COLLECTIONS, CollectionDef
-from geoservice.errors import CollectionNotFound, DataNotBuilt, FeatureNotFound, InvalidParameter
+from geoservice.errors import (
+    CollectionNotFound,
+    DataNotBuilt,
+    FeatureNotFound,
+    Forbidden,
+    GeoserviceError,
+    InvalidParameter,
+)
 from geoservice.store import FeatureQuery, Store
+from geoservice.store.records import RecordQuery
 from geoservice.text import search_key
 
 GEOJSON = "application/geo+json"
@@ -28,6 +37,8 @@ CONFORMANCE = [
 CRS84 = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
 NEIGHBOR_CODES = ("CN", "LA", "KH")
 ITEMS_PARAMETERS = {"bbox", "limit", "offset", "province_code", "border_neighbor", "q", "f"}
+RECORD_PARAMETERS = {"bbox", "limit", "offset", "province_code", "commune_code", "year",
+                     "datetime", "category", "border_neighbor", "f"}
 
 
 def landing(base: str) -> dict:
@@ -63,10 +74,11 @@ def collection_def(collection_id: str) -> CollectionDef:
             f"There is no collection '{collection_id}'. Collections: {known}.") from None
 
 
-def collection(store: Store, base: str, collection_id: str) -> dict:
-    """Return one collection's metadata."""
+def collection(store: Store, base: str, collection_id: str,
+               principal: Principal = ANONYMOUS) -> dict:
+    """Return one collection's metadata (a restricted one's size only to those who may read)."""
     definition = collection_def(collection_id)
-    count, bbox = store.extent(collection_id)
+    count, bbox = _extent(store, definition, principal)
     url = f"{base}/collections/{collection_id}"
     return {
         "id": definition.id,
@@ -76,6 +88,7 @@ def collection(store: Store, base: str, collection_id: str) -> dict:
         "itemType": "feature",
         "crs": [CRS84],
         "extent": {"spatial": {"bbox": [list(bbox)] if bbox else [], "crs": CRS84}},
+        "restricted": definition.restricted,
         "numberOfFeatures": count,
         "links": [
             {"href": url, "rel": "self", "type": "application/json"},
@@ -84,10 +97,31 @@ def collection(store: Store, base: str, collection_id: str) -> dict:
     }
 
 
-def collections(store: Store, base: str) -> dict:
-    """Return the list of collections."""
+def _extent(store: Store, definition: CollectionDef, principal: Principal):
+    if definition.source == "features":
+        return store.extent(definition.id)
+    try:
+        decision = decide(principal, definition)
+    except GeoserviceError:
+        return None, None
+    page = store.query_records(definition.id, RecordQuery(
+        limit=1, province_code=decision.province_code))
+    return page.number_matched, None
+
+
+def _readable(principal: Principal, definition: CollectionDef) -> bool:
+    try:
+        decide(principal, definition)
+    except GeoserviceError:
+        return False
+    return True
+
+
+def collections(store: Store, base: str, principal: Principal = ANONYMOUS) -> dict:
+    """Return the collections this principal may read (restricted ones are not listed)."""
     return {
-        "collections": [collection(store, base, cid) for cid in COLLECTIONS],
+        "collections": [collection(store, base, cid, principal) for cid, d in COLLECTIONS.items()
+                        if _readable(principal, d)],
         "links": [{"href": f"{base}/collections", "rel": "self", "type": "application/json"}],
     }
 
@@ -150,6 +184,83 @@ def parse_bbox(value: str | None) -> tuple[float, float, float, float] | None:
     return minx, miny, maxx, maxy
 
 
+def parse_record_query(args: Mapping[str, str], definition: CollectionDef, default_limit: int,
+                       max_limit: int, decision: AccessDecision) -> RecordQuery:
+    """Validate a records items request into a `RecordQuery` (or raise InvalidParameter)."""
+    unknown = sorted(set(args) - RECORD_PARAMETERS)
+    if unknown:
+        raise InvalidParameter(f"Unknown parameter '{unknown[0]}'. Accepted: "
+                               f"{', '.join(sorted(RECORD_PARAMETERS))}.", parameter=unknown[0])
+    base = parse_items_query({k: v for k, v in args.items()
+                              if k in ("limit", "offset", "bbox", "f")},
+                             definition, default_limit, max_limit)
+    province = _code(args.get("province_code"), 2, "province_code")
+    if decision.province_code:
+        if province not in (None, decision.province_code):
+            raise Forbidden(f"Your area is province {decision.province_code}.",
+                            parameter="province_code")
+        province = decision.province_code
+    year = args.get("year")
+    if year is not None:
+        year = _whole(year, "year", 0, minimum=1900)
+        if year > 2100:
+            raise InvalidParameter("year must be between 1900 and 2100.", parameter="year")
+    neighbour = args.get("border_neighbor")
+    if neighbour is not None and neighbour.upper() not in NEIGHBOR_CODES:
+        raise InvalidParameter("border_neighbor must be one of CN, LA, KH.",
+                               parameter="border_neighbor")
+    date_from, date_to = parse_datetime(args.get("datetime"))
+    return RecordQuery(
+        limit=base.limit, offset=base.offset, bbox=base.bbox, province_code=province,
+        commune_code=_code(args.get("commune_code"), 5, "commune_code"), year=year,
+        date_from=date_from, date_to=date_to,
+        category=_category(args.get("category"), definition.id),
+        border_neighbor=neighbour.upper() if neighbour else None,
+    )
+
+
+def _code(value: str | None, digits: int, name: str) -> str | None:
+    if value is None:
+        return None
+    if not (value.isascii() and value.isdigit() and len(value) == digits):
+        raise InvalidParameter(f"{name} must be a {digits}-digit code.", parameter=name)
+    return value
+
+
+def _category(value: str | None, kind_id: str) -> str | None:
+    from geoservice.records.kinds import KINDS
+
+    if value is None:
+        return None
+    kind = KINDS[kind_id]
+    if kind.category_field is None:
+        raise InvalidParameter(f"Collection '{kind_id}' has no category.", parameter="category")
+    choices = kind.field(kind.category_field).choices
+    if value not in choices:
+        raise InvalidParameter(f"category must be one of: {', '.join(choices)}.",
+                               parameter="category")
+    return value
+
+
+def parse_datetime(value: str | None) -> tuple[date | None, date | None]:
+    """Parse an OGC `datetime`: a date, or an interval `a/b` with `..` for an open end."""
+    if value is None:
+        return None, None
+    parts = value.split("/")
+    if len(parts) > 2:
+        raise InvalidParameter("datetime must be a date or an interval start/end.",
+                               parameter="datetime")
+    try:
+        bounds = [None if p in ("..", "") else date.fromisoformat(p[:10]) for p in parts]
+    except ValueError:
+        raise InvalidParameter("datetime dates must be written YYYY-MM-DD.",
+                               parameter="datetime") from None
+    start, end = (bounds[0], bounds[0]) if len(bounds) == 1 else bounds
+    if start and end and start > end:
+        raise InvalidParameter("datetime interval starts after it ends.", parameter="datetime")
+    return start, end
+
+
 def _whole(value: str | None, name: str, default: int, minimum: int) -> int:
     if value is None:
         return default
@@ -164,12 +275,18 @@ def _whole(value: str | None, name: str, default: int, minimum: int) -> int:
 
 
 def items(store: Store, base: str, collection_id: str, args: Mapping[str, str],
-          default_limit: int, max_limit: int) -> dict:
+          default_limit: int, max_limit: int, principal: Principal = ANONYMOUS) -> dict:
     """Return a page of a collection as a GeoJSON FeatureCollection with paging links."""
     definition = collection_def(collection_id)
-    query = parse_items_query(args, definition, default_limit, max_limit)
-    _require_data(store, collection_id)
-    page = store.query(collection_id, query)
+    decision = decide(principal, definition)
+    if definition.source == "records":
+        query = parse_record_query(args, definition, default_limit, max_limit, decision)
+        _require_data(store, collection_id)
+        page = store.query_records(collection_id, query)
+    else:
+        query = parse_items_query(args, definition, default_limit, max_limit)
+        _require_data(store, collection_id)
+        page = store.query(collection_id, query)
     url = f"{base}/collections/{collection_id}/items"
     kept = {k: v for k, v in args.items() if k not in ("offset", "limit")}
     links = [_page_link(url, kept, query.limit, query.offset, "self")]
@@ -188,11 +305,18 @@ def items(store: Store, base: str, collection_id: str, args: Mapping[str, str],
     }
 
 
-def item(store: Store, base: str, collection_id: str, feature_id: str) -> dict:
+def item(store: Store, base: str, collection_id: str, feature_id: str,
+         principal: Principal = ANONYMOUS) -> dict:
     """Return one feature with its links."""
-    collection_def(collection_id)
+    definition = collection_def(collection_id)
+    decision = decide(principal, definition)
     _require_data(store, collection_id)
-    found = store.get(collection_id, feature_id)
+    if definition.source == "records":
+        page = store.query_records(collection_id, RecordQuery(
+            record_id=feature_id, province_code=decision.province_code, limit=1))
+        found = page.features[0] if page.features else None
+    else:
+        found = store.get(collection_id, feature_id)
     if found is None:
         raise FeatureNotFound(f"Collection '{collection_id}' has no feature '{feature_id}'.")
     body = feature(*found)

@@ -86,7 +86,7 @@ def _values(record: RecordWrite, batch: ImportBatch, wkb, version: int) -> tuple
 def query_records(conn, kind: str, query: RecordQuery) -> FeaturePage:
     """Return one page of records, ordered by id."""
     where, params = ["kind = %s"], [kind]
-    for column, value in (("province_code", query.province_code),
+    for column, value in (("id", query.record_id), ("province_code", query.province_code),
                           ("commune_code", query.commune_code), ("year", query.year),
                           ("category", query.category), ("synthetic", query.synthetic)):
         if value is not None:

@@ -59,6 +59,7 @@ class RecordQuery:
     category: str | None = None
     border_neighbor: str | None = None
     synthetic: bool | None = None
+    record_id: str | None = None
 
 
 def output_properties(properties: dict, commune_code: str, province_code: str,

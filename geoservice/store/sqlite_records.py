@@ -149,7 +149,7 @@ def _index(conn, rowid, geometry) -> None:
 def record_where(kind: str, query: RecordQuery) -> tuple[list[str], list]:
     """Return the SQL conditions and parameters of a records query."""
     where, params = ["f.kind = ?"], [kind]
-    for column, value in (("province_code", query.province_code),
+    for column, value in (("id", query.record_id), ("province_code", query.province_code),
                           ("commune_code", query.commune_code), ("year", query.year),
                           ("category", query.category)):
         if value is not None:

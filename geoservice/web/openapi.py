@@ -28,6 +28,18 @@ PARAMETERS = {
                       "schema": {"type": "string", "pattern": "^[0-9]{2}$"}},
     "border_neighbor": {"name": "border_neighbor", "in": "query", "required": False,
                         "schema": {"type": "string", "enum": ["CN", "LA", "KH"]}},
+    "commune_code": {"name": "commune_code", "in": "query", "required": False,
+                     "schema": {"type": "string", "pattern": "^[0-9]{5}$"}},
+    "year": {"name": "year", "in": "query", "required": False,
+             "schema": {"type": "integer", "minimum": 1900, "maximum": 2100}},
+    "datetime": {"name": "datetime", "in": "query", "required": False,
+                 "description": "A date (YYYY-MM-DD) or an interval start/end; '..' leaves "
+                                "an end open",
+                 "schema": {"type": "string"}},
+    "category": {"name": "category", "in": "query", "required": False,
+                 "description": "The kind's category (group, model type, incident category "
+                                "or activity type)",
+                 "schema": {"type": "string"}},
     "q": {"name": "q", "in": "query", "required": False,
           "description": "Name search; diacritics and unit-type prefixes are ignored",
           "schema": {"type": "string", "minLength": 1}},

@@ -231,11 +231,11 @@ def test_each_thread_has_its_own_connection(filled):
 
 
 def test_load_boundaries_fills_every_collection(built, tmp_path):
-    from geoservice.collections import COLLECTIONS, load_boundaries
+    from geoservice.collections import SOURCES, load_boundaries
 
     store = open_store(f"sqlite:///{tmp_path / 'loaded.sqlite'}")
     counts = load_boundaries(store, built.gpkg)
-    assert set(counts) == set(COLLECTIONS)
+    assert set(counts) == set(SOURCES)
     assert counts["communes"] == len(built.layers["communes"])
     assert counts["legacy-communes"] == len(built.layers["legacy_communes"])
     assert counts["border-lines"] == 2 and counts["provinces"] == 2
