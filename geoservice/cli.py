@@ -72,6 +72,70 @@ def load_boundaries_command() -> None:
     click.echo(f"loaded into the store: {json.dumps(counts)}")
 
 
+@main.command("import")
+@click.argument("kind")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--user", default=None, help="Who imports (recorded with every record).")
+@click.option("--vn2000-meridian", type=float, default=None,
+              help="Coordinates are VN-2000 TM-3 with this central meridian (e.g. 105.5).")
+@click.option("--utm-zone", type=click.Choice(["48", "49"]), default=None,
+              help="Coordinates are VN-2000 / UTM zone 48N or 49N.")
+@click.option("--errors-csv", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Write the row-level error report to this CSV file.")
+def import_command(kind, path, user, vn2000_meridian, utm_zone, errors_csv) -> None:
+    """Import a CSV or Excel file of KIND records (all rows, or none when any row is wrong)."""
+    import getpass
+
+    from flask import current_app
+
+    from geoservice.records import parsing
+    from geoservice.records.importer import run_import
+
+    options = {}
+    if vn2000_meridian is not None or utm_zone is not None:
+        options = {"coordinates": "vn2000", "central_meridian": vn2000_meridian,
+                   "utm_zone": int(utm_zone) if utm_zone else None}
+    report = run_import(current_app.extensions["geoservice.store"], kind, path.read_bytes(),
+                        path.name, user or getpass.getuser(), **options)
+    for warning in report.warnings:
+        click.echo(f"warning: {warning}")
+    if report.status == "applied":
+        written = report.outcome
+        click.echo(f"{path.name}: {report.rows} rows applied - {written['inserted']} new, "
+                   f"{written['updated']} updated, {written['unchanged']} unchanged")
+        return
+    click.echo(f"{path.name}: rejected, nothing was written - {len(report.errors)} errors:",
+               err=True)
+    for error in report.errors[:50]:
+        hint = f" (did you mean: {error.suggestion})" if error.suggestion else ""
+        click.echo(f"  row {error.row}, {error.column}: {error.value!r}: {error.reason}{hint}",
+                   err=True)
+    if errors_csv:
+        errors_csv.write_bytes(parsing.errors_csv(report.errors))
+        click.echo(f"error report written to {errors_csv}", err=True)
+    sys.exit(1)
+
+
+@main.command("demo-data")
+@click.option("--seed", default=2025, show_default=True, type=int)
+@click.option("--if-empty", is_flag=True, help="Do nothing when the store already holds records.")
+def demo_data(seed: int, if_empty: bool) -> None:
+    """Load the synthetic demo data set (2022-2025, every record marked synthetic)."""
+    from flask import current_app
+
+    from geoservice.records.demo import load_demo
+    from geoservice.store.records import RecordQuery
+
+    store = current_app.extensions["geoservice.store"]
+    if if_empty and store.query_records("certification", RecordQuery(limit=1)).number_matched:
+        click.echo("the store already holds records; demo data not loaded")
+        return
+    outcomes = load_demo(store, seed=seed)
+    for kind, outcome in outcomes.items():
+        click.echo(f"{kind}: {outcome.inserted} new, {outcome.updated} updated, "
+                   f"{outcome.unchanged} unchanged (synthetic)")
+
+
 @main.command("serve")
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=5000, show_default=True, type=int)

@@ -158,6 +158,9 @@ def load_boundaries(store: Store, gpkg: Path) -> dict[str, int]:
     store.set_meta("boundaries_loaded_at", datetime.now(UTC).isoformat(timespec="seconds"))
     store.set_meta("boundaries_source", str(gpkg))
     store.set_meta("boundaries_counts", json.dumps(counts))
+    lineage = layers["lineage"]
+    split = lineage[(lineage["relation"] == "split") & lineage["is_default"].astype(bool)]
+    store.set_meta("lineage_defaults", json.dumps(dict(zip(split["legacy_code"], split["code"]))))
     LOGGER.info("loaded boundaries: %s", counts)
     return counts
 

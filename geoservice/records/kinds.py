@@ -211,3 +211,22 @@ KINDS: dict[str, KindDef] = {k.id: k for k in (
         natural_key=("commune_code", "year"), year_field="year",
     ),
 )}
+
+
+def natural_key(kind: str, values: dict) -> str:
+    """Return a record's natural key text: its kind's key fields joined by ``|``.
+
+    The fallback key is used when a key field is empty; dates as ISO text; floats with six
+    decimals. The importer and the demo data both key records with this.
+    """
+    definition = KINDS[kind]
+    fields = definition.natural_key
+    if definition.fallback_key and any(values.get(f) in (None, "") for f in fields):
+        fields = definition.fallback_key
+    parts = []
+    for name in fields:
+        value = values.get(name)
+        if isinstance(value, float):
+            value = f"{value:.6f}"
+        parts.append("" if value is None else str(value))
+    return "|".join(parts)

@@ -1,0 +1,73 @@
+"""End-to-end imports on both backends: a messy file is rejected whole with row-level
+errors, the fixed file imports, re-import is a no-op, a correction keeps history."""
+
+from __future__ import annotations
+
+import pytest
+
+from geoservice.collections import load_boundaries
+from geoservice.records.importer import run_import
+from geoservice.records.parsing import errors_csv
+from geoservice.store import open_store
+from geoservice.store.records import RecordQuery
+
+HEADER = "Tỉnh,Huyện,Xã,Ngày,Hình thức,Nước,Địa phương đối diện,Số người\n"
+GOOD = "Ha Giang,Dong Van,Lung Cu,05/03/2024,tuan tra chung,Trung Quốc,Vân Nam,12\n"
+MESSY = (HEADER + GOOD
+         + "Tuyên Quang,,Lũng Cú,31/02/2024,tuan tra chung,Trung Quốc,Vân Nam,8\n"
+         + "Tuyên Quang,,Xã Lũng Cú,05/03/2024,Tuần tra chung,Trung Quốc,Vân Nam,12\n"
+         + "Tuyên Quang,,Xã Không Có Thật,06/03/2024,tuan tra chung,Trung Quốc,Vân Nam,5\n")
+FIXED = (HEADER + GOOD
+         + "Tuyên Quang,,Lũng Cú,28/02/2024,tuan tra chung,Trung Quốc,Vân Nam,8\n")
+
+
+@pytest.fixture
+def store(store_url, built):
+    store = open_store(store_url)
+    load_boundaries(store, built.gpkg)
+    yield store
+    store.close()
+
+
+def cooperation(store):
+    page = store.query_records("cooperation", RecordQuery(limit=100))
+    return sorted((p["commune_code"], p["date"], p["participants"]) for _i, p, _g in page.features)
+
+
+def test_messy_file_is_rejected_with_row_errors_and_stores_nothing(store):
+    report = run_import(store, "cooperation", MESSY.encode(), "hop-tac.csv", "tester")
+    assert report.status == "rejected"
+    found = {(e.row, e.column): e for e in report.errors}
+    assert set(found) == {(3, "Ngày"), (4, "Xã"), (5, "Xã")}
+    assert "31/02/2024" in found[(3, "Ngày")].value
+    assert "row 2" in found[(4, "Xã")].reason
+    assert "Không Có Thật" in found[(5, "Xã")].value
+    assert cooperation(store) == [] and store.imports() == []
+    text = errors_csv(report.errors).decode("utf-8-sig")
+    assert text.splitlines()[0] == "row,column,value,reason,suggestion"
+    assert "Ngày" in text and "Xã Không Có Thật" in text
+
+
+def test_fixed_file_imports_and_reimport_is_a_no_op(store):
+    first = run_import(store, "cooperation", FIXED.encode(), "hop-tac.csv", "tester")
+    assert first.status == "applied", first.errors
+    assert first.outcome["inserted"] == 2
+    assert cooperation(store) == [("00715", "2024-02-28", 8), ("00715", "2024-03-05", 12)]
+    again = run_import(store, "cooperation", FIXED.encode(), "hop-tac.csv", "tester")
+    assert (again.outcome["inserted"], again.outcome["updated"],
+            again.outcome["unchanged"]) == (0, 0, 2)
+    page = store.query_records("cooperation", RecordQuery(year=2024, border_neighbor="CN"))
+    assert page.number_matched == 2
+
+
+def test_correction_updates_and_keeps_history(store):
+    run_import(store, "cooperation", FIXED.encode(), "hop-tac.csv", "tester")
+    corrected = HEADER + GOOD.replace(",12\n", ",15\n")
+    report = run_import(store, "cooperation", corrected.encode(), "sua.csv", "editor")
+    assert report.outcome["updated"] == 1 and report.outcome["unchanged"] == 0
+    page = store.query_records("cooperation", RecordQuery(date_from=None, limit=10))
+    record = next(f for f in page.features if f[1]["date"] == "2024-03-05")
+    assert record[1]["participants"] == 15 and record[1]["version"] == 2
+    history = store.record_history("cooperation", record[0])
+    assert [h["properties"]["participants"] for h in history] == [12, 15]
+    assert history[-1]["changed_by"] == "editor"
