@@ -1,0 +1,1 @@
+"""Analysis of the stored records: indicators per commune, province and border neighbour."""
