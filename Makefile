@@ -25,8 +25,9 @@ node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund
 	touch $@
 
-data: install  ## Build boundaries into instance/ and load them into the store, unless already there
+data: install  ## Build boundaries and load them (and the synthetic demo data) unless already there
 	$(BIN)/geoservice build-data --if-missing
+	$(BIN)/geoservice demo-data --if-empty
 
 lint: install
 	$(BIN)/python -m ruff check geoservice tests
