@@ -16,7 +16,7 @@ def create_app(config: dict | None = None) -> Flask:
     """Create the application (flaskr-style factory); `config` overrides every other source."""
     from geoservice import config as config_mod
     from geoservice.store import open_store
-    from geoservice.web import errors, features
+    from geoservice.web import errors, features, imports
 
     overrides = dict(config or {})
     instance_path = overrides.pop("INSTANCE_PATH", None) or os.environ.get(
@@ -28,7 +28,19 @@ def create_app(config: dict | None = None) -> Flask:
     app.config["JSON_AS_ASCII"] = False
     app.json.ensure_ascii = False
     app.json.sort_keys = False
+    app.config["MAX_CONTENT_LENGTH"] = settings["MAX_UPLOAD_MB"] * 1024 * 1024
     app.extensions["geoservice.store"] = open_store(settings["DATABASE_URL"])
     errors.register(app)
+    app.before_request(_identify)
     app.register_blueprint(features.blueprint)
+    app.register_blueprint(imports.blueprint)
     return app
+
+
+def _identify() -> None:
+    """Decide once per request who is asking (anonymous, or an API key's principal)."""
+    from flask import current_app, g, request
+
+    from geoservice.auth import principal_for
+
+    g.principal = principal_for(current_app.extensions["geoservice.store"], request.headers)

@@ -18,7 +18,9 @@ DEFAULTS: dict[str, object] = {
     "MAX_ITEMS_LIMIT": 1000,
     # `limit` used when a request gives none.
     "DEFAULT_ITEMS_LIMIT": 10,
-    # Folder of node_modules with the npm packages the build reads (world-atlas).
+    # Largest uploaded file accepted by the import endpoint, in megabytes.
+    "MAX_UPLOAD_MB": 20,
+    # Folder of node_modules: npm packages installed at build time (world-atlas, fonts).
     "NODE_MODULES": "",
 }
 
@@ -39,7 +41,7 @@ def load(instance_path: Path, overrides: dict | None = None) -> dict:
     config.update(overrides or {})
     if not config["DATABASE_URL"]:
         config["DATABASE_URL"] = f"sqlite:///{instance_path / 'geoservice.sqlite'}"
-    for key in ("MAX_ITEMS_LIMIT", "DEFAULT_ITEMS_LIMIT"):
+    for key in ("MAX_ITEMS_LIMIT", "DEFAULT_ITEMS_LIMIT", "MAX_UPLOAD_MB"):
         try:
             config[key] = int(config[key])
         except (TypeError, ValueError) as exc:

@@ -54,8 +54,12 @@ class ImportReport:
 
 def run_import(store: Store, kind_id: str, data: bytes, filename: str, user: str,
                resolver: UnitResolver | None = None, synthetic: bool = False,
-               **options) -> ImportReport:
-    """Import one file of records of `kind_id` into the store (all rows, or none)."""
+               area: str | None = None, **options) -> ImportReport:
+    """Import one file of records of `kind_id` into the store (all rows, or none).
+
+    `area` (a province code) limits the file to that province: a row of a unit elsewhere
+    is an error, so a province editor cannot write another province's records.
+    """
     if kind_id not in KINDS:
         raise InvalidParameter(f"Unknown kind '{kind_id}'. Kinds: {', '.join(KINDS)}.",
                                parameter="kind")
@@ -69,6 +73,14 @@ def run_import(store: Store, kind_id: str, data: bytes, filename: str, user: str
     for row in parsed.rows:
         record = _record(kind, row, resolver, communes, errors, synthetic, parsed.header_map)
         if record is None:
+            continue
+        if area is not None and record.province_code != area:
+            label = _unit_column(row)
+            errors.append(parsing.RowError(
+                row.row, parsed.header_map.label(label) if parsed.header_map else label,
+                str(row.values.get(label) or ""),
+                f"commune {record.commune_code} is in province {record.province_code}, "
+                f"outside your area (province {area})", None))
             continue
         if record.natural_key in seen:
             label = _unit_column(row)
@@ -90,6 +102,16 @@ def run_import(store: Store, kind_id: str, data: bytes, filename: str, user: str
     report.status = "applied"
     LOGGER.info("import of %s applied: %s", filename, report.outcome)
     return report
+
+
+def coordinate_options(central_meridian: float | None, utm_zone: int | None) -> dict:
+    """Return the parsing options for a file's coordinates: WGS 84 unless a VN-2000 zone."""
+    if central_meridian is None and utm_zone is None:
+        return {}
+    if utm_zone is not None and utm_zone not in (48, 49):
+        raise InvalidParameter("utm_zone must be 48 or 49.", parameter="utm_zone")
+    return {"coordinates": "vn2000", "central_meridian": central_meridian,
+            "utm_zone": utm_zone}
 
 
 def lineage_defaults(store: Store) -> dict[str, str]:

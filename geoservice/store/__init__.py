@@ -86,6 +86,26 @@ class Store(ABC):
         """Return the imports made, newest first."""
 
     @abstractmethod
+    def record_years(self, kind: str) -> list[int]:
+        """Return the years a kind has records for, ascending."""
+
+    @abstractmethod
+    def data_version(self) -> str:
+        """Return a token that changes whenever boundaries or records change."""
+
+    @abstractmethod
+    def add_api_key(self, key: dict) -> None:
+        """Store a new API key (id, name, secret_hash, role, province_code, created_by)."""
+
+    @abstractmethod
+    def api_keys(self, key_id: str | None = None) -> list[dict]:
+        """Return the API keys (or the one with this id), oldest first."""
+
+    @abstractmethod
+    def revoke_api_key(self, key_id: str) -> bool:
+        """Mark a key revoked; return False when there is no such active key."""
+
+    @abstractmethod
     def set_meta(self, key: str, value: str) -> None:
         """Record a piece of metadata (build time, source versions …)."""
 

@@ -182,13 +182,56 @@ class PostgisStore(Store):
     def imports(self, kind: str | None = None) -> list[dict]:
         """Return the imports made, newest first."""
         sql = "SELECT * FROM imports" + (" WHERE kind = %s" if kind else "")
-        cursor = self._connect().execute(sql + " ORDER BY imported_at DESC",
+        cursor = self._connect().execute(sql + " ORDER BY imported_at DESC, seq DESC",
                                          (kind,) if kind else ())
         names = [d.name for d in cursor.description]
         rows = [dict(zip(names, row)) for row in cursor.fetchall()]
         for row in rows:
+            row.pop("seq", None)
             row["imported_at"] = row["imported_at"].isoformat(timespec="seconds")
         return rows
+
+    def record_years(self, kind: str) -> list[int]:
+        """Return the years a kind has records for, ascending."""
+        rows = self._connect().execute(
+            "SELECT DISTINCT year FROM records WHERE kind = %s AND year IS NOT NULL "
+            "ORDER BY year", (kind,)).fetchall()
+        return [int(row[0]) for row in rows]
+
+    def data_version(self) -> str:
+        """Return a token that changes whenever boundaries or records change."""
+        count, latest = self._connect().execute(
+            "SELECT count(*), max(imported_at) FROM imports "
+            "WHERE inserted + updated > 0").fetchone()
+        stamp = latest.isoformat() if latest is not None else ""
+        return f"{self.get_meta('boundaries_loaded_at')}|{count}|{stamp}"
+
+    def add_api_key(self, key: dict) -> None:
+        """Store a new API key."""
+        self._connect().execute(
+            "INSERT INTO api_keys (id, name, secret_hash, role, province_code, created_by, "
+            "created_at) VALUES (%(id)s, %(name)s, %(secret_hash)s, %(role)s, "
+            "%(province_code)s, %(created_by)s, %(created_at)s)", key)
+
+    def api_keys(self, key_id: str | None = None) -> list[dict]:
+        """Return the API keys (or the one with this id), oldest first."""
+        cursor = self._connect().execute(
+            "SELECT * FROM api_keys" + (" WHERE id = %s" if key_id else "")
+            + " ORDER BY created_at, id", (key_id,) if key_id else ())
+        names = [d.name for d in cursor.description]
+        rows = [dict(zip(names, row)) for row in cursor.fetchall()]
+        for row in rows:
+            for stamp in ("created_at", "revoked_at"):
+                if row[stamp] is not None:
+                    row[stamp] = row[stamp].isoformat(timespec="seconds")
+        return rows
+
+    def revoke_api_key(self, key_id: str) -> bool:
+        """Mark a key revoked."""
+        cursor = self._connect().execute(
+            "UPDATE api_keys SET revoked_at = now() WHERE id = %s AND revoked_at IS NULL",
+            (key_id,))
+        return cursor.rowcount == 1
 
     def set_meta(self, key: str, value: str) -> None:
         """Record a piece of metadata."""

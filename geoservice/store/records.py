@@ -87,8 +87,7 @@ class ImportBatch:
     sha256: str
     imported_by: str
     id: str = field(default_factory=lambda: uuid.uuid4().hex)
-    imported_at: str = field(
-        default_factory=lambda: datetime.now(UTC).isoformat(timespec="seconds"))
+    imported_at: str = field(default_factory=lambda: utc_now())
 
 
 @dataclass
@@ -140,6 +139,11 @@ class RecordTx(ABC):
     @abstractmethod
     def add_import(self, batch: ImportBatch, outcome: ImportOutcome) -> None:
         """Record the import itself."""
+
+
+def utc_now() -> str:
+    """Return the current UTC time as ISO 8601 to the second (how the stores record times)."""
+    return datetime.now(UTC).isoformat(timespec="seconds")
 
 
 def canonical(properties: dict) -> str:

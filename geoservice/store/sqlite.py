@@ -19,7 +19,13 @@ import shapely
 
 from geoservice.errors import DataConflict, StoreUnavailable
 from geoservice.store import FeaturePage, FeatureQuery, FeatureRow, Store, sqlite_records
-from geoservice.store.records import ImportBatch, ImportOutcome, RecordQuery, apply_records
+from geoservice.store.records import (
+    ImportBatch,
+    ImportOutcome,
+    RecordQuery,
+    apply_records,
+    utc_now,
+)
 
 LOGGER = logging.getLogger(__name__)
 
@@ -37,6 +43,16 @@ CREATE TABLE IF NOT EXISTS features (
 CREATE INDEX IF NOT EXISTS features_province ON features (collection, province_code);
 CREATE VIRTUAL TABLE IF NOT EXISTS features_rtree USING rtree(rid, minx, maxx, miny, maxy);
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS api_keys (
+    id TEXT PRIMARY KEY,
+    name TEXT NOT NULL,
+    secret_hash TEXT NOT NULL,
+    role TEXT NOT NULL,
+    province_code TEXT,
+    created_by TEXT,
+    created_at TEXT NOT NULL,
+    revoked_at TEXT
+);
 """
 
 
@@ -181,6 +197,46 @@ class SqliteStore(Store):
                                          (kind,) if kind else ())
         names = [d[0] for d in cursor.description]
         return [dict(zip(names, row)) for row in cursor.fetchall()]
+
+    def record_years(self, kind: str) -> list[int]:
+        """Return the years a kind has records for, ascending."""
+        rows = self._connect().execute(
+            "SELECT DISTINCT year FROM records WHERE kind = ? AND year IS NOT NULL "
+            "ORDER BY year", (kind,)).fetchall()
+        return [int(row[0]) for row in rows]
+
+    def data_version(self) -> str:
+        """Return a token that changes whenever boundaries or records change."""
+        count, latest = self._connect().execute(
+            "SELECT count(*), coalesce(max(imported_at), '') FROM imports "
+            "WHERE inserted + updated > 0").fetchone()
+        return f"{self.get_meta('boundaries_loaded_at')}|{count}|{latest}"
+
+    def add_api_key(self, key: dict) -> None:
+        """Store a new API key."""
+        conn = self._connect()
+        with conn:
+            conn.execute(
+                "INSERT INTO api_keys (id, name, secret_hash, role, province_code, created_by, "
+                "created_at) VALUES (:id, :name, :secret_hash, :role, :province_code, "
+                ":created_by, :created_at)", key)
+
+    def api_keys(self, key_id: str | None = None) -> list[dict]:
+        """Return the API keys (or the one with this id), oldest first."""
+        cursor = self._connect().execute(
+            "SELECT * FROM api_keys" + (" WHERE id = ?" if key_id else "")
+            + " ORDER BY created_at, id", (key_id,) if key_id else ())
+        names = [d[0] for d in cursor.description]
+        return [dict(zip(names, row)) for row in cursor.fetchall()]
+
+    def revoke_api_key(self, key_id: str) -> bool:
+        """Mark a key revoked."""
+        conn = self._connect()
+        with conn:
+            cursor = conn.execute(
+                "UPDATE api_keys SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL",
+                (utc_now(), key_id))
+        return cursor.rowcount == 1
 
     def set_meta(self, key: str, value: str) -> None:
         """Record a piece of metadata."""

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, jsonify, request
+from flask import Blueprint, current_app, g, jsonify, request
 
 from geoservice import ogcapi
 from geoservice.web.openapi import openapi_document
@@ -45,13 +45,13 @@ def api():
 @blueprint.get("/collections")
 def collections():
     """All collections."""
-    return _json(ogcapi.collections(_store(), _base()))
+    return _json(ogcapi.collections(_store(), _base(), g.principal))
 
 
 @blueprint.get("/collections/<collection_id>")
 def collection(collection_id: str):
     """One collection."""
-    return _json(ogcapi.collection(_store(), _base(), collection_id))
+    return _json(ogcapi.collection(_store(), _base(), collection_id, g.principal))
 
 
 @blueprint.get("/collections/<collection_id>/items")
@@ -60,11 +60,13 @@ def items(collection_id: str):
     config = current_app.config
     body = ogcapi.items(_store(), _base(), collection_id, request.args.to_dict(),
                         config["GEOSERVICE_DEFAULT_ITEMS_LIMIT"],
-                        config["GEOSERVICE_MAX_ITEMS_LIMIT"])
+                        config["GEOSERVICE_MAX_ITEMS_LIMIT"], g.principal)
     return _json(body, ogcapi.GEOJSON)
 
 
 @blueprint.get("/collections/<collection_id>/items/<feature_id>")
 def item(collection_id: str, feature_id: str):
     """One feature."""
-    return _json(ogcapi.item(_store(), _base(), collection_id, feature_id), ogcapi.GEOJSON)
+    body = ogcapi.item(_store(), _base(), collection_id, feature_id, g.principal,
+                       request.args.to_dict())
+    return _json(body, ogcapi.GEOJSON)

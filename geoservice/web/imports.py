@@ -1,0 +1,76 @@
+"""The imports blueprint: officials' CSV and Excel files uploaded over HTTP.
+
+`POST /imports/{kind}` with the file as multipart field `file` (and, for VN-2000
+coordinates, `vn2000_meridian` or `utm_zone`) runs the same import as
+`geoservice import`: every row validated first, then all rows applied in one transaction
+or none. Answers 201 with the counts written, or 422 with the row-level error report —
+as JSON, or as CSV with `?format=csv`. Needs an editor's API key; a province editor's
+file may only hold rows of its province. `GET /imports` lists the imports made.
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint, Response, current_app, g, jsonify, request
+
+from geoservice.access import decide_write
+from geoservice.errors import InvalidParameter
+from geoservice.records import parsing
+from geoservice.records.importer import coordinate_options, run_import
+from geoservice.records.kinds import KINDS
+
+blueprint = Blueprint("imports", __name__)
+OPTIONS = {"vn2000_meridian", "utm_zone", "format"}
+
+
+@blueprint.post("/imports/<kind>")
+def upload(kind: str):
+    """Import one uploaded file of `kind` records (all rows, or none)."""
+    if kind not in KINDS:
+        raise InvalidParameter(f"Unknown kind '{kind}'. Kinds: {', '.join(KINDS)}.",
+                               parameter="kind")
+    decision = decide_write(g.principal, kind)
+    params = {**request.args.to_dict(), **request.form.to_dict()}
+    unknown = sorted(set(params) - OPTIONS)
+    if unknown:
+        raise InvalidParameter(f"Unknown parameter '{unknown[0]}'. Accepted: file, "
+                               f"{', '.join(sorted(OPTIONS))}.", parameter=unknown[0])
+    upload = request.files.get("file")
+    if upload is None or not upload.filename:
+        raise InvalidParameter("Send the file as the multipart form field 'file'.",
+                               parameter="file")
+    report = run_import(current_app.extensions["geoservice.store"], kind, upload.read(),
+                        upload.filename, g.principal.name, area=decision.province_code,
+                        **_coordinate_options(params))
+    status = 201 if report.status == "applied" else 422
+    if params.get("format") == "csv":
+        return Response(parsing.errors_csv(report.errors), status=status,
+                        mimetype="text/csv", headers={
+                            "Content-Disposition": f'attachment; filename="{kind}-errors.csv"'})
+    response = jsonify(report.as_dict())
+    response.status_code = status
+    return response
+
+
+@blueprint.get("/imports")
+def imports():
+    """The imports made (newest first): every one for national editors, else one's own."""
+    principal = g.principal
+    decide_write(principal, "any")
+    rows = current_app.extensions["geoservice.store"].imports(request.args.get("kind"))
+    if principal.province_code is not None:
+        rows = [r for r in rows if r.get("imported_by") == principal.name]
+    return jsonify({"imports": rows})
+
+
+def _coordinate_options(params: dict) -> dict:
+    if params.get("format") not in (None, "json", "csv"):
+        raise InvalidParameter("format must be 'json' or 'csv'.", parameter="format")
+    meridian, zone = params.get("vn2000_meridian"), params.get("utm_zone")
+    try:
+        meridian = float(meridian) if meridian is not None else None
+    except ValueError:
+        raise InvalidParameter("vn2000_meridian must be a number, e.g. 105.5.",
+                               parameter="vn2000_meridian") from None
+    if zone is not None and zone not in ("48", "49"):
+        raise InvalidParameter("utm_zone must be 48 or 49.", parameter="utm_zone")
+    return coordinate_options(meridian, int(zone) if zone else None)

@@ -1,0 +1,151 @@
+"""Imports over HTTP and API keys, on both backends: the same all-or-nothing import as the
+command line, answered with the row-level report (JSON or CSV); keys decide who may write
+and where; restricted collections open to keys whose area covers the data."""
+
+from __future__ import annotations
+
+import csv
+import io
+
+import pytest
+
+from geoservice.auth import create_key
+from geoservice.collections import load_boundaries
+from tests.records.test_importer import FIXED, MESSY
+from tests.web.helpers import assert_error, decode
+
+GEOJSON = "application/geo+json"
+INCIDENTS = ("Mã vụ việc,Tỉnh,Xã,Ngày,Loại,Kinh độ,Vĩ độ,Mức độ\n"
+             "TQ-1,Tuyên Quang,Lũng Cú,05/03/2024,ma tuý,105.31,23.33,cao\n"
+             "DB-1,Điện Biên,Sín Thầu,06/03/2024,ma tuý,102.29,22.38,thấp\n")
+
+
+@pytest.fixture
+def app(make_app, store_url, built):
+    app = make_app(None, DATABASE_URL=store_url)
+    load_boundaries(app.extensions["geoservice.store"], built.gpkg)
+    return app
+
+
+def key(app, role="editor", area="national"):
+    return {"X-API-Key": create_key(app.extensions["geoservice.store"], "test", role, area)[1]}
+
+
+def upload(client, kind, text, headers, query="", name="hop-tac.csv"):
+    return client.post(f"/imports/{kind}{query}", headers=headers,
+                       data={"file": (io.BytesIO(text.encode()), name)},
+                       content_type="multipart/form-data")
+
+
+def cooperation_count(client, headers):
+    response = client.get("/collections/cooperation/items?limit=100", headers=headers)
+    return decode(response, content_type=GEOJSON)["numberMatched"]
+
+
+def test_messy_upload_is_rejected_with_the_report_and_stores_nothing(app):
+    client, editor = app.test_client(), key(app)
+    body = decode(upload(client, "cooperation", MESSY, editor), 422)
+    assert body["status"] == "rejected" and body["written"] == {}
+    assert {(e["row"], e["column"]) for e in body["errors"]} == {
+        (3, "Ngày"), (4, "Xã"), (5, "Xã")}
+    response = upload(client, "cooperation", MESSY, editor, "?format=csv")
+    assert response.status_code == 422 and response.mimetype == "text/csv"
+    rows = list(csv.DictReader(io.StringIO(response.get_data().decode("utf-8-sig"))))
+    assert [r["row"] for r in rows] == ["3", "4", "5"]
+    assert rows[2]["value"] == "Xã Không Có Thật"
+    assert cooperation_count(client, editor) == 0
+
+
+def test_fixed_upload_applies_and_reupload_changes_nothing(app):
+    client, editor = app.test_client(), key(app)
+    first = decode(upload(client, "cooperation", FIXED, editor), 201)
+    assert first["status"] == "applied" and first["written"]["inserted"] == 2
+    again = decode(upload(client, "cooperation", FIXED, editor), 201)
+    assert (again["written"]["inserted"], again["written"]["unchanged"]) == (0, 2)
+    assert cooperation_count(client, editor) == 2
+    listed = decode(client.get("/imports", headers=editor))
+    assert [i["inserted"] for i in listed["imports"]] == [0, 2]
+    assert listed["imports"][0]["imported_by"].startswith("key:")
+
+
+def test_province_editor_cannot_write_another_province(app):
+    client = app.test_client()
+    editor_08 = key(app, area="08")
+    body = decode(upload(client, "incidents", INCIDENTS, editor_08, name="vu-viec.csv"), 422)
+    assert [(e["row"], "outside your area" in e["reason"]) for e in body["errors"]] == [
+        (3, True)], body["errors"]
+    national = key(app, role="viewer")
+    assert decode(client.get("/collections/incidents/items", headers=national),
+                  content_type=GEOJSON)["numberMatched"] == 0
+    only_08 = INCIDENTS.rsplit("DB-1", 1)[0]
+    decode(upload(client, "incidents", only_08, editor_08, name="vu-viec.csv"), 201)
+    decode(upload(client, "incidents", INCIDENTS, key(app), name="vu-viec.csv"), 201)
+    everything = decode(client.get("/collections/incidents/items", headers=national),
+                        content_type=GEOJSON)
+    assert sorted(f["properties"]["ref"] for f in everything["features"]) == ["DB-1", "TQ-1"]
+    viewer_11 = key(app, role="viewer", area="11")
+    mine = decode(client.get("/collections/incidents/items?bbox=100,8,110,24",
+                             headers=viewer_11), content_type=GEOJSON)
+    assert [f["properties"]["ref"] for f in mine["features"]] == ["DB-1"]
+    other = decode(client.get("/collections/incidents/items?province_code=08",
+                              headers=viewer_11), 403)
+    assert_error(other, 403, "Forbidden", "province_code")
+    tq = next(f for f in everything["features"] if f["properties"]["ref"] == "TQ-1")
+    decode(client.get(f"/collections/incidents/items/{tq['id']}", headers=viewer_11), 404)
+
+
+@pytest.mark.parametrize("headers, status, code", [
+    ({}, 401, "Unauthorized"),
+    ({"X-API-Key": "not-a-key"}, 401, "Unauthorized"),
+    ({"X-API-Key": "gsk_000000000000." + "a" * 43}, 401, "Unauthorized"),
+])
+def test_uploads_need_a_valid_key(app, headers, status, code):
+    body = decode(upload(app.test_client(), "cooperation", FIXED, headers), status)
+    assert_error(body, status, code)
+    assert "gsk_" not in body["description"] or "expected" in body["description"]
+
+
+def test_viewers_cannot_import_and_revoked_keys_are_refused(app):
+    client, store = app.test_client(), app.extensions["geoservice.store"]
+    assert_error(decode(upload(client, "cooperation", FIXED, key(app, role="viewer")), 403),
+                 403, "Forbidden")
+    row, text = create_key(store, "portal", "editor", "national")
+    assert store.revoke_api_key(row["id"]) and not store.revoke_api_key(row["id"])
+    body = decode(upload(client, "cooperation", FIXED, {"Authorization": f"Bearer {text}"}),
+                  401)
+    assert "revoked" in body["description"]
+    assert all(r["secret_hash"] != text.split(".")[1] for r in store.api_keys())
+
+
+@pytest.mark.parametrize("query, data, parameter", [
+    ("", None, "file"),
+    ("?utm_zone=50", "x", "utm_zone"),
+    ("?vn2000_meridian=abc", "x", "vn2000_meridian"),
+    ("?format=xml", "x", "format"),
+    ("?sheet=2", "x", "sheet"),
+])
+def test_bad_upload_parameters_are_400(app, query, data, parameter):
+    form = {"file": (io.BytesIO(data.encode()), "a.csv")} if data else {}
+    response = app.test_client().post(f"/imports/cooperation{query}", headers=key(app),
+                                      data=form, content_type="multipart/form-data")
+    assert_error(decode(response, 400), 400, "InvalidParameter", parameter)
+
+
+def test_unknown_kind_and_oversized_files(make_app, store_url, built):
+    app = make_app(None, DATABASE_URL=store_url, MAX_UPLOAD_MB=1)
+    client, editor = app.test_client(), key(app)
+    assert_error(decode(upload(client, "bananas", FIXED, editor), 400), 400,
+                 "InvalidParameter", "kind")
+    big = FIXED + "x" * (2 * 1024 * 1024)
+    body = decode(upload(client, "cooperation", big, editor), 413)
+    assert_error(body, 413, "RequestEntityTooLarge")
+
+
+def test_binary_garbage_is_a_clear_400(app):
+    response = app.test_client().post(
+        "/imports/cooperation", headers=key(app),
+        data={"file": (io.BytesIO(b"PK\x03\x04garbage"), "bad.xlsx")},
+        content_type="multipart/form-data")
+    assert response.status_code in (400, 422)
+    body = decode(response, response.status_code)
+    assert body.get("code") == "InvalidParameter" or body["status"] == "rejected"
