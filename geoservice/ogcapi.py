@@ -15,6 +15,7 @@ from urllib.parse import urlencode
 import shapely
 
 from geoservice.access import ANONYMOUS, AccessDecision, Principal, decide
+from geoservice.analysis import published
 from geoservice.collections import COLLECTIONS, CollectionDef
 from geoservice.errors import (
     CollectionNotFound,
@@ -36,7 +37,8 @@ CONFORMANCE = [
 ]
 CRS84 = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
 NEIGHBOR_CODES = ("CN", "LA", "KH")
-ITEMS_PARAMETERS = {"bbox", "limit", "offset", "province_code", "border_neighbor", "q", "f"}
+ITEMS_PARAMETERS = {"bbox", "limit", "offset", "province_code", "border_neighbor", "q", "f",
+                    "year"}
 RECORD_PARAMETERS = {"bbox", "limit", "offset", "province_code", "commune_code", "year",
                      "datetime", "category", "border_neighbor", "f"}
 
@@ -284,9 +286,13 @@ def items(store: Store, base: str, collection_id: str, args: Mapping[str, str],
         _require_data(store, collection_id)
         page = store.query_records(collection_id, query)
     else:
-        query = parse_items_query(args, definition, default_limit, max_limit)
+        year = _unit_year(store, definition, args)
+        query = parse_items_query({k: v for k, v in args.items() if k != "year"}, definition,
+                                  default_limit, max_limit)
         _require_data(store, collection_id)
         page = store.query(collection_id, query)
+        page.features = published.decorate(store, collection_id, page.features, year,
+                                           _restricted_area(principal))
     url = f"{base}/collections/{collection_id}/items"
     kept = {k: v for k, v in args.items() if k not in ("offset", "limit")}
     links = [_page_link(url, kept, query.limit, query.offset, "self")]
@@ -306,10 +312,17 @@ def items(store: Store, base: str, collection_id: str, args: Mapping[str, str],
 
 
 def item(store: Store, base: str, collection_id: str, feature_id: str,
-         principal: Principal = ANONYMOUS) -> dict:
+         principal: Principal = ANONYMOUS, args: Mapping[str, str] | None = None) -> dict:
     """Return one feature with its links."""
     definition = collection_def(collection_id)
     decision = decide(principal, definition)
+    args = args or {}
+    unknown = sorted(set(args) - {"f", "year"})
+    if unknown or ("year" in args and definition.id not in published.UNIT_LEVELS):
+        name = unknown[0] if unknown else "year"
+        raise InvalidParameter(f"Unknown parameter '{name}' for a single feature.",
+                               parameter=name)
+    year = _unit_year(store, definition, args)
     _require_data(store, collection_id)
     if definition.source == "records":
         page = store.query_records(collection_id, RecordQuery(
@@ -319,6 +332,8 @@ def item(store: Store, base: str, collection_id: str, feature_id: str,
         found = store.get(collection_id, feature_id)
     if found is None:
         raise FeatureNotFound(f"Collection '{collection_id}' has no feature '{feature_id}'.")
+    found = published.decorate(store, collection_id, [found], year,
+                               _restricted_area(principal))[0]
     body = feature(*found)
     url = f"{base}/collections/{collection_id}"
     body["links"] = [
@@ -326,6 +341,25 @@ def item(store: Store, base: str, collection_id: str, feature_id: str,
         {"href": url, "rel": "collection", "type": "application/json"},
     ]
     return body
+
+
+def _unit_year(store: Store, definition: CollectionDef, args: Mapping[str, str]) -> int | None:
+    """The indicator year of a communes/provinces request (other collections take none)."""
+    if definition.id not in published.UNIT_LEVELS:
+        if "year" in args:
+            raise InvalidParameter(f"Collection '{definition.id}' has no yearly indicators.",
+                                   parameter="year")
+        return None
+    return published.indicator_year(store, args.get("year"))
+
+
+def _restricted_area(principal: Principal) -> str | None | bool:
+    """Where this principal may see restricted indicators: False nowhere, None everywhere."""
+    try:
+        decision = decide(principal, COLLECTIONS["incidents"])
+    except GeoserviceError:
+        return False
+    return decision.province_code
 
 
 def feature(fid: str, properties: dict, geometry) -> dict:
