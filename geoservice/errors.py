@@ -109,3 +109,13 @@ def status_for(error: GeoserviceError) -> int:
         if cls in STATUS_CODES:
             return STATUS_CODES[cls]
     return 500
+
+
+class CatalogError(ConfigError):
+    """The layer files in layers/ are invalid; `problems` lists every message (file: key: ...)."""
+
+    code = "CatalogError"
+
+    def __init__(self, problems: list[str] | tuple[str, ...]):
+        self.problems = tuple(problems)
+        super().__init__("\n".join(self.problems))
