@@ -1,0 +1,1 @@
+"""Turning layer features into map output: symbols, MVT encoding, PNG rendering, legends."""
