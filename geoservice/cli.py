@@ -89,12 +89,9 @@ def import_command(kind, path, user, vn2000_meridian, utm_zone, errors_csv) -> N
     from flask import current_app
 
     from geoservice.records import parsing
-    from geoservice.records.importer import run_import
+    from geoservice.records.importer import coordinate_options, run_import
 
-    options = {}
-    if vn2000_meridian is not None or utm_zone is not None:
-        options = {"coordinates": "vn2000", "central_meridian": vn2000_meridian,
-                   "utm_zone": int(utm_zone) if utm_zone else None}
+    options = coordinate_options(vn2000_meridian, int(utm_zone) if utm_zone else None)
     report = run_import(current_app.extensions["geoservice.store"], kind, path.read_bytes(),
                         path.name, user or getpass.getuser(), **options)
     for warning in report.warnings:
@@ -130,10 +127,76 @@ def demo_data(seed: int, if_empty: bool) -> None:
     if if_empty and store.query_records("certification", RecordQuery(limit=1)).number_matched:
         click.echo("the store already holds records; demo data not loaded")
         return
+    from geoservice.analysis.published import warm
+
     outcomes = load_demo(store, seed=seed)
     for kind, outcome in outcomes.items():
         click.echo(f"{kind}: {outcome.inserted} new, {outcome.updated} updated, "
                    f"{outcome.unchanged} unchanged (synthetic)")
+    warm(store)  # the latest year's indicators, so the first map and API requests are quick
+
+
+@main.command("check-layers", with_appcontext=False)
+@click.option("--folder", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Folder of layer files (default: the repository's layers/).")
+def check_layers_command(folder) -> None:
+    """Check every layers/*.toml; list each problem as 'file: key: message'."""
+    from geoservice.catalog import LAYERS_FOLDER, check_layers
+
+    problems = check_layers(folder or LAYERS_FOLDER)
+    for problem in problems:
+        click.echo(problem, err=True)
+    if problems:
+        sys.exit(1)
+    click.echo("All layer files are valid.")
+
+
+@main.group("keys")
+def keys() -> None:
+    """API keys for other systems and editors (shown once, stored hashed)."""
+
+
+@keys.command("create")
+@click.argument("name")
+@click.option("--role", type=click.Choice(["viewer", "editor", "admin"]), default="viewer",
+              show_default=True)
+@click.option("--area", default="national", show_default=True,
+              help="'national' or a two-digit province code.")
+def keys_create(name: str, role: str, area: str) -> None:
+    """Create a key for NAME (a system or person) and print it once."""
+    import getpass
+
+    from flask import current_app
+
+    from geoservice.auth import create_key
+
+    row, key = create_key(current_app.extensions["geoservice.store"], name, role, area,
+                          created_by=getpass.getuser())
+    click.echo(f"key {row['id']} for {row['name']} ({role}, {area}); keep it now, it is not "
+               f"shown again:\n{key}")
+
+
+@keys.command("list")
+def keys_list() -> None:
+    """List the keys (never their secrets)."""
+    from flask import current_app
+
+    for row in current_app.extensions["geoservice.store"].api_keys():
+        state = f"revoked {row['revoked_at']}" if row["revoked_at"] else "active"
+        click.echo(f"{row['id']}  {row['name']}  {row['role']}  "
+                   f"{row['province_code'] or 'national'}  created {row['created_at']}  {state}")
+
+
+@keys.command("revoke")
+@click.argument("key_id")
+def keys_revoke(key_id: str) -> None:
+    """Revoke a key by its id (the part after gsk_ and before the dot)."""
+    from flask import current_app
+
+    if not current_app.extensions["geoservice.store"].revoke_api_key(key_id):
+        click.echo(f"no active key {key_id}", err=True)
+        sys.exit(1)
+    click.echo(f"key {key_id} revoked")
 
 
 @main.command("serve")
