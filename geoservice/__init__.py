@@ -16,7 +16,10 @@ def create_app(config: dict | None = None) -> Flask:
     """Create the application (flaskr-style factory); `config` overrides every other source."""
     from geoservice import config as config_mod
     from geoservice.store import open_store
-    from geoservice.web import errors, features, imports
+    from geoservice.catalog import load_catalog
+    from geoservice.render.tilecache import open_cache
+    from geoservice.render.tilesource import SourceCache
+    from geoservice.web import errors, features, imports, tiles
 
     overrides = dict(config or {})
     instance_path = overrides.pop("INSTANCE_PATH", None) or os.environ.get(
@@ -29,11 +32,17 @@ def create_app(config: dict | None = None) -> Flask:
     app.json.ensure_ascii = False
     app.json.sort_keys = False
     app.config["MAX_CONTENT_LENGTH"] = settings["MAX_UPLOAD_MB"] * 1024 * 1024
+    app.extensions["geoservice.catalog"] = load_catalog()  # validated now, not on a request
     app.extensions["geoservice.store"] = open_store(settings["DATABASE_URL"])
+    app.extensions["geoservice.sources"] = SourceCache()
+    app.extensions["geoservice.tile_cache"] = open_cache(settings["TILE_CACHE"],
+                                                         Path(app.instance_path))
     errors.register(app)
     app.before_request(_identify)
+    app.after_request(_cors)
     app.register_blueprint(features.blueprint)
     app.register_blueprint(imports.blueprint)
+    app.register_blueprint(tiles.blueprint)
     return app
 
 
@@ -44,3 +53,18 @@ def _identify() -> None:
     from geoservice.auth import principal_for
 
     g.principal = principal_for(current_app.extensions["geoservice.store"], request.headers)
+
+
+def _cors(response):
+    """Allow the configured browser origins to read our API and tiles (CORS)."""
+    from flask import current_app, request
+
+    allowed = current_app.config["GEOSERVICE_CORS_ORIGINS"].split()
+    origin = request.headers.get("Origin")
+    if origin and ("*" in allowed or origin in allowed):
+        response.headers["Access-Control-Allow-Origin"] = "*" if "*" in allowed else origin
+        response.headers["Access-Control-Allow-Headers"] = "X-API-Key, Authorization"
+        response.headers["Access-Control-Expose-Headers"] = "ETag"
+        if "*" not in allowed:
+            response.headers.add("Vary", "Origin")
+    return response

@@ -20,6 +20,11 @@ DEFAULTS: dict[str, object] = {
     "DEFAULT_ITEMS_LIMIT": 10,
     # Largest uploaded file accepted by the import endpoint, in megabytes.
     "MAX_UPLOAD_MB": 20,
+    # Tile cache: "" (files in the instance folder), "none", or a redis:// URL shared by hosts.
+    "TILE_CACHE": "",
+    # Origins allowed to call the API and tiles from a browser (CORS): "" none, "*" any, or a
+    # space-separated list such as "https://portal.example.gov.vn https://gis.example".
+    "CORS_ORIGINS": "",
     # Folder of node_modules: npm packages installed at build time (world-atlas, fonts).
     "NODE_MODULES": "",
 }

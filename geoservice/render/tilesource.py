@@ -1,0 +1,245 @@
+"""A layer's features ready for tiles: read once per data version, projected to Web
+Mercator, simplified per zoom (computed once per zoom, not per request) and indexed.
+
+`prepare(store, layer, filters)` reads the layer's collection (boundaries, records, or
+units joined to a year's indicators), keeps what the layer's source filter accepts, applies
+its geometry transform, and remembers each feature's province so that one access decision
+can limit restricted layers to a reader's area. `TileSource.features(z, x, y, area)`
+answers a tile's features in tile coordinates; an empty tile costs one index lookup.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass, field
+
+import numpy as np
+import shapely
+
+from geoservice.analysis import published
+from geoservice.catalog import LayerDef
+from geoservice.collections import COLLECTIONS
+from geoservice.render.symbols import Symbol
+from geoservice.store import FeatureQuery
+from geoservice.store.records import RecordQuery
+
+LOGGER = logging.getLogger(__name__)
+
+EARTH_RADIUS = 6378137.0
+WORLD = 2 * math.pi * EARTH_RADIUS  # width of the Web Mercator world, metres
+MAX_LAT = 85.0511287798066
+# Zoom bands sharing one simplified geometry: half a pixel at the band's highest zoom, so
+# no band shows its simplification; above the last band the geometry is 0.5 px at z13.
+BANDS = ((0, 4), (5, 6), (7, 8), (9, 10), (11, 13))
+ALL = 10**7
+
+
+def tile_bounds(z: int, x: int, y: int) -> tuple[float, float, float, float]:
+    """Return a tile's bounds in Web Mercator metres (minx, miny, maxx, maxy)."""
+    size = WORLD / 2**z
+    minx = -WORLD / 2 + x * size
+    maxy = WORLD / 2 - y * size
+    return minx, maxy - size, minx + size, maxy
+
+
+def lonlat_bounds(z: int, x: int, y: int) -> tuple[float, float, float, float]:
+    """Return a tile's bounds in degrees (west, south, east, north)."""
+    n = 2**z
+    west, east = x / n * 360 - 180, (x + 1) / n * 360 - 180
+    north = math.degrees(math.atan(math.sinh(math.pi * (1 - 2 * y / n))))
+    south = math.degrees(math.atan(math.sinh(math.pi * (1 - 2 * (y + 1) / n))))
+    return west, south, east, north
+
+
+def to_mercator(geometries: np.ndarray) -> np.ndarray:
+    """Project WGS 84 geometries to Web Mercator (latitudes clamped to ±85.05°)."""
+    def project(coords: np.ndarray) -> np.ndarray:
+        lon = coords[:, 0]
+        lat = np.clip(coords[:, 1], -MAX_LAT, MAX_LAT)
+        x = np.radians(lon) * EARTH_RADIUS
+        y = np.log(np.tan(np.pi / 4 + np.radians(lat) / 2)) * EARTH_RADIUS
+        return np.column_stack([x, y])
+
+    return shapely.transform(geometries, project)
+
+
+@dataclass
+class Feature:
+    """One feature of a tile: geometry in tile coordinates, properties and symbol."""
+
+    id: int
+    geometry: object
+    properties: dict
+    symbol: Symbol | None
+
+
+@dataclass
+class TileSource:
+    """A layer's features prepared for tiling (one data version, one set of parameters)."""
+
+    layer: LayerDef
+    version: str
+    geometries: np.ndarray  # Web Mercator, full resolution
+    properties: list[dict]  # tile properties (the layer's fields)
+    symbols: list[Symbol | None]
+    provinces: np.ndarray  # province code of each feature ('' for none)
+    _zooms: dict = field(default_factory=dict, repr=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def __len__(self) -> int:
+        return len(self.geometries)
+
+    def simplify(self) -> None:
+        """Pre-compute each zoom band's geometry and index (finest first, each band
+        simplified from the next finer one, which is much faster than from the source)."""
+        current = self.geometries
+        for low, high in reversed(BANDS):
+            if high < self.layer.minzoom or low > self.layer.maxzoom:
+                continue
+            if self.layer.geometry != "point":
+                tolerance = WORLD / (256 * 2**high) / 2  # half a screen pixel
+                current = shapely.simplify(current, tolerance, preserve_topology=True)
+                invalid = ~shapely.is_valid(current)
+                if invalid.any():  # parts of a multipolygon simplified into each other
+                    current = current.copy()
+                    current[invalid] = [only(g, self.layer.geometry)
+                                        for g in shapely.make_valid(current[invalid])]
+            self._zooms[low] = (current, shapely.STRtree(current))
+
+    def _zoom(self, z: int):
+        for low, high in BANDS:
+            if low <= z <= high:
+                return self._zooms[max(low, 0)]
+        return self._zooms[BANDS[-1][0]]
+
+    def features(self, z: int, x: int, y: int, extent: int, buffer: int,
+                 area: str | None = None) -> list[Feature]:
+        """Return the features of tile z/x/y in tile coordinates (0..extent, y down).
+
+        `area` keeps only features of that province (restricted layers, province readers).
+        """
+        if not self.layer.minzoom <= z <= self.layer.maxzoom or not len(self):
+            return []
+        simple, tree = self._zoom(z)
+        minx, miny, maxx, maxy = tile_bounds(z, x, y)
+        margin = (maxx - minx) * buffer / extent
+        hits = np.sort(tree.query(shapely.box(minx - margin, miny - margin,
+                                              maxx + margin, maxy + margin)))
+        if area is not None:
+            hits = hits[self.provinces[hits] == area]
+        if not len(hits):
+            return []
+        shapes = simple[hits]
+        if self.layer.geometry != "point":
+            shapes = shapely.clip_by_rect(shapes, minx - margin, miny - margin,
+                                          maxx + margin, maxy + margin)
+        scale = extent / (maxx - minx)
+
+        def to_tile(coords: np.ndarray) -> np.ndarray:
+            return np.column_stack([(coords[:, 0] - minx) * scale,
+                                    (maxy - coords[:, 1]) * scale])
+
+        shapes = shapely.transform(shapes, to_tile)
+        return [Feature(int(i) + 1, shape, self.properties[i], self.symbols[i])
+                for i, shape in zip(hits, (only(s, self.layer.geometry) for s in shapes))
+                if shape is not None]
+
+
+_KEEP = {"polygon": ("Polygon", "MultiPolygon"), "line": ("LineString", "MultiLineString"),
+         "point": ("Point", "MultiPoint")}
+
+
+def only(shape, geometry: str):
+    """Keep the parts of a clipped shape that match the layer's geometry (None if none)."""
+    if shape is None or shape.is_empty:
+        return None
+    if shape.geom_type != "GeometryCollection":
+        return shape
+    parts = [p for p in shapely.get_parts(shape) if p.geom_type in _KEEP[geometry]
+             and not p.is_empty]
+    return shapely.union_all(parts) if parts else None
+
+
+def prepare(store, layer: LayerDef, year: int | None = None) -> TileSource:
+    """Read `layer`'s features from the store and prepare them for tiles.
+
+    Indicator layers join the year of their parameters ("latest" resolved here); record
+    layers take `year` as a filter on the records (None: every year).
+    """
+    version = store.data_version()
+    rows = _read(store, layer, year)
+    anchors = _commune_points(store) if layer.source.geometry_transform else {}
+    geometries, properties, symbols, provinces = [], [], [], []
+    for props, geometry in rows:
+        if anchors:  # lines start at the Vietnamese unit, not at the record's point
+            geometry = anchors.get(props.get("commune_code"))
+        if geometry is None or not layer.accepts(props):
+            continue
+        geometry = layer.transform_geometry(geometry, props)
+        if geometry is None or geometry.is_empty:
+            continue
+        geometries.append(geometry)
+        properties.append(layer.tile_properties(props))
+        symbols.append(layer.symbol_for(props))
+        provinces.append(props.get("province_code")
+                         or (props.get("code") if layer.source.collection == "provinces"
+                             else None) or "")
+    projected = to_mercator(np.array(geometries, dtype=object)) if geometries else np.array(
+        [], dtype=object)
+    LOGGER.info("prepared layer %s: %d features (data version %s)", layer.id, len(projected),
+                version)
+    source = TileSource(layer, version, projected, properties, symbols,
+                        np.array(provinces, dtype=object))
+    source.simplify()
+    return source
+
+
+def _commune_points(store) -> dict:
+    """A point inside each commune (where lines from that commune start)."""
+    page = store.query("communes", FeatureQuery(limit=ALL))
+    return {fid: geometry.representative_point() for fid, _props, geometry in page.features
+            if geometry is not None}
+
+
+def _read(store, layer: LayerDef, year: int | None):
+    collection = layer.source.collection
+    if COLLECTIONS[collection].source == "records":
+        page = store.query_records(collection, RecordQuery(limit=ALL, year=year))
+        return [(props, geometry) for _fid, props, geometry in page.features]
+    page = store.query(collection, FeatureQuery(limit=ALL))
+    if layer.source.indicator is None:
+        return [(props, geometry) for _fid, props, geometry in page.features]
+    indicator_year = layer.params.get("year")
+    if indicator_year in (None, "latest"):
+        indicator_year = published.indicator_year(store, None)
+    decorated = published.decorate(store, collection, page.features, indicator_year, None)
+    return [(props, geometry) for _fid, props, geometry in decorated]
+
+
+class SourceCache:
+    """Prepared sources by (layer, parameters, year), for the current data version only."""
+
+    def __init__(self, size: int = 64):
+        self.size = size
+        self._items: OrderedDict = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, store, layer: LayerDef, year: int | None = None) -> TileSource:
+        """Return the prepared source, preparing it when absent or out of date."""
+        key = (layer.id, tuple(sorted(layer.params.items())), year)
+        version = store.data_version()
+        with self._lock:
+            found = self._items.get(key)
+            if found is not None and found.version == version:
+                self._items.move_to_end(key)
+                return found
+        source = prepare(store, layer, year)
+        with self._lock:
+            self._items[key] = source
+            self._items.move_to_end(key)
+            while len(self._items) > self.size:
+                self._items.popitem(last=False)
+        return source

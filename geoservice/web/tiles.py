@@ -1,0 +1,122 @@
+"""The tiles blueprint: vector and raster tiles, TileJSON, MapLibre styles, legends and
+WMTS capabilities. HTTP in, `geoservice.tileapi` functions, bytes or JSON out.
+
+Every tile has a strong ETag (a digest of its bytes) and Cache-Control: public layers may
+be cached by anyone for a while; restricted ones only privately, varying by credentials.
+A matching If-None-Match gets 304 with no body.
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint, Response, current_app, g, jsonify, request
+
+from geoservice import tileapi
+from geoservice.render import wmts
+
+blueprint = Blueprint("tiles", __name__)
+PUBLIC_MAX_AGE = 300
+PRIVATE_MAX_AGE = 60
+
+
+def _ext(name: str):
+    return current_app.extensions[name]
+
+
+def _base() -> str:
+    return request.url_root.rstrip("/")
+
+
+def _args() -> dict:
+    return request.args.to_dict()
+
+
+@blueprint.get("/tiles/<layer_id>/<z>/<x>/<name>")
+def tile(layer_id: str, z: str, x: str, name: str):
+    """One MVT or PNG tile."""
+    parsed, decision = tileapi.parse_tile(_ext("geoservice.catalog"), layer_id, z, x, name,
+                                          _args(), g.principal)
+    result = tileapi.tile(_ext("geoservice.store"), _ext("geoservice.sources"),
+                          _ext("geoservice.tile_cache"), parsed, decision)
+    response = Response(result.data, mimetype=result.content_type)
+    response.set_etag(result.etag.strip('"'))
+    if result.public:
+        response.headers["Cache-Control"] = f"public, max-age={PUBLIC_MAX_AGE}"
+    else:
+        response.headers["Cache-Control"] = f"private, max-age={PRIVATE_MAX_AGE}"
+        response.headers["Vary"] = "X-API-Key, Authorization, Cookie"
+    return response.make_conditional(request)
+
+
+@blueprint.get("/tiles/<layer_id>.json")
+def tilejson(layer_id: str):
+    """TileJSON 3.0 of a layer."""
+    return jsonify(tileapi.tilejson(_ext("geoservice.store"), _ext("geoservice.catalog"),
+                                    layer_id, _base(), _args(), g.principal))
+
+
+@blueprint.get("/tiles/<layer_id>/metadata.json")
+def tileset_metadata(layer_id: str):
+    """The MBTiles-style metadata GDAL's MVT driver reads to open a whole tile set."""
+    return jsonify(tileapi.mbtiles_metadata(_ext("geoservice.store"),
+                                            _ext("geoservice.catalog"), layer_id, _base(),
+                                            _args(), g.principal))
+
+
+@blueprint.get("/tiles")
+def layers():
+    """The layers this reader may use, with links to their tiles, styles and legends."""
+    catalog, base = _ext("geoservice.catalog"), _base()
+    lang = request.args.get("lang", "vi")
+    return jsonify({"layers": [{
+        "id": i, "title": catalog[i].title(lang if lang in ("vi", "en") else "vi"),
+        "access": catalog[i].access, "geometry": catalog[i].geometry,
+        "minzoom": catalog[i].minzoom, "maxzoom": catalog[i].maxzoom,
+        "params": catalog[i].params,
+        "links": {"tilejson": f"{base}/tiles/{i}.json",
+                  "mvt": f"{base}/tiles/{i}/{{z}}/{{x}}/{{y}}.mvt",
+                  "png": f"{base}/tiles/{i}/{{z}}/{{x}}/{{y}}.png",
+                  "style": f"{base}/tiles/{i}/style.json",
+                  "legend": f"{base}/tiles/{i}/legend.json"},
+    } for i in tileapi.readable_layers(catalog, g.principal)],
+        "style": f"{base}/styles/geoservice.json",
+        "wmts": f"{base}/wmts/1.0.0/WMTSCapabilities.xml"})
+
+
+@blueprint.get("/tiles/<layer_id>/style.json")
+def layer_style(layer_id: str):
+    """MapLibre style of one layer."""
+    return jsonify(tileapi.style(_ext("geoservice.catalog"), _base(), [layer_id], _args(),
+                                 g.principal))
+
+
+@blueprint.get("/styles/geoservice.json")
+def combined_style():
+    """MapLibre style of every layer this reader may see."""
+    return jsonify(tileapi.style(_ext("geoservice.catalog"), _base(), None, _args(),
+                                 g.principal))
+
+
+@blueprint.get("/tiles/<layer_id>/legend.<fmt>")
+def legend(layer_id: str, fmt: str):
+    """A layer's legend as JSON or PNG."""
+    if fmt not in ("json", "png"):
+        from geoservice.errors import NotFound
+
+        raise NotFound("A legend is legend.json or legend.png.")
+    body = tileapi.legend(_ext("geoservice.catalog"), layer_id, _args(), fmt, g.principal,
+                          current_app.config["GEOSERVICE_NODE_MODULES"] or None)
+    if fmt == "json":
+        return jsonify(body)
+    response = Response(body, mimetype="image/png")
+    response.headers["Cache-Control"] = f"public, max-age={PUBLIC_MAX_AGE}"
+    return response
+
+
+@blueprint.get("/wmts/1.0.0/WMTSCapabilities.xml")
+def wmts_capabilities():
+    """WMTS 1.0.0 capabilities (RESTful) of the layers this reader may see."""
+    catalog = _ext("geoservice.catalog")
+    lang = request.args.get("lang", "vi")
+    xml = wmts.capabilities(catalog, tileapi.readable_layers(catalog, g.principal), _base(),
+                            lang if lang in ("vi", "en") else "vi")
+    return Response(xml, mimetype="application/xml")

@@ -1,0 +1,62 @@
+"""Real clients of the tile services: GDAL's MVT driver reads our vector tiles (georeferenced
+from the z/x/y in the URL) and GDAL's WMTS driver reads our capabilities and fetches PNG
+tiles through them."""
+
+from __future__ import annotations
+
+import subprocess
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from tests.web.test_gdal_client import Server, require_tool
+
+pytestmark = pytest.mark.gdal
+
+
+@pytest.fixture(scope="module")
+def server(loaded_db, tmp_path_factory):
+    from geoservice import create_app
+    from tests.conftest import _copy_database
+
+    instance = tmp_path_factory.mktemp("gdal-tiles")
+    _copy_database(loaded_db, instance / "geoservice.sqlite")
+    running = Server(create_app({"INSTANCE_PATH": str(instance)}))
+    running.thread.start()
+    yield running
+    running.httpd.shutdown()
+
+
+def run(*args: str) -> str:
+    done = subprocess.run(args, capture_output=True, text=True, timeout=120,
+                          env={"GDAL_HTTP_TIMEOUT": "30", "CPL_VSIL_CURL_CACHE_SIZE": "0",
+                               "PATH": "/usr/bin:/bin"})
+    assert done.returncode == 0, done.stderr
+    return done.stdout
+
+
+def test_gdal_reads_our_vector_tiles(server):
+    require_tool("ogrinfo")
+    # Zoom 9 tile over Lũng Cú (105.3 E, 23.35 N), in province 08 of the fixture.
+    out = run("ogrinfo", "-ro", "-al", "-geom=NO",
+              f"/vsicurl/{server.url}/tiles/communes/9/405/221.mvt")
+    assert "Layer name: communes" in out and "Geometry: Multi Polygon" in out
+    assert "Lũng Cú" in out and "EPSG\",3857" in out
+    count = int(out.split("Feature Count: ")[1].split()[0])
+    assert count > 3
+
+
+def test_gdal_reads_our_wmts(server, tmp_path):
+    require_tool("gdal_translate")
+    capabilities = f"WMTS:{server.url}/wmts/1.0.0/WMTSCapabilities.xml"
+    info = run("gdalinfo", capabilities)
+    assert f"{capabilities},layer=provinces" in info
+    target = tmp_path / "provinces.png"
+    # A window around the fixture's two provinces, at about zoom 9.
+    run("gdal_translate", "-of", "PNG", "-outsize", "256", "256", "-projwin",
+        "11470000", "2700000", "11760000", "2450000", f"{capabilities},layer=provinces",
+        str(target))
+    pixels = np.asarray(Image.open(target).convert("RGBA"))
+    assert pixels[..., 3].any(), "the WMTS window is blank"
+    assert not server.failures(), server.failures()

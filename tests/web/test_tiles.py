@@ -1,0 +1,214 @@
+"""Tiles of every layer over the fixture (provinces 08 and 11 with the synthetic demo
+records): MVT decoded (features and their properties), PNG decoded (the pixel under a
+feature has the colour its legend class gives), caching (ETag, 304), access (restricted
+layers closed to anonymous readers, a province key sees only its province), the one
+JSON error shape for bad tile URLs, TileJSON, styles, legends and WMTS capabilities."""
+
+from __future__ import annotations
+
+import io
+import shutil
+import xml.etree.ElementTree as ET
+
+import mapbox_vector_tile
+import numpy as np
+import pytest
+import shapely
+from PIL import Image
+
+from geoservice.auth import create_key
+from geoservice.catalog import load_catalog
+from geoservice.render.tilesource import WORLD, prepare
+from tests.web.helpers import assert_error, decode
+
+CATALOG = load_catalog()
+# The two fixture provinces (08, 11) face China and Laos only.
+FIXTURE_LACKS = {"border-communes-kh": "the fixture provinces do not border Cambodia"}
+
+
+@pytest.fixture(scope="session")
+def demo_db(loaded_db, tmp_path_factory):
+    """The fixture boundaries with the synthetic demo records of their communes."""
+    from geoservice.records.demo import load_demo
+    from geoservice.store import open_store
+
+    path = tmp_path_factory.mktemp("demo-store") / "geoservice.sqlite"
+    shutil.copy(loaded_db, path)
+    store = open_store(f"sqlite:///{path}")
+    load_demo(store)
+    store.close()
+    return path
+
+
+@pytest.fixture
+def app(make_app, demo_db):
+    return make_app(demo_db)
+
+
+@pytest.fixture
+def national(app):
+    return {"X-API-Key": create_key(app.extensions["geoservice.store"], "t", "viewer",
+                                    "national")[1]}
+
+
+def tile_of(layer_id, store, zoom=None):
+    """A tile (z, x, y) over a drawn feature of the layer, and that feature's index."""
+    layer = CATALOG[layer_id]
+    source = prepare(store, layer)
+    drawn = [i for i, s in enumerate(source.symbols) if s is not None]
+    if not drawn and layer_id in FIXTURE_LACKS:
+        pytest.skip(f"{layer_id}: {FIXTURE_LACKS[layer_id]} (the national build test draws it)")
+    assert drawn, f"layer {layer_id} has no drawn feature on the fixture"
+    if layer.geometry == "polygon":
+        index = max(drawn, key=lambda i: source.geometries[i].area)
+    else:  # the last one drawn is on top of any other at the same place
+        index = drawn[-1]
+    z = zoom if zoom is not None else max(layer.minzoom, min(9, layer.maxzoom))
+    anchor = _anchor(source.geometries[index], layer.geometry)
+    size = WORLD / 2**z
+    x = int((anchor.x + WORLD / 2) // size)
+    y = int((WORLD / 2 - anchor.y) // size)
+    pixel = ((anchor.x + WORLD / 2 - x * size) / size * 256,
+             (WORLD / 2 - anchor.y - y * size) / size * 256)
+    return (z, x, y), pixel, source, index
+
+
+def _anchor(geometry, kind):
+    if kind == "polygon":
+        return shapely.get_parts(geometry)[np.argmax(shapely.area(
+            shapely.get_parts(geometry)))].representative_point() if (
+            geometry.geom_type == "MultiPolygon") else geometry.representative_point()
+    if kind == "line":
+        line = max(shapely.get_parts(geometry), key=lambda g: g.length)
+        return line.interpolate(0.5, normalized=True)
+    return shapely.get_parts(geometry)[0]
+
+
+@pytest.mark.parametrize("layer_id", sorted(CATALOG))
+def test_every_layer_renders_a_decodable_mvt(app, national, layer_id):
+    store = app.extensions["geoservice.store"]
+    (z, x, y), _pixel, source, index = tile_of(layer_id, store)
+    response = app.test_client().get(f"/tiles/{layer_id}/{z}/{x}/{y}.mvt", headers=national)
+    assert response.status_code == 200 and response.mimetype == \
+        "application/vnd.mapbox-vector-tile"
+    decoded = mapbox_vector_tile.decode(response.data)
+    features = decoded[layer_id]["features"]
+    assert features and decoded[layer_id]["extent"] == 4096
+    layer = CATALOG[layer_id]
+    assert all(set(f["properties"]) <= set(layer.fields) for f in features)
+    ours = next(f for f in features if f["id"] == index + 1)
+    assert ours["properties"] == source.properties[index]
+    kinds = {"polygon": ("Polygon", "MultiPolygon"), "line": ("LineString", "MultiLineString"),
+             "point": ("Point", "MultiPoint")}[layer.geometry]
+    assert {f["geometry"]["type"] for f in features} <= set(kinds)
+
+
+@pytest.mark.parametrize("layer_id", sorted(CATALOG))
+def test_every_layer_renders_a_png_in_its_legend_colours(app, national, layer_id):
+    store = app.extensions["geoservice.store"]
+    (z, x, y), (px, py), source, index = tile_of(layer_id, store)
+    response = app.test_client().get(f"/tiles/{layer_id}/{z}/{x}/{y}.png", headers=national)
+    assert response.status_code == 200 and response.mimetype == "image/png"
+    image = np.asarray(Image.open(io.BytesIO(response.data)).convert("RGBA"))
+    assert image.shape == (256, 256, 4) and image[..., 3].any()
+    symbol = source.symbols[index]
+    legend_colours = {c.colour[:3] for c in CATALOG[layer_id].classes} | {
+        (symbol.fill or symbol.stroke)[:3]}
+    window = image[max(int(py) - 2, 0):int(py) + 3, max(int(px) - 2, 0):int(px) + 3]
+    colours = {tuple(int(v) for v in p[:3]) for p in window.reshape(-1, 4) if p[3] > 0}
+    expected = (symbol.fill or symbol.stroke)[:3]
+    assert expected in legend_colours
+    if symbol.fill is not None:  # areas and markers: the interior has the exact colour
+        centre = tuple(int(v) for v in image[int(py), int(px)])
+        assert centre == tuple(symbol.fill), (centre, symbol.fill)
+    elif CATALOG[layer_id].geometry == "line":  # lines: near the line (anti-aliased)
+        assert any(_close(c, expected) for c in colours), (colours, expected)
+    else:  # outlines only: the outline colour is drawn in the tile
+        drawn = {tuple(int(v) for v in p[:3]) for p in image.reshape(-1, 4) if p[3] > 200}
+        assert any(_close(c, expected) for c in drawn), expected
+
+
+def _close(a, b, tolerance=12):
+    return all(abs(int(p) - int(q)) <= tolerance for p, q in zip(a, b))
+
+
+def test_tiles_have_etags_and_answer_304(app):
+    client = app.test_client()
+    url = "/tiles/communes/9/406/226.mvt"
+    first = client.get(url)
+    etag = first.headers["ETag"]
+    assert etag.startswith('"') and first.headers["Cache-Control"].startswith("public")
+    again = client.get(url, headers={"If-None-Match": etag})
+    assert again.status_code == 304 and again.data == b""
+    assert client.get(url, headers={"If-None-Match": '"other"'}).status_code == 200
+
+
+def test_restricted_layers_by_area(app):
+    client, store = app.test_client(), app.extensions["geoservice.store"]
+    (z, x, y), *_ = tile_of("incidents", store)
+    url = f"/tiles/incidents/{z}/{x}/{y}.mvt"
+    assert_error(decode(client.get(url), 401), 401, "Unauthorized")
+    own = {"X-API-Key": create_key(store, "p", "viewer", "08")[1]}
+    other = {"X-API-Key": create_key(store, "q", "viewer", "11")[1]}
+    everything = mapbox_vector_tile.decode(client.get(url, headers={
+        "X-API-Key": create_key(store, "n", "viewer", "national")[1]}).data)
+    provinces = {f["properties"]["province_code"]
+                 for f in everything["incidents"]["features"]}
+    mine = client.get(url, headers=own if "08" in provinces else other)
+    assert mine.headers["Cache-Control"].startswith("private")
+    kept = mapbox_vector_tile.decode(mine.data)["incidents"]["features"]
+    assert kept and {f["properties"]["province_code"] for f in kept} == (
+        {"08"} if "08" in provinces else {"11"})
+    elsewhere = client.get(url, headers=other if "08" in provinces else own)
+    left = mapbox_vector_tile.decode(elsewhere.data) if elsewhere.data else {}
+    assert all(f["properties"]["province_code"] != ("08" if "08" in provinces else "11")
+               for f in left.get("incidents", {"features": []})["features"])
+
+
+@pytest.mark.parametrize("url, status, parameter", [
+    ("/tiles/communes/9/406/abc.mvt", 400, "y"),
+    ("/tiles/communes/9/406/226.gif", 400, "y"),
+    ("/tiles/communes/9/999/226.mvt", 400, "x"),
+    ("/tiles/communes/23/0/0.mvt", 400, "z"),
+    ("/tiles/communes/-1/0/0.mvt", 400, "z"),
+    ("/tiles/communes/9/406/226@2x.mvt", 400, "y"),
+    ("/tiles/communes/9/406/226.mvt?year=20x4", 400, "year"),
+    ("/tiles/communes/9/406/226.mvt?group=schools", 400, "group"),
+    ("/tiles/certification-rate/9/406/226.mvt?group=bananas", 400, "group"),
+    ("/tiles/communes/9/406/226.mvt?bbox=1", 400, "bbox"),
+    ("/tiles/no-such-layer/9/406/226.mvt", 404, "layer"),
+])
+def test_bad_tile_requests_get_the_json_error_shape(app, url, status, parameter):
+    body = decode(app.test_client().get(url), status)
+    assert_error(body, status, "InvalidParameter" if status == 400 else "NotFound", parameter)
+
+
+def test_empty_and_out_of_range_tiles_are_cheap_and_valid(app):
+    client = app.test_client()
+    assert client.get("/tiles/communes/9/0/0.mvt").data == b""
+    image = Image.open(io.BytesIO(client.get("/tiles/communes/2/0/0.png").data))
+    assert image.size == (256, 256) and not np.asarray(image.convert("RGBA"))[..., 3].any()
+    big = Image.open(io.BytesIO(client.get("/tiles/communes/9/0/0@2x.png").data))
+    assert big.size == (512, 512)
+
+
+def test_tilejson_style_legend_and_wmts(app):
+    client = app.test_client()
+    doc = decode(client.get("/tiles/certification-rate.json?group=schools"))
+    assert doc["tilejson"] == "3.0.0" and doc["tiles"][0].endswith(".mvt?group=schools")
+    fields = doc["vector_layers"][0]["fields"]
+    assert "certification_rate_schools" in fields and doc["geoservice:params"]["year"] == 2025
+    style = decode(client.get("/styles/geoservice.json"))
+    assert style["version"] == 8 and "incidents" not in style["sources"]
+    assert "communes" in style["sources"]
+    legend = decode(client.get("/tiles/certification-rate/legend.json?lang=en"))
+    assert legend["entries"][0]["label"] and legend["layer"] == "certification-rate"
+    png = Image.open(io.BytesIO(client.get("/tiles/certification-rate/legend.png").data))
+    assert png.size[0] > 100 and png.size[1] > 60
+    xml = client.get("/wmts/1.0.0/WMTSCapabilities.xml")
+    root = ET.fromstring(xml.data)
+    ns = {"w": "http://www.opengis.net/wmts/1.0", "ows": "http://www.opengis.net/ows/1.1"}
+    ids = {e.text for e in root.findall("w:Contents/w:Layer/ows:Identifier", ns)}
+    assert ids == {i for i, layer in CATALOG.items() if not layer.restricted}
+    title = root.find("w:Contents/w:Layer/ows:Title", ns).text
+    assert title and title == title.strip()
