@@ -15,10 +15,10 @@ from flask import Flask
 def create_app(config: dict | None = None) -> Flask:
     """Create the application (flaskr-style factory); `config` overrides every other source."""
     from geoservice import config as config_mod
-    from geoservice.store import open_store
     from geoservice.catalog import load_catalog
     from geoservice.render.tilecache import open_cache
     from geoservice.render.tilesource import SourceCache
+    from geoservice.store import open_store
     from geoservice.web import errors, features, imports, tiles
 
     overrides = dict(config or {})

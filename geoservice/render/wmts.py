@@ -6,11 +6,12 @@ from __future__ import annotations
 import math
 from xml.sax.saxutils import escape, quoteattr
 
-
 MATRIX_SET = "WebMercatorQuad"
 TOP_LEFT = "-20037508.3427892 20037508.3427892"
 SCALE_Z0 = 559082264.0287178  # scale denominator of zoom 0 (0.28 mm pixels)
 MAX_ZOOM = 18
+ABSTRACT = ("Vietnam's 2025 administrative units, border communes and security and order "
+            "layers")
 # Vietnam and its neighbours' border regions (the basemap's extent): west, south, east, north.
 REGION_BOUNDS = (97.0, 5.0, 115.0, 26.0)
 
@@ -56,7 +57,7 @@ def capabilities(catalog: dict, layer_ids: list[str], base: str, lang: str = "vi
     xmlns:xlink="http://www.w3.org/1999/xlink" version="1.0.0">
   <ows:ServiceIdentification>
     <ows:Title>geoservice</ows:Title>
-    <ows:Abstract>Vietnam's 2025 administrative units, border communes and security and order layers</ows:Abstract>
+    <ows:Abstract>{ABSTRACT}</ows:Abstract>
     <ows:ServiceType>OGC WMTS</ows:ServiceType>
     <ows:ServiceTypeVersion>1.0.0</ows:ServiceTypeVersion>
   </ows:ServiceIdentification>
