@@ -151,6 +151,83 @@ def check_layers_command(folder) -> None:
     click.echo("All layer files are valid.")
 
 
+def _tile_job(layer_id: str, zooms: str, bbox: str | None, fmt: str, year, group):
+    """The layer, the access decision and the tiles a seeding or export command covers."""
+    from flask import current_app
+
+    from geoservice.access import Principal
+    from geoservice.ogcapi import parse_bbox
+    from geoservice.render.export import DEFAULT_BBOX, count_tiles, parse_zooms, tile_range
+    from geoservice.tileapi import layer_for
+
+    args = {k: v for k, v in (("year", year), ("group", group)) if v is not None}
+    national = Principal(name="command line", authenticated=True, role="admin")
+    layer, decision, _year = layer_for(current_app.extensions["geoservice.catalog"], layer_id,
+                                       args, national)
+    box = parse_bbox(bbox) if bbox else DEFAULT_BBOX
+    low, high = parse_zooms(zooms)
+    low, high = max(low, layer.minzoom), min(high, layer.maxzoom)
+    return layer, decision, box, low, high, tile_range(box, low, high), count_tiles(
+        box, low, high)
+
+
+def _tile_options(command):
+    for option in reversed((
+            click.argument("layer_id"),
+            click.option("--zooms", default="5-10", show_default=True, help="Zoom range a-b."),
+            click.option("--bbox", default=None, help="west,south,east,north in degrees "
+                                                      "(default: Vietnam)."),
+            click.option("--format", "fmt", type=click.Choice(["mvt", "png"]), default="mvt",
+                         show_default=True),
+            click.option("--year", default=None, help="Indicator year (default: latest)."),
+            click.option("--group", default=None, help="Certification group."))):
+        command = option(command)
+    return command
+
+
+@main.command("seed-tiles")
+@_tile_options
+def seed_tiles(layer_id, zooms, bbox, fmt, year, group) -> None:
+    """Render a layer's tiles into the tile cache ahead of use, with a progress bar."""
+    from flask import current_app
+
+    from geoservice.render.export import render_all
+
+    layer, decision, _box, low, high, tiles, total = _tile_job(layer_id, zooms, bbox, fmt,
+                                                               year, group)
+    ext = current_app.extensions
+    with click.progressbar(length=total, label=f"{layer.id} z{low}-{high}") as bar:
+        sizes = [len(data) for *_zxy, data in render_all(
+            ext["geoservice.store"], ext["geoservice.sources"], ext["geoservice.tile_cache"],
+            layer, decision, tiles, fmt, bar.update)]
+    click.echo(f"{len(sizes)} tiles seeded ({sum(1 for s in sizes if s)} not empty, "
+               f"largest {max(sizes, default=0) // 1024} KB)")
+
+
+@main.command("export-tiles")
+@_tile_options
+@click.argument("output", type=click.Path(dir_okay=False, path_type=Path))
+def export_tiles(layer_id, zooms, bbox, fmt, year, group, output: Path) -> None:
+    """Write a layer's tiles into OUTPUT.mbtiles or OUTPUT.pmtiles for offline use."""
+    from flask import current_app
+
+    from geoservice.render.export import export_mbtiles, export_pmtiles, render_all
+
+    writers = {".mbtiles": export_mbtiles, ".pmtiles": export_pmtiles}
+    if output.suffix not in writers:
+        click.echo("OUTPUT must end in .mbtiles or .pmtiles", err=True)
+        sys.exit(2)
+    layer, decision, box, low, high, tiles, total = _tile_job(layer_id, zooms, bbox, fmt,
+                                                              year, group)
+    ext = current_app.extensions
+    with click.progressbar(length=total, label=f"{layer.id} z{low}-{high}") as bar:
+        rendered = render_all(ext["geoservice.store"], ext["geoservice.sources"],
+                              ext["geoservice.tile_cache"], layer, decision, tiles, fmt,
+                              bar.update)
+        written = writers[output.suffix](output, layer, fmt, box, low, high, rendered)
+    click.echo(f"{output}: {written} tiles of {layer.id} (z{low}-{high}, {fmt})")
+
+
 @main.group("keys")
 def keys() -> None:
     """API keys for other systems and editors (shown once, stored hashed)."""

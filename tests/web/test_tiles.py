@@ -212,3 +212,39 @@ def test_tilejson_style_legend_and_wmts(app):
     assert ids == {i for i, layer in CATALOG.items() if not layer.restricted}
     title = root.find("w:Contents/w:Layer/ows:Title", ns).text
     assert title and title == title.strip()
+
+
+def _feature_value(client, url, code, name):
+    decoded = mapbox_vector_tile.decode(client.get(url).data)
+    layer = next(iter(decoded.values()))
+    return next(f["properties"].get(name) for f in layer["features"]
+                if f["properties"]["code"] == code)
+
+
+@pytest.mark.parametrize("cache", ["", "redis://127.0.0.1:6379/15"])
+def test_imports_invalidate_cached_tiles(make_app, demo_db, cache):
+    from geoservice.store.records import ImportBatch, RecordWrite
+
+    if cache.startswith("redis"):
+        redis = pytest.importorskip("redis")
+        try:
+            redis.Redis.from_url(cache).ping()
+        except redis.RedisError as exc:
+            pytest.skip(f"no Redis at {cache}: {exc}")
+    app = make_app(demo_db, TILE_CACHE=cache)
+    client, store = app.test_client(), app.extensions["geoservice.store"]
+    (z, x, y), *_ = tile_of("certification-rate", store)
+    url = f"/tiles/certification-rate/{z}/{x}/{y}.mvt"
+    first = client.get(url)
+    assert client.get(url).data == first.data  # served again (from the cache)
+    code = mapbox_vector_tile.decode(first.data)["certification-rate"]["features"][0][
+        "properties"]["code"]
+    year = store.record_years("certification")[-1]
+    province = store.get("communes", code)[1]["province_code"]
+    store.apply_records([RecordWrite(
+        kind="certification", natural_key=f"{code}|{year}|residential", commune_code=code,
+        province_code=province, year=year, category="residential",
+        properties={"year": year, "group": "residential", "reviewed": 7, "certified": 7})],
+        ImportBatch("certification", "sua.xlsx", "3" * 64, "tester"))
+    assert _feature_value(client, url, code, "certification_rate_residential") == 1.0
+    assert client.get(url).headers["ETag"] != first.headers["ETag"]

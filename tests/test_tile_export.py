@@ -1,0 +1,80 @@
+"""Seeding the tile cache and exporting tiles (MBTiles, PMTiles) from the command line,
+on the fixture boundaries; the files are read back and their tiles decoded."""
+
+from __future__ import annotations
+
+import sqlite3
+
+import mapbox_vector_tile
+import pytest
+from click.testing import CliRunner
+
+from geoservice.cli import main
+from geoservice.render.export import count_tiles, parse_zooms, tile_range
+from tests.conftest import _copy_database
+
+FIXTURE_BBOX = "102.1,21.4,106.2,23.4"  # provinces 11 (Điện Biên) and 08 (Tuyên Quang)
+
+
+@pytest.fixture
+def instance(tmp_path, loaded_db):
+    _copy_database(loaded_db, tmp_path / "geoservice.sqlite")
+    return tmp_path
+
+
+def run(instance, *args):
+    return CliRunner().invoke(main, list(args), catch_exceptions=False,
+                              env={"GEOSERVICE_INSTANCE_PATH": str(instance)})
+
+
+def test_tile_ranges():
+    tiles = list(tile_range((102.1, 21.4, 106.2, 23.4), 6, 7))
+    assert len(tiles) == count_tiles((102.1, 21.4, 106.2, 23.4), 6, 7)
+    assert (6, 50, 27) in tiles and all(z in (6, 7) for z, _x, _y in tiles)
+    assert parse_zooms("5-10") == (5, 10) and parse_zooms("7") == (7, 7)
+    for bad in ("10-5", "a-b", "1-2-3", "0-23"):
+        with pytest.raises(Exception, match="zooms"):
+            parse_zooms(bad)
+
+
+def test_seed_tiles_fills_the_cache(instance):
+    result = run(instance, "seed-tiles", "communes", "--zooms", "7-8", "--bbox", FIXTURE_BBOX)
+    assert result.exit_code == 0, result.output
+    assert "tiles seeded" in result.output
+    cached = list((instance / "tile-cache" / "communes").rglob("*.mvt"))
+    assert cached and any(p.stat().st_size > 0 for p in cached)
+
+
+def test_export_mbtiles_holds_decodable_tiles(instance):
+    out = instance / "communes.mbtiles"
+    result = run(instance, "export-tiles", "communes", "--zooms", "7-8", "--bbox",
+                 FIXTURE_BBOX, str(out))
+    assert result.exit_code == 0, result.output
+    conn = sqlite3.connect(out)
+    meta = dict(conn.execute("SELECT name, value FROM metadata"))
+    assert meta["format"] == "pbf" and meta["name"] == "communes"
+    z, x, row, data = conn.execute("SELECT * FROM tiles ORDER BY length(tile_data) DESC "
+                                   "LIMIT 1").fetchone()
+    decoded = mapbox_vector_tile.decode(data)
+    names = {f["properties"]["name"] for f in decoded["communes"]["features"]}
+    assert z in (7, 8) and names and any("ư" in n or "ũ" in n or "ơ" in n for n in names)
+
+
+def test_export_pmtiles_of_png_tiles(instance):
+    from pmtiles.reader import MmapSource, Reader
+
+    out = instance / "provinces.pmtiles"
+    result = run(instance, "export-tiles", "provinces", "--zooms", "6-7", "--format", "png",
+                 "--bbox", FIXTURE_BBOX, str(out))
+    assert result.exit_code == 0, result.output
+    with open(out, "rb") as handle:
+        reader = Reader(MmapSource(handle))
+        header = reader.header()
+        assert (header["min_zoom"], header["max_zoom"]) == (6, 7)
+        data = reader.get(6, 50, 27)
+    assert data and data[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_export_needs_a_known_suffix(instance):
+    result = run(instance, "export-tiles", "communes", str(instance / "out.zip"))
+    assert result.exit_code == 2 and ".mbtiles or .pmtiles" in result.output
