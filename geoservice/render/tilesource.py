@@ -86,6 +86,8 @@ class TileSource:
     properties: list[dict]  # tile properties (the layer's fields)
     symbols: list[Symbol | None]
     provinces: np.ndarray  # province code of each feature ('' for none)
+    ids: list[str] = field(default_factory=list)  # the source collection's feature ids
+    lonlat: np.ndarray | None = None  # WGS 84 geometries (the layer's features API)
     _zooms: dict = field(default_factory=dict, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
@@ -172,8 +174,8 @@ def prepare(store, layer: LayerDef, year: int | None = None) -> TileSource:
     version = store.data_version()
     rows = _read(store, layer, year)
     anchors = _commune_points(store) if layer.source.geometry_transform else {}
-    geometries, properties, symbols, provinces = [], [], [], []
-    for props, geometry in rows:
+    geometries, properties, symbols, provinces, ids = [], [], [], [], []
+    for fid, props, geometry in rows:
         if anchors:  # lines start at the Vietnamese unit, not at the record's point
             geometry = anchors.get(props.get("commune_code"))
         if geometry is None or not layer.accepts(props):
@@ -182,17 +184,18 @@ def prepare(store, layer: LayerDef, year: int | None = None) -> TileSource:
         if geometry is None or geometry.is_empty:
             continue
         geometries.append(geometry)
+        ids.append(fid)
         properties.append(layer.tile_properties(props))
         symbols.append(layer.symbol_for(props))
         provinces.append(props.get("province_code")
                          or (props.get("code") if layer.source.collection == "provinces"
                              else None) or "")
-    projected = to_mercator(np.array(geometries, dtype=object)) if geometries else np.array(
-        [], dtype=object)
+    lonlat = np.array(geometries, dtype=object) if geometries else np.array([], dtype=object)
+    projected = to_mercator(lonlat) if geometries else lonlat
     LOGGER.info("prepared layer %s: %d features (data version %s)", layer.id, len(projected),
                 version)
     source = TileSource(layer, version, projected, properties, symbols,
-                        np.array(provinces, dtype=object))
+                        np.array(provinces, dtype=object), ids, lonlat)
     source.simplify()
     return source
 
@@ -208,15 +211,14 @@ def _read(store, layer: LayerDef, year: int | None):
     collection = layer.source.collection
     if COLLECTIONS[collection].source == "records":
         page = store.query_records(collection, RecordQuery(limit=ALL, year=year))
-        return [(props, geometry) for _fid, props, geometry in page.features]
+        return page.features
     page = store.query(collection, FeatureQuery(limit=ALL))
     if layer.source.indicator is None:
-        return [(props, geometry) for _fid, props, geometry in page.features]
+        return page.features
     indicator_year = layer.params.get("year")
     if indicator_year in (None, "latest"):
         indicator_year = published.indicator_year(store, None)
-    decorated = published.decorate(store, collection, page.features, indicator_year, None)
-    return [(props, geometry) for _fid, props, geometry in decorated]
+    return published.decorate(store, collection, page.features, indicator_year, None)
 
 
 class SourceCache:

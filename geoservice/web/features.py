@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint, current_app, g, jsonify, request
 
-from geoservice import ogcapi
+from geoservice import layerfeatures, ogcapi
 from geoservice.web.openapi import openapi_document
 
 blueprint = Blueprint("features", __name__)
@@ -45,12 +45,19 @@ def api():
 @blueprint.get("/collections")
 def collections():
     """All collections."""
-    return _json(ogcapi.collections(_store(), _base(), g.principal))
+    body = ogcapi.collections(_store(), _base(), g.principal)
+    catalog = current_app.extensions["geoservice.catalog"]
+    body["collections"] += [layerfeatures.collection(catalog, _base(), layer_id, g.principal)
+                            for layer_id in layerfeatures.layer_ids(catalog, g.principal)]
+    return _json(body)
 
 
 @blueprint.get("/collections/<collection_id>")
 def collection(collection_id: str):
     """One collection."""
+    catalog = current_app.extensions["geoservice.catalog"]
+    if layerfeatures.is_layer(catalog, collection_id):
+        return _json(layerfeatures.collection(catalog, _base(), collection_id, g.principal))
     return _json(ogcapi.collection(_store(), _base(), collection_id, g.principal))
 
 
@@ -58,6 +65,13 @@ def collection(collection_id: str):
 def items(collection_id: str):
     """A page of features."""
     config = current_app.config
+    catalog = current_app.extensions["geoservice.catalog"]
+    if layerfeatures.is_layer(catalog, collection_id):
+        body = layerfeatures.items(_store(), current_app.extensions["geoservice.sources"],
+                                   catalog, _base(), collection_id, request.args.to_dict(),
+                                   config["GEOSERVICE_DEFAULT_ITEMS_LIMIT"],
+                                   config["GEOSERVICE_MAX_ITEMS_LIMIT"], g.principal)
+        return _json(body, ogcapi.GEOJSON)
     body = ogcapi.items(_store(), _base(), collection_id, request.args.to_dict(),
                         config["GEOSERVICE_DEFAULT_ITEMS_LIMIT"],
                         config["GEOSERVICE_MAX_ITEMS_LIMIT"], g.principal)
@@ -67,6 +81,12 @@ def items(collection_id: str):
 @blueprint.get("/collections/<collection_id>/items/<feature_id>")
 def item(collection_id: str, feature_id: str):
     """One feature."""
+    catalog = current_app.extensions["geoservice.catalog"]
+    if layerfeatures.is_layer(catalog, collection_id):
+        body = layerfeatures.item(_store(), current_app.extensions["geoservice.sources"],
+                                  catalog, _base(), collection_id, feature_id,
+                                  request.args.to_dict(), g.principal)
+        return _json(body, ogcapi.GEOJSON)
     body = ogcapi.item(_store(), _base(), collection_id, feature_id, g.principal,
                        request.args.to_dict())
     return _json(body, ogcapi.GEOJSON)
