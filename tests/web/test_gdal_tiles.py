@@ -28,10 +28,11 @@ def server(loaded_db, tmp_path_factory):
     running.httpd.shutdown()
 
 
-def run(*args: str) -> str:
-    done = subprocess.run(args, capture_output=True, text=True, timeout=120,
-                          env={"GDAL_HTTP_TIMEOUT": "30", "CPL_VSIL_CURL_CACHE_SIZE": "0",
-                               "PATH": "/usr/bin:/bin"})
+def run(*args: str, cache=None) -> str:
+    env = {"GDAL_HTTP_TIMEOUT": "30", "CPL_VSIL_CURL_CACHE_SIZE": "0", "PATH": "/usr/bin:/bin"}
+    if cache is not None:  # GDAL's WMTS driver caches tiles; keep them out of the checkout
+        env["GDAL_DEFAULT_WMS_CACHE_PATH"] = str(cache)
+    done = subprocess.run(args, capture_output=True, text=True, timeout=120, env=env)
     assert done.returncode == 0, done.stderr
     return done.stdout
 
@@ -50,13 +51,13 @@ def test_gdal_reads_our_vector_tiles(server):
 def test_gdal_reads_our_wmts(server, tmp_path):
     require_tool("gdal_translate")
     capabilities = f"WMTS:{server.url}/wmts/1.0.0/WMTSCapabilities.xml"
-    info = run("gdalinfo", capabilities)
+    info = run("gdalinfo", capabilities, cache=tmp_path / "wms-cache")
     assert f"{capabilities},layer=provinces" in info
     target = tmp_path / "provinces.png"
     # A window around the fixture's two provinces, at about zoom 9.
     run("gdal_translate", "-of", "PNG", "-outsize", "256", "256", "-projwin",
         "11470000", "2700000", "11760000", "2450000", f"{capabilities},layer=provinces",
-        str(target))
+        str(target), cache=tmp_path / "wms-cache")
     pixels = np.asarray(Image.open(target).convert("RGBA"))
     assert pixels[..., 3].any(), "the WMTS window is blank"
     assert not server.failures(), server.failures()
