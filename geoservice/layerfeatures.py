@@ -19,7 +19,7 @@ import shapely
 from geoservice.access import ANONYMOUS, Principal
 from geoservice.collections import COLLECTIONS
 from geoservice.errors import FeatureNotFound, Forbidden, InvalidParameter
-from geoservice.ogcapi import CRS84, GEOJSON, _whole, feature, parse_bbox
+from geoservice.ogcapi import CRS84, GEOJSON, _whole, feature, parse_bbox, with_notice
 from geoservice.tileapi import LAYER_PARAMETERS, VIETNAM_BOUNDS, layer_for, readable_layers
 
 PARAMETERS = {"bbox", "limit", "offset", "province_code", "f", *LAYER_PARAMETERS}
@@ -85,14 +85,14 @@ def items(store, sources, catalog: dict, base: str, layer_id: str, args: Mapping
     links = [_link(url, kept, limit, offset, "self")]
     if offset + limit < len(chosen):
         links.append(_link(url, kept, limit, offset + limit, "next"))
-    return {
+    return with_notice(store, layer_id, {
         "type": "FeatureCollection",
         "features": [feature(source.ids[i], source.properties[i], source.lonlat[i])
                      for i in page],
         "numberMatched": int(len(chosen)), "numberReturned": int(len(page)),
         "timeStamp": datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z"),
         "links": links,
-    }
+    })
 
 
 def item(store, sources, catalog: dict, base: str, layer_id: str, feature_id: str,
@@ -105,7 +105,7 @@ def item(store, sources, catalog: dict, base: str, layer_id: str, feature_id: st
             body = feature(fid, source.properties[index], source.lonlat[index])
             body["links"] = [{"href": f"{base}/collections/{layer_id}/items/{fid}",
                               "rel": "self", "type": GEOJSON}]
-            return body
+            return with_notice(store, layer_id, body)
     raise FeatureNotFound(f"Layer '{layer_id}' has no feature '{feature_id}'.")
 
 

@@ -301,7 +301,7 @@ def items(store: Store, base: str, collection_id: str, args: Mapping[str, str],
     if query.offset > 0:
         links.append(_page_link(url, kept, query.limit, max(query.offset - query.limit, 0),
                                 "prev"))
-    return {
+    body = {
         "type": "FeatureCollection",
         "features": [feature(fid, props, geom) for fid, props, geom in page.features],
         "numberMatched": page.number_matched,
@@ -309,6 +309,18 @@ def items(store: Store, base: str, collection_id: str, args: Mapping[str, str],
         "timeStamp": datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z"),
         "links": links,
     }
+    return with_notice(store, definition.id, body)
+
+
+def with_notice(store: Store, collection_id: str, body: dict) -> dict:
+    """Add the synthetic-data notice to a response that shows records or indicators."""
+    shows_records = (collection_id not in COLLECTIONS
+                     or COLLECTIONS[collection_id].source == "records"
+                     or collection_id in published.UNIT_LEVELS)
+    notice = published.synthetic_notice(store) if shows_records else None
+    if notice:
+        body["notice"] = notice
+    return body
 
 
 def item(store: Store, base: str, collection_id: str, feature_id: str,
@@ -340,7 +352,7 @@ def item(store: Store, base: str, collection_id: str, feature_id: str,
         {"href": f"{url}/items/{feature_id}", "rel": "self", "type": GEOJSON},
         {"href": url, "rel": "collection", "type": "application/json"},
     ]
-    return body
+    return with_notice(store, collection_id, body)
 
 
 def _unit_year(store: Store, definition: CollectionDef, args: Mapping[str, str]) -> int | None:

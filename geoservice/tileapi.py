@@ -171,7 +171,9 @@ def tilejson(store, catalog, layer_id: str, base: str, args: Mapping[str, str],
         "name": layer.title(args.get("lang", "vi")),
         "description": layer.description.get(args.get("lang", "vi")),
         "version": "1.0.0",
-        "attribution": "geoservice (boundaries: docs/data.md; records: see provenance)",
+        "attribution": "geoservice (boundaries: docs/data.md; records: see provenance)"
+                       + (" — synthetic demo data" if published.synthetic_notice(store)
+                          else ""),
         "scheme": "xyz",
         "tiles": [f"{base}/tiles/{layer.id}/{{z}}/{{x}}/{{y}}.mvt{query}"],
         "minzoom": layer.minzoom,
@@ -185,6 +187,9 @@ def tilejson(store, catalog, layer_id: str, base: str, args: Mapping[str, str],
         }],
         "geoservice:params": {**layer.params, "year": year},
         "geoservice:access": layer.access,
+        **({"geoservice:notice": notice} if (notice := published.synthetic_notice(store))
+           and layer.source.collection not in ("countries", "sea", "border-lines",
+                                               "legacy-communes") else {}),
         "geoservice:legend": f"{base}/tiles/{layer.id}/legend.json{query}",
     }
 

@@ -84,3 +84,15 @@ def test_restricted_layers_follow_the_access_decision(client):
     other = decode(client.get("/collections/cooperation-lines/items?province_code=08",
                               headers=key), 403)
     assert_error(other, 403, "Forbidden", "province_code")
+
+
+def test_demo_data_is_labelled_synthetic_wherever_it_shows(client, make_app, loaded_db):
+    for url in ("/collections/certification/items", "/collections/communes/items/00715",
+                "/collections/certification-rate/items?limit=1"):
+        assert "synthetic" in get(client, url, content_type=GEOJSON)["notice"]
+    assert "notice" not in get(client, "/collections/border-lines/items",
+                               content_type=GEOJSON)
+    assert "synthetic" in get(client, "/tiles/certification-rate.json")["attribution"]
+    real = make_app(loaded_db).test_client()  # boundaries only, no demo records
+    assert "notice" not in get(real, "/collections/communes/items/00715",
+                               content_type=GEOJSON)
