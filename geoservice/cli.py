@@ -91,9 +91,15 @@ def import_command(kind, path, user, vn2000_meridian, utm_zone, errors_csv) -> N
     from geoservice.records import parsing
     from geoservice.records.importer import coordinate_options, run_import
 
-    options = coordinate_options(vn2000_meridian, int(utm_zone) if utm_zone else None)
-    report = run_import(current_app.extensions["geoservice.store"], kind, path.read_bytes(),
-                        path.name, user or getpass.getuser(), **options)
+    from geoservice.errors import GeoserviceError
+
+    try:
+        options = coordinate_options(vn2000_meridian, int(utm_zone) if utm_zone else None)
+        report = run_import(current_app.extensions["geoservice.store"], kind,
+                            path.read_bytes(), path.name, user or getpass.getuser(), **options)
+    except GeoserviceError as error:  # the file as a whole cannot be read: nothing written
+        click.echo(f"{path.name}: rejected, nothing was written - {error.message}", err=True)
+        sys.exit(2)
     for warning in report.warnings:
         click.echo(f"warning: {warning}")
     if report.status == "applied":
@@ -129,7 +135,11 @@ def demo_data(seed: int, if_empty: bool) -> None:
         return
     from geoservice.analysis.published import warm
 
-    outcomes = load_demo(store, seed=seed)
+    try:
+        outcomes = load_demo(store, seed=seed)
+    except ValueError as error:  # no boundaries in the store yet
+        click.echo(f"demo data not loaded: {error}", err=True)
+        sys.exit(1)
     for kind, outcome in outcomes.items():
         click.echo(f"{kind}: {outcome.inserted} new, {outcome.updated} updated, "
                    f"{outcome.unchanged} unchanged (synthetic)")

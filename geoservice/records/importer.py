@@ -143,6 +143,18 @@ def _record(kind: KindDef, row, resolver, communes, errors, synthetic,
         errors.append(parsing.RowError(row.row, label, str(value), found.message,
                                        found.suggestion))
         return None
+    if values.get("commune_code") and values.get("commune"):
+        by_name = resolver.resolve(name=values.get("commune"), province=values.get("province"),
+                                   district=values.get("district"))
+        if by_name.status == OK and by_name.code != found.code:
+            label = headers.label("commune") if headers else "commune"
+            errors.append(parsing.RowError(
+                row.row, label, str(values["commune"]),
+                f"the code {values['commune_code']} is commune {found.code} "
+                f"({communes[found.code].get('full_name')}), but this name is commune "
+                f"{by_name.code} ({communes[by_name.code].get('full_name')})",
+                "correct the code or the name"))
+            return None
     commune = communes[found.code]
     fields = {f.name: values.get(f.name) for f in kind.fields}
     properties = {k: v for k, v in fields.items() if v is not None}

@@ -14,6 +14,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from geoservice.text import ascii_fold
+
 
 @dataclass(frozen=True)
 class FieldDef:
@@ -202,11 +204,16 @@ KINDS: dict[str, KindDef] = {k.id: k for k in (
     KindDef(
         "awareness", "Tuyên truyền, khen thưởng", "Awareness work and commendations",
         (YEAR,
-         FieldDef("sessions", "int", True, ("so buoi", "buoi tuyen truyen", "sessions")),
-         FieldDef("participants", "int", True, ("luot nguoi", "nguoi tham du", "participants")),
+         FieldDef("sessions", "int", True, ("so buoi", "buoi tuyen truyen",
+                                             "so buoi tuyen truyen", "sessions")),
+         FieldDef("participants", "int", True, ("luot nguoi", "nguoi tham du",
+                                                 "luot nguoi tham du", "so nguoi",
+                                                 "so nguoi tham du", "participants")),
          FieldDef("commended_collectives", "int", False, ("tap the khen thuong",
+                                                          "tap the duoc khen thuong",
                                                           "commended collectives")),
          FieldDef("commended_individuals", "int", False, ("ca nhan khen thuong",
+                                                          "ca nhan duoc khen thuong",
                                                           "commended individuals"))),
         natural_key=("commune_code", "year"), year_field="year",
     ),
@@ -228,5 +235,7 @@ def natural_key(kind: str, values: dict) -> str:
         value = values.get(name)
         if isinstance(value, float):
             value = f"{value:.6f}"
+        elif isinstance(value, str):  # 'Vân Nam', 'Van  Nam' and 'VÂN NAM' are one locality
+            value = " ".join(ascii_fold(value).lower().split())
         parts.append("" if value is None else str(value))
     return "|".join(parts)

@@ -116,3 +116,46 @@ def test_lung_cu_in_the_national_build(country):
     assert lung_cu["name"] == "Lũng Cú"
     assert list(lung_cu["border_neighbors"]) == ["CN"]
     assert shapely.get_num_geometries(lung_cu.geometry) >= 1
+
+
+@pytest.fixture(scope="module")
+def national_app(country, tmp_path_factory):
+    """The whole country and its synthetic demo records in the embedded store."""
+    from geoservice import create_app
+    from geoservice.boundaries.build import GPKG_NAME, write_geopackage
+    from geoservice.collections import load_boundaries
+    from geoservice.records.demo import load_demo
+
+    result, _report = country
+    instance = tmp_path_factory.mktemp("national-app")
+    write_geopackage(result, instance / GPKG_NAME)
+    app = create_app({"INSTANCE_PATH": str(instance), "TILE_CACHE": "none"})
+    store = app.extensions["geoservice.store"]
+    load_boundaries(store, instance / GPKG_NAME)
+    load_demo(store)
+    yield app
+    store.close()
+
+
+def test_every_layer_renders_over_the_whole_country(national_app):
+    """Every layer of layers/ gives a non-empty MVT and PNG tile somewhere over Vietnam."""
+    import io
+
+    import mapbox_vector_tile
+    import numpy as np
+    from PIL import Image
+
+    from geoservice.auth import create_key
+    from tests.web.test_tiles import CATALOG, tile_of
+
+    store = national_app.extensions["geoservice.store"]
+    key = {"X-API-Key": create_key(store, "full build", "viewer", "national")[1]}
+    client = national_app.test_client()
+    for layer_id in sorted(CATALOG):
+        (z, x, y), *_ = tile_of(layer_id, store)
+        mvt = client.get(f"/tiles/{layer_id}/{z}/{x}/{y}.mvt", headers=key)
+        assert mvt.status_code == 200 and len(mvt.data) < 500 * 1024, layer_id
+        assert mapbox_vector_tile.decode(mvt.data)[layer_id]["features"], layer_id
+        png = client.get(f"/tiles/{layer_id}/{z}/{x}/{y}.png", headers=key)
+        pixels = np.asarray(Image.open(io.BytesIO(png.data)).convert("RGBA"))
+        assert pixels[..., 3].any(), f"{layer_id}: blank PNG tile {z}/{x}/{y}"

@@ -71,3 +71,21 @@ def test_correction_updates_and_keeps_history(store):
     history = store.record_history("cooperation", record[0])
     assert [h["properties"]["participants"] for h in history] == [12, 15]
     assert history[-1]["changed_by"] == "editor"
+
+
+def test_code_and_name_that_disagree_are_an_error(store):
+    text = ("Mã xã,Xã,Năm,Số buổi tuyên truyền,Lượt người tham dự\n"
+            "00715,Lũng Cú,2024,3,100\n"
+            "00715,Sín Thầu,2023,2,50\n")
+    report = run_import(store, "awareness", text.encode(), "tuyen-truyen.csv", "tester")
+    assert report.status == "rejected"
+    assert [(e.row, e.column) for e in report.errors] == [(3, "Xã")]
+    assert "03158" in report.errors[0].reason or "Sín Thầu" in report.errors[0].reason
+
+
+def test_free_text_keys_ignore_diacritics_case_and_spacing(store):
+    run_import(store, "cooperation", FIXED.encode(), "hop-tac.csv", "tester")
+    folded = FIXED.replace("Vân Nam,12", "VAN  NAM,15")
+    report = run_import(store, "cooperation", folded.encode(), "sua.csv", "tester")
+    assert report.status == "applied", report.errors
+    assert (report.outcome["inserted"], report.outcome["updated"]) == (0, 1)
