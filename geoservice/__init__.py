@@ -61,10 +61,10 @@ def _cors(response):
 
     allowed = current_app.config["GEOSERVICE_CORS_ORIGINS"].split()
     origin = request.headers.get("Origin")
+    if allowed and "*" not in allowed:  # the answer depends on the origin: caches must know
+        response.vary.add("Origin")
     if origin and ("*" in allowed or origin in allowed):
         response.headers["Access-Control-Allow-Origin"] = "*" if "*" in allowed else origin
         response.headers["Access-Control-Allow-Headers"] = "X-API-Key, Authorization"
         response.headers["Access-Control-Expose-Headers"] = "ETag"
-        if "*" not in allowed:
-            response.headers.add("Vary", "Origin")
     return response

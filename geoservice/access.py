@@ -44,7 +44,8 @@ def decide(principal: Principal, collection) -> AccessDecision:
     if not collection.restricted:
         return AccessDecision()
     if not principal.authenticated:
-        raise Unauthorized(f"Collection '{collection.id}' is restricted: sign in or send an "
+        what = "Layer" if hasattr(collection, "style") else "Collection"  # a LayerDef or not
+        raise Unauthorized(f"{what} '{collection.id}' is restricted: sign in or send an "
                            "API key whose area covers the data.")
     return AccessDecision(province_code=principal.province_code)
 

@@ -88,10 +88,9 @@ def import_command(kind, path, user, vn2000_meridian, utm_zone, errors_csv) -> N
 
     from flask import current_app
 
+    from geoservice.errors import GeoserviceError
     from geoservice.records import parsing
     from geoservice.records.importer import coordinate_options, run_import
-
-    from geoservice.errors import GeoserviceError
 
     try:
         options = coordinate_options(vn2000_meridian, int(utm_zone) if utm_zone else None)
@@ -256,9 +255,18 @@ def keys_create(name: str, role: str, area: str) -> None:
     from flask import current_app
 
     from geoservice.auth import create_key
+    from geoservice.errors import GeoserviceError
 
-    row, key = create_key(current_app.extensions["geoservice.store"], name, role, area,
-                          created_by=getpass.getuser())
+    store = current_app.extensions["geoservice.store"]
+    if area != "national" and store.get("provinces", area) is None:
+        click.echo(f"area must be 'national' or the code of a province in the store, "
+                   f"not {area!r}", err=True)
+        sys.exit(2)
+    try:
+        row, key = create_key(store, name, role, area, created_by=getpass.getuser())
+    except GeoserviceError as error:
+        click.echo(error.message, err=True)
+        sys.exit(2)
     click.echo(f"key {row['id']} for {row['name']} ({role}, {area}); keep it now, it is not "
                f"shown again:\n{key}")
 

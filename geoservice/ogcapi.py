@@ -37,6 +37,7 @@ CONFORMANCE = [
 ]
 CRS84 = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
 NEIGHBOR_CODES = ("CN", "LA", "KH")
+VIETNAM_EXTENT = (102.14, 8.18, 109.47, 23.39)  # where records lie when not yet measured
 ITEMS_PARAMETERS = {"bbox", "limit", "offset", "province_code", "border_neighbor", "q", "f",
                     "year"}
 RECORD_PARAMETERS = {"bbox", "limit", "offset", "province_code", "commune_code", "year",
@@ -89,7 +90,7 @@ def collection(store: Store, base: str, collection_id: str,
         "description": definition.description,
         "itemType": "feature",
         "crs": [CRS84],
-        "extent": {"spatial": {"bbox": [list(bbox)] if bbox else [], "crs": CRS84}},
+        "extent": {"spatial": {"bbox": [list(bbox or VIETNAM_EXTENT)], "crs": CRS84}},
         "restricted": definition.restricted,
         "numberOfFeatures": count,
         "links": [

@@ -58,8 +58,8 @@ def layer_for(catalog: dict[str, LayerDef], layer_id: str, args: Mapping[str, st
     """Return the layer for these parameters, the access decision and a record-year filter."""
     layer = catalog.get(layer_id)
     if layer is None:
-        raise NotFound(f"There is no layer '{layer_id}'. Layers: {', '.join(sorted(catalog))}.",
-                       parameter="layer")
+        known = ", ".join(readable_layers(catalog, principal))
+        raise NotFound(f"There is no layer '{layer_id}'. Layers: {known}.", parameter="layer")
     decision = decide(principal, layer)
     unknown = sorted(set(args) - set(LAYER_PARAMETERS) - {"lang"})
     if unknown:

@@ -58,12 +58,10 @@ def loaded_db(built, tmp_path_factory) -> Path:
     path = tmp_path_factory.mktemp("loaded-store") / "geoservice.sqlite"
     store = open_store(f"sqlite:///{path}")
     counts = load_boundaries(store, built.gpkg)
-    assert counts == {
-        "provinces": len(built.layers["provinces"]),
-        "communes": len(built.layers["communes"]),
-        "border-lines": len(built.layers["border_lines"]),
-        "legacy-communes": len(built.layers["legacy_communes"]),
-    }
+    from geoservice.collections import SOURCES
+
+    assert counts == {collection: len(built.layers[layer])
+                      for collection, (layer, _key) in SOURCES.items()}
     store.close()
     return path
 

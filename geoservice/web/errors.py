@@ -36,7 +36,10 @@ def register(app: Flask) -> None:
         status = status_for(error)
         if status >= 500:
             LOGGER.error("%s: %s (%s)", error.code, error.message, error.detail)
-        return error_response(error.code, error.message, status, error.parameter)
+        response = error_response(error.code, error.message, status, error.parameter)
+        if status == 401:
+            response.headers["WWW-Authenticate"] = 'Bearer realm="geoservice"'
+        return response
 
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException):

@@ -44,7 +44,9 @@ def tile(layer_id: str, z: str, x: str, name: str):
     else:
         response.headers["Cache-Control"] = f"private, max-age={PRIVATE_MAX_AGE}"
         response.headers["Vary"] = "X-API-Key, Authorization, Cookie"
-    return response.make_conditional(request)
+    response = response.make_conditional(request)
+    response.headers.pop("Date", None)  # the server adds its own; one Date header only
+    return response
 
 
 @blueprint.get("/tiles/<layer_id>.json")
@@ -108,7 +110,11 @@ def legend(layer_id: str, fmt: str):
     if fmt == "json":
         return jsonify(body)
     response = Response(body, mimetype="image/png")
-    response.headers["Cache-Control"] = f"public, max-age={PUBLIC_MAX_AGE}"
+    restricted = _ext("geoservice.catalog")[layer_id].restricted
+    response.headers["Cache-Control"] = (f"private, max-age={PRIVATE_MAX_AGE}" if restricted
+                                         else f"public, max-age={PUBLIC_MAX_AGE}")
+    if restricted:
+        response.headers["Vary"] = "X-API-Key, Authorization, Cookie"
     return response
 
 

@@ -248,3 +248,24 @@ def test_imports_invalidate_cached_tiles(make_app, demo_db, cache):
         ImportBatch("certification", "sua.xlsx", "3" * 64, "tester"))
     assert _feature_value(client, url, code, "certification_rate_residential") == 1.0
     assert client.get(url).headers["ETag"] != first.headers["ETag"]
+
+
+def test_headers_of_tiles_legends_and_401s(make_app, demo_db):
+    app = make_app(demo_db, CORS_ORIGINS="https://portal.example")
+    client = app.test_client()
+    tile = client.get("/tiles/communes/9/405/221.mvt")
+    assert "Origin" in tile.headers.get("Vary", "") and "Access-Control-Allow-Origin" \
+        not in tile.headers
+    allowed = client.get("/tiles/communes/9/405/221.mvt",
+                         headers={"Origin": "https://portal.example"})
+    assert allowed.headers["Access-Control-Allow-Origin"] == "https://portal.example"
+    refused = client.get("/tiles/incidents/legend.png")
+    assert refused.status_code == 401 and refused.headers["WWW-Authenticate"].startswith(
+        "Bearer")
+    assert "Layer 'incidents'" in refused.get_json()["description"]
+    key = {"X-API-Key": create_key(app.extensions["geoservice.store"], "k", "viewer",
+                                   "national")[1]}
+    legend = client.get("/tiles/incidents/legend.png", headers=key)
+    assert legend.headers["Cache-Control"].startswith("private")
+    unknown = client.get("/tiles/nope/9/405/221.mvt").get_json()["description"]
+    assert "incidents" not in unknown and "communes" in unknown
