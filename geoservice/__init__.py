@@ -19,7 +19,7 @@ def create_app(config: dict | None = None) -> Flask:
     from geoservice.render.tilecache import open_cache
     from geoservice.render.tilesource import SourceCache
     from geoservice.store import open_store
-    from geoservice.web import errors, features, imports, tiles
+    from geoservice.web import errors, features, imports, tiles, viewer
 
     overrides = dict(config or {})
     instance_path = overrides.pop("INSTANCE_PATH", None) or os.environ.get(
@@ -43,6 +43,7 @@ def create_app(config: dict | None = None) -> Flask:
     app.register_blueprint(features.blueprint)
     app.register_blueprint(imports.blueprint)
     app.register_blueprint(tiles.blueprint)
+    app.register_blueprint(viewer.blueprint)
     return app
 
 
