@@ -58,13 +58,23 @@ def landing(base: str) -> dict:
              "title": "Conformance classes"},
             {"href": f"{base}/collections", "rel": "data", "type": "application/json",
              "title": "Collections"},
+            {"href": f"{base}/tiles", "rel": "http://www.opengis.net/def/rel/ogc/1.0/tilesets-vector",
+             "type": "application/json", "title": "Layers as tiles (MVT, PNG), styles, legends"},
+            {"href": f"{base}/tileMatrixSets", "rel": "http://www.opengis.net/def/rel/ogc/1.0/tiling-schemes",
+             "type": "application/json", "title": "Tile matrix sets"},
+            {"href": f"{base}/styles/geoservice.json", "rel": "stylesheet",
+             "type": "application/json", "title": "MapLibre style of every layer"},
+            {"href": f"{base}/wmts/1.0.0/WMTSCapabilities.xml", "rel": "service-desc",
+             "type": "application/xml", "title": "WMTS 1.0.0 capabilities"},
         ],
     }
 
 
 def conformance() -> dict:
-    """Return the conformance declaration."""
-    return {"conformsTo": CONFORMANCE}
+    """Return the conformance declaration (features, and the tiles classes served)."""
+    from geoservice.render.ogctiles import CONFORMANCE as TILES
+
+    return {"conformsTo": CONFORMANCE + TILES}
 
 
 def collection_def(collection_id: str) -> CollectionDef:

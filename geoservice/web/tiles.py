@@ -11,7 +11,7 @@ from __future__ import annotations
 from flask import Blueprint, Response, current_app, g, jsonify, request
 
 from geoservice import tileapi
-from geoservice.render import wmts
+from geoservice.render import ogctiles, wmts
 
 blueprint = Blueprint("tiles", __name__)
 PUBLIC_MAX_AGE = 300
@@ -126,3 +126,34 @@ def wmts_capabilities():
     xml = wmts.capabilities(catalog, tileapi.readable_layers(catalog, g.principal), _base(),
                             lang if lang in ("vi", "en") else "vi")
     return Response(xml, mimetype="application/xml")
+
+
+@blueprint.get("/collections/<collection_id>/tiles")
+def ogc_tilesets(collection_id: str):
+    """OGC API - Tiles: the tile sets of a layer."""
+    layer, _decision, _year = tileapi.layer_for(_ext("geoservice.catalog"), collection_id, {},
+                                                g.principal)
+    return jsonify(ogctiles.tilesets(layer, _base()))
+
+
+@blueprint.get("/collections/<collection_id>/tiles/WebMercatorQuad")
+def ogc_tileset(collection_id: str):
+    """OGC API - Tiles: a layer's tile set in WebMercatorQuad."""
+    layer, _decision, _year = tileapi.layer_for(_ext("geoservice.catalog"), collection_id, {},
+                                                g.principal)
+    return jsonify(ogctiles.tileset(layer, _base()))
+
+
+@blueprint.get("/tileMatrixSets")
+def tile_matrix_sets():
+    """OGC API - Tiles: the tile matrix sets offered."""
+    return jsonify({"tileMatrixSets": [{
+        "id": "WebMercatorQuad", "uri": ogctiles.TMS_URI,
+        "links": [{"href": f"{_base()}/tileMatrixSets/WebMercatorQuad", "rel": "self",
+                   "type": "application/json"}]}]})
+
+
+@blueprint.get("/tileMatrixSets/WebMercatorQuad")
+def tile_matrix_set():
+    """OGC API - Tiles: the WebMercatorQuad definition."""
+    return jsonify(ogctiles.tile_matrix_set())

@@ -269,3 +269,22 @@ def test_headers_of_tiles_legends_and_401s(make_app, demo_db):
     assert legend.headers["Cache-Control"].startswith("private")
     unknown = client.get("/tiles/nope/9/405/221.mvt").get_json()["description"]
     assert "incidents" not in unknown and "communes" in unknown
+
+
+def test_ogc_api_tiles_documents_lead_to_real_tiles(app):
+    client = app.test_client()
+    assert any("ogcapi-tiles-1" in c for c in decode(client.get("/conformance"))["conformsTo"])
+    sets = decode(client.get("/collections/communes/tiles"))["tilesets"]
+    assert sets[0]["tileMatrixSetURI"].endswith("WebMercatorQuad")
+    tileset = decode(client.get("/collections/communes/tiles/WebMercatorQuad"))
+    template = next(link["href"] for link in tileset["links"]
+                    if link["rel"] == "item" and link["type"].endswith("vector-tile"))
+    url = template.replace("http://localhost", "").format(tileMatrix=9, tileCol=405,
+                                                          tileRow=221)
+    decoded = mapbox_vector_tile.decode(client.get(url).data)
+    assert "00715" in {f["properties"]["code"] for f in decoded["communes"]["features"]}
+    matrices = decode(client.get("/tileMatrixSets/WebMercatorQuad"))["tileMatrices"]
+    assert matrices[9]["matrixWidth"] == 512
+    assert abs(matrices[0]["scaleDenominator"] - 559082264.0287178) < 1e-6
+    assert_error(decode(client.get("/collections/incidents/tiles"), 401), 401,
+                 "Unauthorized")
