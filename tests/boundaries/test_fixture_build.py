@@ -62,7 +62,7 @@ def by_code(frame):
 def test_gpkg_has_every_layer_with_content(built):
     layers = built.layers
     assert set(layers) == {"communes", "provinces", "legacy_communes", "border_lines",
-                           "outline", "lineage"}
+                           "outline", "lineage", "countries", "sea"}
     assert len(layers["provinces"]) == 2
     assert sorted(layers["provinces"]["code"]) == FIXTURE_PROVINCES
     assert len(layers["communes"]) > 150
