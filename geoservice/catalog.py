@@ -72,6 +72,16 @@ INDICATOR_FIELDS = {"indicator_year": "integer",
                     **{name: "number" if name.startswith(("certification_rate_",
                                                           "model_coverage_")) else "integer"
                        for name in INDICATOR_NAMES}}
+# How parameter values read in titles ({group_label}, {model_type_label}): (vi, en).
+PARAM_LABELS = {
+    "residential": ("khu dân cư", "residential areas"),
+    "commune": ("xã, phường", "communes (commune-level unit)"),
+    "agencies": ("cơ quan", "agencies"),
+    "enterprises": ("doanh nghiệp", "enterprises"),
+    "schools": ("cơ sở giáo dục", "educational institutions"),
+    "agencies_enterprises_schools": ("cơ quan, doanh nghiệp, cơ sở giáo dục",
+                                     "agencies, enterprises and schools"),
+}
 TRANSFORMS = {"line_to_partner": "cooperation"}  # transform -> the collection it applies to
 # Values a property may take (checked in filters and categories); lists as comma-joined items.
 ENUMS: dict[str, dict[str, tuple]] = {
@@ -112,7 +122,7 @@ class LayerDef:
     style: Style
     legend_title: Text
     params: dict = field(default_factory=dict)
-    templates: tuple = field(default=((), (), None), repr=False, compare=False)
+    templates: tuple = field(default=((), (), None, None, None), repr=False, compare=False)
 
     @property
     def restricted(self) -> bool:
@@ -313,7 +323,7 @@ def _read_layer(path: Path, problems: list[str]) -> LayerDef | None:
         return None
     layer = LayerDef(path.stem, texts["title"], texts["description"], access, geometry,
                      minzoom, maxzoom, order, (), (), source, style, legend_title,
-                     templates=(fields, popup, style.property))
+                     templates=(fields, popup, style.property, texts["title"], legend_title))
     layer = _resolve(layer, dict(source.params), problems)
     if not problems:
         _check_properties(layer, problems)
@@ -350,9 +360,24 @@ def _year(value) -> int | str:
 
 
 def _resolve(layer: LayerDef, params: dict, problems: list[str] | None = None) -> LayerDef:
-    """Fill the ``{param}`` placeholders of fields, popup and style property."""
-    fields, popup, prop = layer.templates
+    """Fill the ``{param}`` placeholders of fields, popup and style property, and the
+    ``{group_label}`` / ``{model_type_label}`` placeholders of the titles."""
+    fields, popup, prop, title, legend_title = layer.templates
     problems = [] if problems is None else problems
+
+    def label(key: str, lang: str) -> Text | None:
+        if key is None:
+            return None
+        names = {f"{name}_label": PARAM_LABELS[value][lang == "en"]
+                 for name, value in params.items() if value in PARAM_LABELS}
+        try:
+            return key.format(**names)
+        except (KeyError, IndexError, ValueError) as error:
+            problems.append(f"title: placeholder {error} is not a parameter of the layer")
+            return key
+
+    def text(template: Text | None) -> Text | None:
+        return template and Text(label(template.vi, "vi"), label(template.en, "en"))
 
     def fill(key: str, template: str) -> str:
         try:
@@ -362,7 +387,8 @@ def _resolve(layer: LayerDef, params: dict, problems: list[str] | None = None) -
             return template
 
     return replace(
-        layer, params=params,
+        layer, params=params, titles=text(title) or layer.titles,
+        legend_title=text(legend_title) or layer.legend_title,
         fields=tuple(fill(f"fields[{i}]", n) for i, n in enumerate(fields)),
         popup=tuple(fill(f"popup[{i}]", n) for i, n in enumerate(popup)),
         style=layer.style.with_property(prop and fill("style.property", prop)),

@@ -122,3 +122,14 @@ def test_cooperation_lines_run_to_the_partner_locality(catalog):
     assert list(line.coords) == [(105.3, 23.3), (105.58, 23.14)]
     assert layer.transform_geometry(point, {"partner_locality": "Yunnan"}) is None
     assert catalog["cooperation"].transform_geometry(point, {}) is point
+
+
+def test_titles_follow_the_group_parameter():
+    from geoservice.catalog import load_catalog
+
+    layer = load_catalog()["certification-rate"]
+    schools = layer.with_params(group="schools")
+    assert schools.title("vi") == "Tỷ lệ cơ sở giáo dục đạt chuẩn An toàn về ANTT"
+    assert "educational institutions" in schools.title("en")
+    assert schools.legend("en")["title"] == "Certified / reviewed: educational institutions"
+    assert "khu dân cư" in layer.title("vi")  # the default group

@@ -143,7 +143,7 @@ def test_layer_subset_parameters_and_unknown_layers(catalog):
     fill = style["layers"][1]["paint"]["fill-color"]
     assert fill[3][1] == ["get", "certification_rate_agencies"]
     legends = style["metadata"]["geoservice:legends"]
-    assert legends[0]["title"] == "Residential areas certified / reviewed"
+    assert legends[0]["title"] == "Certified / reviewed: agencies"
     assert legends[0]["params"] == {"year": 2024, "group": "agencies"}
     with pytest.raises(NotFound):
         maplibre_style(catalog, BASE, ["no-such-layer"])
