@@ -237,6 +237,86 @@ def export_tiles(layer_id, zooms, bbox, fmt, year, group, output: Path) -> None:
     click.echo(f"{output}: {written} tiles of {layer.id} (z{low}-{high}, {fmt})")
 
 
+def _period(text: str | None):
+    from geoservice.ogcapi import parse_datetime
+
+    return parse_datetime(text) if text else (None, None)
+
+
+@main.command("hotspots")
+@click.option("--zones", type=click.Choice(["communes", "hex"]), default="communes",
+              show_default=True)
+@click.option("--size-km", type=float, default=5.0, show_default=True,
+              help="Hexagon size (centre to centre).")
+@click.option("--category", default=None, help="Incident category (default: all).")
+@click.option("--period", default=None, help="Dates a/b, e.g. 2024-01-01/2024-12-31.")
+@click.option("--province", default=None, help="Two-digit province code.")
+@click.option("--weights", type=click.Choice(["queen", "distance"]), default="queen",
+              show_default=True)
+@click.option("--distance-km", type=float, default=None)
+@click.option("--output", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Write every zone as GeoJSON (.geojson) or CSV (.csv).")
+def hotspots(zones, size_km, category, period, province, weights, distance_km,
+             output) -> None:
+    """Getis-Ord Gi* hot spots of incidents, FDR-corrected (restricted data: keep it so)."""
+    from flask import current_app
+
+    from geoservice.analysis.gistar import hotspot_frame
+
+    start, end = _period(period)
+    frame = hotspot_frame(current_app.extensions["geoservice.store"], zones, size_km,
+                          category, start, end, province, weights=weights,
+                          distance_km=distance_km)
+    hot = frame[frame["gi_bin"] > 0].sort_values("z", ascending=False)
+    cold = int((frame["gi_bin"] < 0).sum())
+    click.echo(f"{len(frame)} zones, {int(frame['count'].sum())} incidents; hot: {len(hot)} "
+               f"(99 %: {int((frame['gi_bin'] == 3).sum())}), cold: {cold}")
+    for _index, row in hot.head(20).iterrows():
+        click.echo(f"  {row['zone_id']}  {row.get('name') or ''}  count {int(row['count'])}  "
+                   f"z {row['z']:.2f}  bin {int(row['gi_bin'])}")
+    if output:
+        frame = frame.reset_index(drop="zone_id" in frame.columns)
+        if output.suffix == ".csv":
+            frame.drop(columns="geometry").to_csv(output, index=False)
+        else:
+            frame.to_file(output, driver="GeoJSON")
+        click.echo(f"written to {output}")
+
+
+@main.command("kde")
+@click.argument("output", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--category", default=None, help="Incident category (default: all).")
+@click.option("--period", default=None, help="Dates a/b, e.g. 2024-01-01/2024-12-31.")
+@click.option("--province", default=None, help="Two-digit province code.")
+@click.option("--cell-km", type=float, default=1.0, show_default=True)
+@click.option("--bandwidth-km", type=float, default=None,
+              help="Kernel radius (default: the standard-distance rule).")
+def kde(output, category, period, province, cell_km, bandwidth_km) -> None:
+    """Kernel density of incidents (per km²) as a Cloud-Optimised GeoTIFF."""
+    from flask import current_app
+
+    from geoservice.analysis import kde as kde_mod
+    from geoservice.analysis.indicators import records_frame
+
+    start, end = _period(period)
+    filters = {k: v for k, v in (("category", category), ("date_from", start),
+                                 ("date_to", end), ("province_code", province)) if v}
+    frame = records_frame(current_app.extensions["geoservice.store"], "incidents", **filters)
+    if len(frame) < 2:
+        click.echo("fewer than two incidents match: no density surface", err=True)
+        sys.exit(1)
+    points = frame[["lon", "lat"]].to_numpy(dtype=float)
+    bandwidth = bandwidth_km or kde_mod.bandwidth_km(kde_mod.project_points(points))
+    array, transform, crs = kde_mod.density(points, cell_km=cell_km, bandwidth_km=bandwidth)
+    kde_mod.write_cog(output, array, transform, crs, {
+        "bandwidth_km": f"{bandwidth:.3f}", "category": category or "all",
+        "period": period or "all", "province": province or "all",
+        "incidents": str(len(frame))})
+    click.echo(f"{output}: {array.shape[1]}x{array.shape[0]} cells of {cell_km} km, "
+               f"bandwidth {bandwidth:.2f} km, {len(frame)} incidents, peak "
+               f"{float(array.max()):.2f} per km²")
+
+
 @main.group("keys")
 def keys() -> None:
     """API keys for other systems and editors (shown once, stored hashed)."""
