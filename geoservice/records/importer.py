@@ -93,7 +93,8 @@ def run_import(store: Store, kind_id: str, data: bytes, filename: str, user: str
         records.append(record)
     report = ImportReport(kind_id, filename, len(table.rows), "rejected",
                           sorted(errors, key=lambda e: (e.row, e.column or "")),
-                          list(getattr(parsed, "warnings", [])))
+                          list(getattr(parsed, "warnings", []))
+                          + _far_points(kind_id, records, store))
     if report.errors:
         LOGGER.info("import of %s rejected: %d errors", filename, len(report.errors))
         return report
@@ -120,6 +121,44 @@ def lineage_defaults(store: Store) -> dict[str, str]:
 
     text = store.get_meta("lineage_defaults")
     return json.loads(text) if text else {}
+
+
+FAR_KM = 5.0  # a point further than this outside its commune is probably misplaced
+POINT_KINDS = ("incidents", "models", "hot-spots")  # cooperation points are across the border
+
+
+def _far_points(kind_id: str, records: list[RecordWrite], store: Store) -> list[str]:
+    """Warnings for points lying well outside the commune their row names."""
+    points = [r for r in records if r.geometry is not None and r.geometry.geom_type == "Point"]
+    if kind_id not in POINT_KINDS or not points:
+        return []
+    page = store.query("communes", FeatureQuery(limit=10**6))
+    shapes = {fid: (props, geometry) for fid, props, geometry in page.features}
+    warnings = []
+    for record in points:
+        props, polygon = shapes.get(record.commune_code, (None, None))
+        if polygon is None:
+            continue
+        km = geodesic_km(polygon, record.geometry)
+        if km > FAR_KM:
+            warnings.append(f"row {record.source_row}: the point lies {km:.1f} km outside "
+                            f"commune {record.commune_code} ({props.get('full_name')}); "
+                            "check the coordinates (and the VN-2000 zone, if any)")
+    return warnings
+
+
+def geodesic_km(polygon, point) -> float:
+    """Distance in km from a point to a polygon, both in degrees (0 inside)."""
+    import math
+
+    from shapely.ops import nearest_points
+
+    if polygon.covers(point):
+        return 0.0
+    nearest = nearest_points(polygon, point)[0]
+    dx = (point.x - nearest.x) * 111.32 * math.cos(math.radians(point.y))
+    dy = (point.y - nearest.y) * 110.57
+    return math.hypot(dx, dy)
 
 
 def _communes(store: Store) -> dict[str, dict]:

@@ -89,3 +89,13 @@ def test_free_text_keys_ignore_diacritics_case_and_spacing(store):
     report = run_import(store, "cooperation", folded.encode(), "sua.csv", "tester")
     assert report.status == "applied", report.errors
     assert (report.outcome["inserted"], report.outcome["updated"]) == (0, 1)
+
+
+def test_points_far_outside_their_commune_are_warned(store):
+    text = ("Mã vụ việc,Mã xã,Ngày,Loại,Kinh độ,Vĩ độ,Mức độ\n"
+            "A-1,00715,05/03/2024,ma tuý,105.31,23.33,cao\n"
+            "A-2,00715,06/03/2024,ma tuý,104.81,23.33,cao\n")
+    report = run_import(store, "incidents", text.encode(), "vu-viec.csv", "tester")
+    assert report.status == "applied", report.errors
+    far = [w for w in report.warnings if "outside commune 00715" in w]
+    assert len(far) == 1 and far[0].startswith("row 3:"), report.warnings
