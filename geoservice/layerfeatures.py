@@ -75,8 +75,7 @@ def items(store, sources, catalog: dict, base: str, layer_id: str, args: Mapping
     source = sources.get(store, layer, year)
     chosen = np.arange(len(source))
     if bbox is not None and len(source):
-        chosen = np.sort(shapely.STRtree(source.lonlat).query(shapely.box(*bbox),
-                                                               predicate="intersects"))
+        chosen = np.sort(source.lonlat_tree.query(shapely.box(*bbox), predicate="intersects"))
     if province is not None:
         chosen = chosen[source.provinces[chosen] == province]
     page = chosen[offset:offset + limit]
@@ -100,13 +99,13 @@ def item(store, sources, catalog: dict, base: str, layer_id: str, feature_id: st
     """One feature of a layer."""
     layer, decision, year = layer_for(catalog, layer_id, _params(args), principal)
     source = sources.get(store, layer, year)
-    for index, fid in enumerate(source.ids):
-        if fid == feature_id and decision.province_code in (None, source.provinces[index]):
-            body = feature(fid, source.properties[index], source.lonlat[index])
-            body["links"] = [{"href": f"{base}/collections/{layer_id}/items/{fid}",
-                              "rel": "self", "type": GEOJSON}]
-            return with_notice(store, layer_id, body)
-    raise FeatureNotFound(f"Layer '{layer_id}' has no feature '{feature_id}'.")
+    index = source.index_of.get(feature_id)
+    if index is None or decision.province_code not in (None, source.provinces[index]):
+        raise FeatureNotFound(f"Layer '{layer_id}' has no feature '{feature_id}'.")
+    body = feature(feature_id, source.properties[index], source.lonlat[index])
+    body["links"] = [{"href": f"{base}/collections/{layer_id}/items/{feature_id}",
+                      "rel": "self", "type": GEOJSON}]
+    return with_notice(store, layer_id, body)
 
 
 def _params(args: Mapping[str, str]) -> dict:

@@ -112,11 +112,12 @@ def tile(store, sources: SourceCache, cache: TileCache, request: TileRequest,
     if not layer.minzoom <= request.z <= layer.maxzoom:
         data = b"" if fmt == "mvt" else png_tile_empty(request.scale)
         return TileResult(data, content_type, _etag(data), not layer.restricted)
-    folder, name = cache_key(layer.id, params, area, store.data_version(), request.z,
-                             request.x, request.y, fmt)
+    version = store.data_version()
+    folder, name = cache_key(layer.id, params, area, version, request.z, request.x,
+                             request.y, fmt)
     data = cache.get(folder, name)
     if data is None:
-        source = sources.get(store, layer, request.record_year)
+        source = sources.get(store, layer, request.record_year, version)
         if fmt == "mvt":
             data = mvt_tile(source, request.z, request.x, request.y, area)
         else:

@@ -68,7 +68,8 @@ def run_import(store: Store, kind_id: str, data: bytes, filename: str, user: str
     parsed = parsing.parse_rows(table, kind, **options)
     errors = list(parsed.errors)
     resolver = resolver or UnitResolver.from_store(store, lineage_defaults(store))
-    communes = _communes(store)
+    shapes = _communes(store)
+    communes = {code: props for code, (props, _geometry) in shapes.items()}
     records, seen = [], {}
     for row in parsed.rows:
         record = _record(kind, row, resolver, communes, errors, synthetic, parsed.header_map)
@@ -94,7 +95,7 @@ def run_import(store: Store, kind_id: str, data: bytes, filename: str, user: str
     report = ImportReport(kind_id, filename, len(table.rows), "rejected",
                           sorted(errors, key=lambda e: (e.row, e.column or "")),
                           list(getattr(parsed, "warnings", []))
-                          + _far_points(kind_id, records, store))
+                          + _far_points(kind_id, records, shapes))
     if report.errors:
         LOGGER.info("import of %s rejected: %d errors", filename, len(report.errors))
         return report
@@ -127,13 +128,11 @@ FAR_KM = 5.0  # a point further than this outside its commune is probably mispla
 POINT_KINDS = ("incidents", "models", "hot-spots")  # cooperation points are across the border
 
 
-def _far_points(kind_id: str, records: list[RecordWrite], store: Store) -> list[str]:
+def _far_points(kind_id: str, records: list[RecordWrite], shapes: dict) -> list[str]:
     """Warnings for points lying well outside the commune their row names."""
     points = [r for r in records if r.geometry is not None and r.geometry.geom_type == "Point"]
     if kind_id not in POINT_KINDS or not points:
         return []
-    page = store.query("communes", FeatureQuery(limit=10**6))
-    shapes = {fid: (props, geometry) for fid, props, geometry in page.features}
     warnings = []
     for record in points:
         props, polygon = shapes.get(record.commune_code, (None, None))
@@ -161,9 +160,9 @@ def geodesic_km(polygon, point) -> float:
     return math.hypot(dx, dy)
 
 
-def _communes(store: Store) -> dict[str, dict]:
+def _communes(store: Store) -> dict[str, tuple[dict, object]]:
     page = store.query("communes", FeatureQuery(limit=10**6))
-    return {fid: props for fid, props, _geom in page.features}
+    return {fid: (props, geometry) for fid, props, geometry in page.features}
 
 
 def _unit_column(row) -> str:

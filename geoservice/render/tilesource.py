@@ -10,6 +10,7 @@ answers a tile's features in tile coordinates; an empty tile costs one index loo
 
 from __future__ import annotations
 
+import functools
 import logging
 import math
 import threading
@@ -93,6 +94,16 @@ class TileSource:
 
     def __len__(self) -> int:
         return len(self.geometries)
+
+    @functools.cached_property
+    def lonlat_tree(self) -> shapely.STRtree:
+        """Index of the WGS 84 geometries (bbox queries of the layer's features API)."""
+        return shapely.STRtree(self.lonlat)
+
+    @functools.cached_property
+    def index_of(self) -> dict[str, int]:
+        """Position of each feature id."""
+        return {fid: i for i, fid in enumerate(self.ids)}
 
     def simplify(self) -> None:
         """Pre-compute each zoom band's geometry and index (finest first, each band
@@ -229,10 +240,14 @@ class SourceCache:
         self._items: OrderedDict = OrderedDict()
         self._lock = threading.Lock()
 
-    def get(self, store, layer: LayerDef, year: int | None = None) -> TileSource:
-        """Return the prepared source, preparing it when absent or out of date."""
+    def get(self, store, layer: LayerDef, year: int | None = None,
+            version: str | None = None) -> TileSource:
+        """Return the prepared source, preparing it when absent or out of date.
+
+        `version` is the store's data version when the caller has already read it.
+        """
         key = (layer.id, tuple(sorted(layer.params.items())), year)
-        version = store.data_version()
+        version = version or store.data_version()
         with self._lock:
             found = self._items.get(key)
             if found is not None and found.version == version:

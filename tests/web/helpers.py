@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
-from urllib.parse import urlsplit
+import logging
+import threading
+from urllib.parse import parse_qs, urlsplit
 
 import shapely.geometry
 
@@ -58,3 +61,59 @@ def geometry(feature: dict):
     assert geom.is_valid, feature["id"]
     assert not geom.is_empty, feature["id"]
     return geom
+
+
+class Server:
+    """The app behind werkzeug's threaded server, with a log of (method, path, query, status)."""
+
+    def __init__(self, app):
+        from werkzeug.serving import make_server
+
+        self.requests: list[tuple[str, str, dict, int]] = []
+        self._lock = threading.Lock()
+        inner = app.wsgi_app
+
+        def recording(environ, start_response):
+            def start(status, headers, exc_info=None):
+                with self._lock:
+                    self.requests.append((environ["REQUEST_METHOD"], environ["PATH_INFO"],
+                                          parse_qs(environ.get("QUERY_STRING", "")),
+                                          int(status.split()[0])))
+                return start_response(status, headers, exc_info)
+
+            return inner(environ, start)
+
+        app.wsgi_app = recording
+        self.httpd = make_server("127.0.0.1", 0, app, threaded=True)
+        self.url = f"http://127.0.0.1:{self.httpd.server_port}"
+        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+
+    def clear(self):
+        with self._lock:
+            self.requests.clear()
+
+    def failures(self):
+        return [r for r in self.requests if r[3] >= 400]
+
+
+@contextlib.contextmanager
+def serving(loaded_db, instance, **config):
+    """The app on a copy of the fixture store, served on a loopback port while in use."""
+    from geoservice import create_app
+
+    quiet = logging.getLogger("werkzeug")
+    level = quiet.level
+    quiet.setLevel(logging.WARNING)  # one access-log line per request is just noise
+    from tests.conftest import _copy_database
+
+    _copy_database(loaded_db, instance / "geoservice.sqlite")
+    app = create_app({"INSTANCE_PATH": str(instance), **config})
+    running = Server(app)
+    running.thread.start()
+    try:
+        yield running
+    finally:
+        running.httpd.shutdown()
+        running.thread.join(10)
+        app.extensions["geoservice.store"].close()
+        quiet.setLevel(level)

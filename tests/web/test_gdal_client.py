@@ -7,17 +7,14 @@ recorded, so the tests can check what GDAL asked for and that nothing was refuse
 from __future__ import annotations
 
 import json
-import logging
 import os
 import re
 import shutil
 import subprocess
-import threading
-from urllib.parse import parse_qs
 
 import pytest
 
-from tests.conftest import _copy_database
+from tests.web.helpers import serving
 
 pytestmark = pytest.mark.gdal
 
@@ -39,57 +36,10 @@ def _ogrinfo_installed():
     require_tool("ogrinfo")
 
 
-class Server:
-    """The app behind werkzeug's threaded server, with a log of (method, path, query, status)."""
-
-    def __init__(self, app):
-        from werkzeug.serving import make_server
-
-        self.requests: list[tuple[str, str, dict, int]] = []
-        self._lock = threading.Lock()
-        inner = app.wsgi_app
-
-        def recording(environ, start_response):
-            def start(status, headers, exc_info=None):
-                with self._lock:
-                    self.requests.append((environ["REQUEST_METHOD"], environ["PATH_INFO"],
-                                          parse_qs(environ.get("QUERY_STRING", "")),
-                                          int(status.split()[0])))
-                return start_response(status, headers, exc_info)
-
-            return inner(environ, start)
-
-        app.wsgi_app = recording
-        self.httpd = make_server("127.0.0.1", 0, app, threaded=True)
-        self.url = f"http://127.0.0.1:{self.httpd.server_port}"
-        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
-
-    def clear(self):
-        with self._lock:
-            self.requests.clear()
-
-    def failures(self):
-        return [r for r in self.requests if r[3] >= 400]
-
-
 @pytest.fixture(scope="module")
 def server(loaded_db, tmp_path_factory):
-    from geoservice import create_app
-
-    quiet = logging.getLogger("werkzeug")
-    level = quiet.level
-    quiet.setLevel(logging.WARNING)  # one access-log line per GDAL request is just noise
-    instance = tmp_path_factory.mktemp("gdal-instance")
-    database = instance / "geoservice.sqlite"
-    _copy_database(loaded_db, database)
-    app = create_app({"INSTANCE_PATH": str(instance), "DATABASE_URL": f"sqlite:///{database}"})
-    running = Server(app)
-    running.thread.start()
-    yield running
-    running.httpd.shutdown()
-    running.thread.join(10)
-    app.extensions["geoservice.store"].close()
-    quiet.setLevel(level)
+    with serving(loaded_db, tmp_path_factory.mktemp("gdal-instance")) as running:
+        yield running
 
 
 def run_gdal(tool: str, *args: str) -> str:

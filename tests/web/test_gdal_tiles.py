@@ -10,22 +10,16 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from tests.web.test_gdal_client import Server, require_tool
+from tests.web.helpers import serving
+from tests.web.test_gdal_client import require_tool
 
 pytestmark = pytest.mark.gdal
 
 
 @pytest.fixture(scope="module")
 def server(loaded_db, tmp_path_factory):
-    from geoservice import create_app
-    from tests.conftest import _copy_database
-
-    instance = tmp_path_factory.mktemp("gdal-tiles")
-    _copy_database(loaded_db, instance / "geoservice.sqlite")
-    running = Server(create_app({"INSTANCE_PATH": str(instance)}))
-    running.thread.start()
-    yield running
-    running.httpd.shutdown()
+    with serving(loaded_db, tmp_path_factory.mktemp("gdal-tiles")) as running:
+        yield running
 
 
 def run(*args: str, cache=None) -> str:

@@ -9,7 +9,6 @@ their Vietnamese names, and painted more than a blank canvas.
 from __future__ import annotations
 
 import io
-import logging
 import unicodedata
 from urllib.parse import urlsplit
 
@@ -17,27 +16,17 @@ import pytest
 from PIL import Image, ImageColor
 
 from tests.browser import launch_chromium, require_chromium
-from tests.conftest import NODE_MODULES, _copy_database
-from tests.web.helpers import assert_error, decode
-from tests.web.test_gdal_client import Server
+from tests.conftest import NODE_MODULES
+from tests.web.helpers import assert_error, decode, serving
 
 # Both provinces of the fixture (08 and 11), about 104 E 22.2 N; MapLibre's hash: zoom/lat/lon.
 FIXTURE_VIEW = "#7.3/22.2/104.0"
 READY_TIMEOUT_MS = 90_000
 
 
-def _with_viewer(app):
-    """Register the viewer blueprint until create_app() does (then this does nothing)."""
-    from geoservice.web import viewer
-
-    if "viewer" not in app.blueprints:
-        app.register_blueprint(viewer.blueprint)
-    return app
-
-
 @pytest.fixture
 def viewer_client(make_app):
-    return _with_viewer(make_app(None, NODE_MODULES=str(NODE_MODULES))).test_client()
+    return make_app(None, NODE_MODULES=str(NODE_MODULES)).test_client()
 
 
 @pytest.fixture(scope="module")
@@ -51,22 +40,9 @@ def browser():
 
 @pytest.fixture(scope="module")
 def server(loaded_db, tmp_path_factory):
-    from geoservice import create_app
-
-    quiet = logging.getLogger("werkzeug")
-    level = quiet.level
-    quiet.setLevel(logging.WARNING)  # one access-log line per tile is just noise
-    instance = tmp_path_factory.mktemp("maplibre-instance")
-    _copy_database(loaded_db, instance / "geoservice.sqlite")
-    app = _with_viewer(create_app({"INSTANCE_PATH": str(instance),
-                                   "NODE_MODULES": str(NODE_MODULES)}))
-    running = Server(app)
-    running.thread.start()
-    yield running
-    running.httpd.shutdown()
-    running.thread.join(10)
-    app.extensions["geoservice.store"].close()
-    quiet.setLevel(level)
+    with serving(loaded_db, tmp_path_factory.mktemp("maplibre-instance"),
+                 NODE_MODULES=str(NODE_MODULES)) as running:
+        yield running
 
 
 class PageLog:
@@ -242,7 +218,7 @@ def test_viewer_errors(viewer_client, query, status, parameter):
 
 
 def test_viewer_says_when_maplibre_is_not_installed(make_app, tmp_path):
-    client = _with_viewer(make_app(None, NODE_MODULES=str(tmp_path))).test_client()
+    client = make_app(None, NODE_MODULES=str(tmp_path)).test_client()
     page = client.get("/viewer")
     assert page.status_code == 500
     assert "npm ci" in page.get_data(as_text=True)
