@@ -15,6 +15,7 @@ from flask import Flask
 def create_app(config: dict | None = None) -> Flask:
     """Create the application (flaskr-style factory); `config` overrides every other source."""
     from geoservice import config as config_mod
+    from geoservice import i18n
     from geoservice.catalog import load_catalog
     from geoservice.render.tilecache import open_cache
     from geoservice.render.tilesource import SourceCache
@@ -37,6 +38,7 @@ def create_app(config: dict | None = None) -> Flask:
     app.extensions["geoservice.sources"] = SourceCache()
     app.extensions["geoservice.tile_cache"] = open_cache(settings["TILE_CACHE"],
                                                          Path(app.instance_path))
+    i18n.init_app(app)
     errors.register(app)
     app.before_request(_identify)
     app.after_request(_cors)
