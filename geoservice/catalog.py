@@ -5,7 +5,8 @@ every key of every file against the feature collections (`geoservice.collections
 record kinds and the indicators, and raises one `CatalogError` listing every problem as
 ``layers/<file>.toml: <key>: <message>``. Keys of a file (``?`` = optional):
 
-    access = "public" | "restricted"; geometry = "polygon" | "line" | "point";
+    access = "public" | "restricted"; theme = one of THEMES (the map's layer-control group);
+    geometry = "polygon" | "line" | "point";
     minzoom, maxzoom = 0-22; order? = draw order (default by geometry);
     fields = [properties in tiles]; popup? = [some of fields]
     [title], [description]: vi, en          [legend] title = { vi, en }
@@ -50,6 +51,15 @@ LOGGER = logging.getLogger(__name__)
 LAYERS_FOLDER = Path(__file__).resolve().parents[1] / "layers"
 LAYER_ID = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
 ACCESS = ("public", "restricted")
+# Themes group the layers in the map page's layer control and in the catalogue listings.
+THEMES: dict[str, dict[str, str]] = {
+    "basemap": {"vi": "Nền bản đồ", "en": "Base map"},
+    "boundaries": {"vi": "Địa giới hành chính", "en": "Administrative boundaries"},
+    "certification": {"vi": "Công nhận an toàn về ANTT", "en": "Security and order certification"},
+    "models": {"vi": "Mô hình tự quản", "en": "Self-management models"},
+    "hotspots": {"vi": "Điểm nóng, vụ việc", "en": "Hot spots and incidents"},
+    "border": {"vi": "Biên giới và hợp tác", "en": "Border and cooperation"},
+}
 DEFAULT_ORDER = {"polygon": 100, "line": 200, "point": 300, None: 100}
 BACKGROUND = "#f4f1ea"
 NEIGHBOURS = ("CN", "LA", "KH")
@@ -112,6 +122,7 @@ class LayerDef:
     titles: Text
     description: Text
     access: str
+    theme: str
     geometry: str
     minzoom: int
     maxzoom: int
@@ -306,6 +317,7 @@ def _read_layer(path: Path, problems: list[str]) -> LayerDef | None:
     top = Table(data, "", problems)
     texts = {name: top.text(name) for name in ("title", "description")}
     access, geometry = top.choice("access", ACCESS), top.choice("geometry", GEOMETRIES)
+    theme = top.choice("theme", tuple(THEMES))
     minzoom, maxzoom = _zoom(top, "minzoom"), _zoom(top, "maxzoom")
     if minzoom is not None and maxzoom is not None and minzoom > maxzoom:
         top.problem("minzoom", f"{minzoom} is above maxzoom {maxzoom}")
@@ -321,7 +333,7 @@ def _read_layer(path: Path, problems: list[str]) -> LayerDef | None:
     top.done()
     if problems:
         return None
-    layer = LayerDef(path.stem, texts["title"], texts["description"], access, geometry,
+    layer = LayerDef(path.stem, texts["title"], texts["description"], access, theme, geometry,
                      minzoom, maxzoom, order, (), (), source, style, legend_title,
                      templates=(fields, popup, style.property, texts["title"], legend_title))
     layer = _resolve(layer, dict(source.params), problems)

@@ -187,7 +187,7 @@ def tilejson(store, catalog, layer_id: str, base: str, args: Mapping[str, str],
             "fields": {name: _field_type(name) for name in layer.fields},
         }],
         "geoservice:params": {**layer.params, "year": year},
-        "geoservice:access": layer.access,
+        "geoservice:access": layer.access, "geoservice:theme": layer.theme,
         **({"geoservice:notice": notice} if (notice := published.synthetic_notice(store))
            and layer.source.collection not in ("countries", "sea", "border-lines",
                                                "legacy-communes") else {}),

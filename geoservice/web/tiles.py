@@ -71,7 +71,7 @@ def layers():
     lang = request.args.get("lang", "vi")
     return jsonify({"layers": [{
         "id": i, "title": catalog[i].title(lang if lang in ("vi", "en") else "vi"),
-        "access": catalog[i].access, "geometry": catalog[i].geometry,
+        "access": catalog[i].access, "theme": catalog[i].theme, "geometry": catalog[i].geometry,
         "minzoom": catalog[i].minzoom, "maxzoom": catalog[i].maxzoom,
         "params": catalog[i].params,
         "links": {"tilejson": f"{base}/tiles/{i}.json",

@@ -31,6 +31,8 @@ CASES = [
     ("certification-rate", [("min = 0.7", "min = 0.5")],
      "style.classes[2].min: class breaks must increase: 0.5 after 0.5"),
     ("communes", [('access = "public"', 'access = "secret"')], "access: must be one of"),
+    ("communes", [('theme = "boundaries"\n', "")], "theme: missing"),
+    ("communes", [('theme = "boundaries"', 'theme = "security"')], "theme: must be one of"),
     ("communes", [('popup = ["full_name"', 'popup = ["official_area_km2"')],
      "popup[0]: 'official_area_km2' is not in fields"),
     ("incidents", [('access = "restricted"', 'access = "public"')],
