@@ -20,7 +20,7 @@ def create_app(config: dict | None = None) -> Flask:
     from geoservice.render.tilecache import open_cache
     from geoservice.render.tilesource import SourceCache
     from geoservice.store import open_store
-    from geoservice.web import errors, features, imports, tiles, viewer
+    from geoservice.web import errors, features, imports, security, tiles, viewer
 
     overrides = dict(config or {})
     instance_path = overrides.pop("INSTANCE_PATH", None) or os.environ.get(
@@ -39,6 +39,7 @@ def create_app(config: dict | None = None) -> Flask:
     app.extensions["geoservice.tile_cache"] = open_cache(settings["TILE_CACHE"],
                                                          Path(app.instance_path))
     i18n.init_app(app)
+    security.init_app(app)
     errors.register(app)
     app.before_request(_identify)
     app.after_request(_cors)

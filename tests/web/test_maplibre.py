@@ -87,9 +87,9 @@ def open_viewer(browser, server):
         server.clear()
         page.goto(f"{server.url}/viewer{query}{FIXTURE_VIEW}")
         # Stop at the first error: a map whose tiles fail may never become idle.
-        page.wait_for_function("window.mapReady === true || window.mapErrors.length > 0",
+        page.wait_for_function("() => window.mapReady === true || window.mapErrors.length > 0",
                                timeout=READY_TIMEOUT_MS)
-        errors = page.evaluate("window.mapErrors")
+        errors = page.evaluate("() => window.mapErrors")
         assert not errors, f"the map met errors: {errors[:5]}"
         return page, log
 
@@ -105,7 +105,7 @@ def rendered_features(page) -> list[dict]:
 
 
 def assert_clean(page, log, server):
-    assert page.evaluate("window.mapErrors") == []
+    assert page.evaluate("() => window.mapErrors") == []
     assert log.errors == [], log.errors
     assert log.failed == [], log.failed
     assert [r for r in log.responses if r[1] >= 400] == []
@@ -127,7 +127,8 @@ def assert_vietnamese_names(features: list[dict], source_layer: str) -> set[str]
 
 def map_colours(page) -> tuple[dict, int]:
     """The map's screenshot without its controls: {colour: pixel count}, pixel count."""
-    page.add_style_tag(content=".maplibregl-control-container { display: none; }")
+    page.evaluate("() => { for (const c of document.querySelectorAll("
+                  "'.maplibregl-control-container')) c.style.display = 'none'; }")
     image = Image.open(io.BytesIO(page.locator("#map").screenshot())).convert("RGB")
     colours = {colour: count for count, colour in image.getcolors(maxcolors=1 << 20)}
     return colours, image.width * image.height
@@ -169,7 +170,7 @@ def test_maplibre_draws_chosen_layers_in_english(open_viewer, server):
     features = rendered_features(page)
     assert {f["sourceLayer"] for f in features} == {"provinces", "communes"}
     assert_vietnamese_names(features, "communes")
-    assert page.evaluate("document.documentElement.lang") == "en"
+    assert page.evaluate("() => document.documentElement.lang") == "en"
     share = assert_not_blank(page)
     fill = paint(page, "provinces-fill", "fill-color")
     assert 0.05 < share.get(ImageColor.getrgb(fill), 0) < 0.9, f"provinces' fill {fill}"
