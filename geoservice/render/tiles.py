@@ -7,10 +7,10 @@ symbol its style gives it. An empty tile is answered without encoding anything.
 
 from __future__ import annotations
 
-import mapbox_vector_tile
 import numpy as np
 import shapely
 
+from geoservice.render.mvt import encode_layer, encode_tile
 from geoservice.render.png import EMPTY_PNG, TILE_SIZE, render_png
 from geoservice.render.tilesource import TileSource, only
 
@@ -23,21 +23,24 @@ EMPTY_MVT = b""
 def mvt_tile(source: TileSource, z: int, x: int, y: int, area: str | None = None) -> bytes:
     """Return tile z/x/y of the source as a Mapbox Vector Tile."""
     features = source.features(z, x, y, MVT_EXTENT, MVT_BUFFER, area)
-    # Snap to the tile grid here, keeping shapes valid (GEOS precision reduction), so the
-    # encoder's own rounding changes nothing and never produces invalid polygons.
-    shapes = np.array([f.geometry for f in features], dtype=object)
-    invalid = ~shapely.is_valid(shapes)
-    if invalid.any():  # clipping can leave a sliver touching itself
-        shapes[invalid] = shapely.make_valid(shapes[invalid])
-    snapped = shapely.set_precision(shapes, 1.0)
-    encoded = [{"geometry": shape, "properties": f.properties, "id": f.id}
-               for f, shape in zip(features, (only(s, source.layer.geometry) for s in snapped))
-               if shape is not None]
-    if not encoded:
+    # Snap to the tile grid here, keeping shapes valid, so the encoder's own rounding
+    # changes nothing: rounding is enough for most shapes; the few it leaves invalid (a
+    # sliver touching itself) get GEOS's precision reduction, which keeps them valid.
+    exact = np.array([f.geometry for f in features], dtype=object)
+    shapes = shapely.transform(exact, np.rint)
+    invalid = np.flatnonzero(~shapely.is_valid(shapes))
+    if len(invalid):
+        repaired = [only(g, source.layer.geometry) for g in shapely.make_valid(exact[invalid])]
+        shapes[invalid] = shapely.set_precision(np.array(repaired, dtype=object), 1.0)
+    kept = [(f, shape) for f, shape in zip(features, (only(s, source.layer.geometry)
+                                                       for s in shapes)) if shape is not None]
+    if not kept:
         return EMPTY_MVT
-    layer = {"name": source.layer.id, "features": encoded}
-    return mapbox_vector_tile.encode([layer], default_options={
-        "extents": MVT_EXTENT, "y_coord_down": True, "on_invalid_geometry": _keep_valid})
+    layer = encode_layer(source.layer.id, np.array([s for _f, s in kept], dtype=object),
+                         source.layer.geometry, source.property_table,
+                         np.array([f.id - 1 for f, _s in kept]), [f.id for f, _s in kept],
+                         MVT_EXTENT)
+    return encode_tile([layer]) if layer else EMPTY_MVT
 
 
 def png_tile(source: TileSource, z: int, x: int, y: int, area: str | None = None,
@@ -48,9 +51,3 @@ def png_tile(source: TileSource, z: int, x: int, y: int, area: str | None = None
     if not items:
         return EMPTY_PNG if scale == 1 else render_png([], TILE_SIZE, scale)
     return render_png(items, TILE_SIZE, scale)
-
-
-def _keep_valid(geometry):
-    """Repair a geometry the encoder still finds invalid (rare after snapping)."""
-    repaired = shapely.make_valid(geometry)
-    return repaired if not repaired.is_empty else None

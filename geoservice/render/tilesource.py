@@ -23,6 +23,7 @@ import shapely
 from geoservice.analysis import published
 from geoservice.catalog import LayerDef
 from geoservice.collections import COLLECTIONS
+from geoservice.render.mvt import PropertyTable
 from geoservice.render.symbols import Symbol
 from geoservice.store import FeatureQuery
 from geoservice.store.records import RecordQuery
@@ -36,6 +37,8 @@ MAX_LAT = 85.0511287798066
 # no band shows its simplification; above the last band the geometry is 0.5 px at z13.
 BANDS = ((0, 4), (5, 6), (7, 8), (9, 10), (11, 13))
 ALL = 10**7
+MVT_GRID = 4096  # vector-tile extent: band geometries are snapped to this grid (see _snap)
+SNAP_MIN_ZOOM = 4  # the coarsest band is snapped to zoom 4's grid, not zoom 0's (9.8 km)
 
 
 def tile_bounds(z: int, x: int, y: int) -> tuple[float, float, float, float]:
@@ -101,6 +104,11 @@ class TileSource:
         return shapely.STRtree(self.lonlat)
 
     @functools.cached_property
+    def property_table(self) -> PropertyTable:
+        """The features' tile properties, tabled once for the MVT encoder."""
+        return PropertyTable(self.properties)
+
+    @functools.cached_property
     def index_of(self) -> dict[str, int]:
         """Position of each feature id."""
         return {fid: i for i, fid in enumerate(self.ids)}
@@ -120,7 +128,24 @@ class TileSource:
                     current = current.copy()
                     current[invalid] = [only(g, self.layer.geometry)
                                         for g in shapely.make_valid(current[invalid])]
-            self._zooms[low] = (current, shapely.STRtree(current))
+            snapped = self._snap(current, max(low, SNAP_MIN_ZOOM))
+            self._zooms[low] = (snapped, shapely.STRtree(snapped))
+
+    def _snap(self, geometries: np.ndarray, z: int) -> np.ndarray:
+        """Snap a band's polygons to the vector-tile grid of zoom `z` (kept valid by GEOS).
+
+        A grid unit of zoom z is a whole number of units at every higher zoom, and tiles
+        start on it, so the band's MVT tiles need no snapping of their own (only the points
+        clipping adds on tile edges, rarely, need repair) — that is most of a low-zoom
+        tile's cost saved.
+        """
+        if self.layer.geometry != "polygon":  # lines can snap into degenerate rings
+            return geometries
+        snapped = shapely.set_precision(geometries, WORLD / 2**z / MVT_GRID)
+        empty = shapely.is_empty(snapped) & ~shapely.is_empty(geometries)
+        if empty.any():  # a sliver smaller than a grid unit: keep it unsnapped
+            snapped[empty] = geometries[empty]
+        return snapped
 
     def _zoom(self, z: int):
         for low, high in BANDS:
@@ -138,7 +163,9 @@ class TileSource:
             return []
         simple, tree = self._zoom(z)
         minx, miny, maxx, maxy = tile_bounds(z, x, y)
-        margin = (maxx - minx) * buffer / extent
+        # A fraction of a grid unit more: clip edges off the grid that band shapes are
+        # snapped to (an edge along a snapped ring would leave degenerate rings).
+        margin = (maxx - minx) * (buffer / extent + 0.37 / MVT_GRID)
         hits = np.sort(tree.query(shapely.box(minx - margin, miny - margin,
                                               maxx + margin, maxy + margin)))
         if area is not None:
@@ -180,8 +207,14 @@ def prepare(store, layer: LayerDef, year: int | None = None) -> TileSource:
     """Read `layer`'s features from the store and prepare them for tiles.
 
     Indicator layers join the year of their parameters ("latest" resolved here); record
-    layers take `year` as a filter on the records (None: every year).
+    layers take `year` as a filter on the records (None: every year). Analysis layers wait
+    for their result (computed now if needed; `SourceCache.get` never waits).
     """
+    if layer.source.analysis is not None:
+        from geoservice.analysis.layers import result_for
+
+        result = result_for(store, layer, wait=True)
+        return from_rows(layer, result.token, result.features())
     version = store.data_version()
     rows = _read(store, layer, year)
     anchors = _commune_points(store) if layer.source.geometry_transform else {}
@@ -207,6 +240,20 @@ def prepare(store, layer: LayerDef, year: int | None = None) -> TileSource:
                 version)
     source = TileSource(layer, version, projected, properties, symbols,
                         np.array(provinces, dtype=object), ids, lonlat)
+    source.simplify()
+    return source
+
+
+def from_rows(layer: LayerDef, version: str, rows) -> TileSource:
+    """Prepare (id, properties, WGS 84 geometry) rows, e.g. an analysis's zones."""
+    kept = [(fid, props, geometry) for fid, props, geometry in rows
+            if geometry is not None and not geometry.is_empty and layer.accepts(props)]
+    lonlat = np.array([g for _f, _p, g in kept], dtype=object)
+    source = TileSource(layer, version, to_mercator(lonlat) if kept else lonlat,
+                        [layer.tile_properties(p) for _f, p, _g in kept],
+                        [layer.symbol_for(p) for _f, p, _g in kept],
+                        np.array([p.get("province_code") or "" for _f, p, _g in kept],
+                                 dtype=object), [f for f, _p, _g in kept], lonlat)
     source.simplify()
     return source
 
@@ -245,7 +292,11 @@ class SourceCache:
         """Return the prepared source, preparing it when absent or out of date.
 
         `version` is the store's data version when the caller has already read it.
+        Analysis layers answer their current result, else the previous one, else raise
+        `AnalysisNotReady` at once (`geoservice.analysis.layers.result_for`).
         """
+        if layer.source.analysis is not None:
+            return self._analysis(store, layer)
         key = (layer.id, tuple(sorted(layer.params.items())), year)
         version = version or store.data_version()
         with self._lock:
@@ -257,6 +308,23 @@ class SourceCache:
         with self._lock:
             self._items[key] = source
             self._items.move_to_end(key)
+            while len(self._items) > self.size:
+                self._items.popitem(last=False)
+        return source
+
+    def _analysis(self, store, layer: LayerDef) -> TileSource:
+        from geoservice.analysis.layers import result_for
+
+        result = result_for(store, layer)
+        key = (layer.id, "analysis", result.token)
+        with self._lock:
+            found = self._items.get(key)
+            if found is not None:
+                self._items.move_to_end(key)
+                return found
+        source = from_rows(layer, result.token, result.features())
+        with self._lock:
+            self._items[key] = source
             while len(self._items) > self.size:
                 self._items.popitem(last=False)
         return source
