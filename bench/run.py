@@ -1,0 +1,88 @@
+"""The benchmark suite (not tests): `make bench`, or ``.venv/bin/python -m bench.run``.
+
+Serves the national instance (a private copy of ``instance/``) with gunicorn exactly as
+`make serve-prod` does, then measures over loopback, on a fixed list of tiles over Vietnam
+(zooms 5–14 around fixed places) and fixed requests:
+
+* MVT and PNG tiles of the communes choropleth, border communes and incidents: cold (tile
+  cache off, process warm: each layer prepared once before timing) and cached (disk cache,
+  every tile requested once before) — p50/p99 latency one request at a time, and
+  throughput with 8 connections (wrk);
+* feature pages (limit 100, bbox and filters), a province report, the map page's first
+  load (bytes, time to paint in headless Chromium), the full data build and the demo import;
+* the same boundary tiles from our PostGIS backend, from TiPg (PyPI) on the same PostGIS
+  table and from the raw ``ST_AsMVT`` SQL, in the same run: the ratios our/TiPg, our/SQL.
+
+Writes bench/results.json and docs/benchmarks.md (a table with each target met or not and
+the machine it ran on). Options: ``--quick`` (fewer tiles, no build), ``--skip-build``,
+``--skip-peers``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+from bench import measure, peers, report
+from bench.places import tile_list
+
+ROOT = Path(__file__).resolve().parents[1]
+LAYERS = ("certification-rate", "border-communes", "incidents")
+
+
+def main() -> None:
+    """Run every measurement and write the results."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--instance", type=Path, default=ROOT / "instance")
+    parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--skip-build", action="store_true")
+    parser.add_argument("--skip-peers", action="store_true")
+    parser.add_argument("--postgis", default="postgresql://postgres@127.0.0.1:5432/geoservice_bench")
+    args = parser.parse_args()
+    results: dict = {"machine": report.machine(), "started": time.strftime("%Y-%m-%d %H:%M")}
+    with tempfile.TemporaryDirectory(prefix="geoservice-bench-") as tmp:
+        instance = measure.copy_instance(args.instance, Path(tmp) / "instance")
+        key = measure.national_key(instance)
+        tiles = tile_list(quick=args.quick)
+        with measure.server(instance, tile_cache="none", port=5071) as base:
+            results["cold"] = measure.tiles(base, LAYERS, tiles, key)
+            results["cold_throughput"] = measure.throughput(base, LAYERS, tiles, key,
+                                                            connections=8, seconds=10)
+            results["features"] = measure.feature_pages(base, key)
+            results["report"] = measure.report(base, key)
+            results["map_page"] = measure.map_page(base)
+        with measure.server(instance, tile_cache="", port=5072) as base:
+            measure.tiles(base, LAYERS, tiles, key)  # fill the cache
+            results["cached"] = measure.tiles(base, LAYERS, tiles, key)
+            results["cached_throughput"] = measure.throughput(base, LAYERS, tiles, key,
+                                                              connections=8, seconds=10)
+        if not args.skip_peers:
+            results["peers"] = peers.compare(instance, args.postgis, tiles)
+        if not (args.skip_build or args.quick):
+            results["build"] = measure.build(Path(tmp) / "build")
+    results["finished"] = time.strftime("%Y-%m-%d %H:%M")
+    (ROOT / "bench" / "results.json").write_text(json.dumps(results, indent=1,
+                                                            ensure_ascii=False) + "\n")
+    (ROOT / "docs" / "benchmarks.md").write_text(report.markdown(results), encoding="utf-8")
+    print(report.markdown(results))
+
+
+def percentiles(samples: list[float]) -> dict:
+    """p50/p99 (ms) and count of a list of seconds."""
+    ms = sorted(s * 1000 for s in samples)
+    if not ms:
+        return {"n": 0}
+    p99 = ms[min(len(ms) - 1, int(round(0.99 * (len(ms) - 1))))]
+    return {"n": len(ms), "p50": round(statistics.median(ms), 2), "p99": round(p99, 2)}
+
+
+if __name__ == "__main__":
+    os.chdir(ROOT)
+    shutil.which("wrk") or print("note: wrk not found; throughput rows are skipped")
+    main()

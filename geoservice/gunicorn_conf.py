@@ -1,0 +1,21 @@
+"""gunicorn settings for `make serve-prod` (``gunicorn -c python:geoservice.gunicorn_conf``).
+
+Threaded workers: a tile request spends most of its time in numpy, GEOS and zlib, which
+release the GIL, and waiting on the store or the cache; one process per core keeps the
+prepared tile sources (a few hundred MB for the national layers) once per core. Every value
+can be changed with the GEOSERVICE_GUNICORN_* variables named below.
+"""
+
+import multiprocessing
+import os
+
+bind = os.environ.get("GEOSERVICE_GUNICORN_BIND", "127.0.0.1:5000")
+workers = int(os.environ.get("GEOSERVICE_GUNICORN_WORKERS", multiprocessing.cpu_count()))
+threads = int(os.environ.get("GEOSERVICE_GUNICORN_THREADS", 8))
+worker_class = "gthread"
+timeout = int(os.environ.get("GEOSERVICE_GUNICORN_TIMEOUT", 120))  # reports, first tiles
+graceful_timeout = 30
+keepalive = 5
+max_requests = int(os.environ.get("GEOSERVICE_GUNICORN_MAX_REQUESTS", 0))  # 0: never recycle
+accesslog = os.environ.get("GEOSERVICE_GUNICORN_ACCESSLOG") or None
+preload_app = False  # each worker opens its own store connections
