@@ -21,17 +21,18 @@ def create_app(config: dict | None = None) -> Flask:
     from geoservice.render.tilesource import SourceCache
     from geoservice.store import open_store
     from geoservice.web import errors, features, imports, security, tiles, viewer
+    from geoservice.web.jsonio import OrjsonProvider
 
     overrides = dict(config or {})
     instance_path = overrides.pop("INSTANCE_PATH", None) or os.environ.get(
         "GEOSERVICE_INSTANCE_PATH")
     app = Flask(__name__, instance_path=str(Path(instance_path).resolve()) if instance_path
-                else None, instance_relative_config=True)
+                else None, instance_relative_config=True,
+                static_folder=str(Path(__file__).resolve().parents[1] / "static"))
     settings = config_mod.load(Path(app.instance_path), overrides)
     app.config.update({f"GEOSERVICE_{k}": v for k, v in settings.items()})
     app.config["JSON_AS_ASCII"] = False
-    app.json.ensure_ascii = False
-    app.json.sort_keys = False
+    app.json = OrjsonProvider(app)
     app.config["MAX_CONTENT_LENGTH"] = settings["MAX_UPLOAD_MB"] * 1024 * 1024
     app.extensions["geoservice.catalog"] = load_catalog()  # validated now, not on a request
     app.extensions["geoservice.store"] = open_store(settings["DATABASE_URL"])
@@ -42,21 +43,35 @@ def create_app(config: dict | None = None) -> Flask:
     security.init_app(app)
     errors.register(app)
     app.before_request(_identify)
+    from geoservice.web import admin, auth, guard
+
+    guard.init_app(app)  # sessions, CSRF, rate limits: after _identify knows the caller
+    app.register_blueprint(auth.blueprint)
+    app.register_blueprint(admin.blueprint)
     app.after_request(_cors)
     app.register_blueprint(features.blueprint)
     app.register_blueprint(imports.blueprint)
     app.register_blueprint(tiles.blueprint)
     app.register_blueprint(viewer.blueprint)
+    from geoservice.web import mappage, search
+
+    app.register_blueprint(mappage.blueprint)
+    app.register_blueprint(search.blueprint)
+    from geoservice.web import reports
+
+    app.register_blueprint(reports.blueprint)
+    from geoservice.web import analyses
+
+    app.register_blueprint(analyses.blueprint)
     return app
 
 
-def _identify() -> None:
-    """Decide once per request who is asking (anonymous, or an API key's principal)."""
-    from flask import current_app, g, request
+def _identify():
+    """Decide once per request who is asking (an API key, a signed-in user or anonymous)
+    and whether the route admits them (geoservice.web.guard)."""
+    from geoservice.web.guard import identify
 
-    from geoservice.auth import principal_for
-
-    g.principal = principal_for(current_app.extensions["geoservice.store"], request.headers)
+    return identify()
 
 
 def _cors(response):

@@ -5,6 +5,8 @@ a SHA-256 digest of the secret — enough for a 256-bit random secret, which no 
 attack can reach (passwords, which are guessable, get a slow hash with the users work).
 A request sends the key in the ``X-API-Key`` header (or ``Authorization: Bearer …``); a
 wrong, malformed or revoked key is refused outright rather than treated as anonymous.
+A key has a role, an area (national or one province) and a layer scope: a list of layer
+or collection ids it may read (and, for an editor, import), or every layer (None).
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ import hmac
 import logging
 import re
 import secrets
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 
 from geoservice.access import ANONYMOUS, ROLES, Principal
 from geoservice.errors import InvalidParameter, Unauthorized
@@ -30,26 +32,51 @@ def _digest(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
 
 
-def create_key(store, name: str, role: str, area: str, created_by: str | None = None
+def create_key(store, name: str, role: str, area: str, created_by: str | None = None,
+               layers: list[str] | None = None, known_layers: Iterable[str] | None = None
                ) -> tuple[dict, str]:
-    """Create a key; return its stored row (without the digest) and the key text, shown once."""
+    """Create a key; return its stored row (without the digest) and the key text, shown once.
+
+    `layers` limits the key to those layer or collection ids (None: every layer); when
+    `known_layers` is given, each must be one of them.
+    """
     if role not in ROLES:
         raise InvalidParameter(f"role must be one of {', '.join(ROLES)}.", parameter="role")
     province = None if area == NATIONAL else area
-    if province is not None and not (province.isascii() and province.isdigit()
-                                     and len(province) == 2):
+    if province is not None and not (isinstance(province, str) and province.isascii()
+                                     and province.isdigit() and len(province) == 2):
         raise InvalidParameter("area must be 'national' or a two-digit province code.",
                                parameter="area")
-    if not name.strip():
-        raise InvalidParameter("a key needs a name (which system or person uses it).",
-                               parameter="name")
+    if not isinstance(name, str) or not name.strip() or len(name) > 200 \
+            or not name.isprintable():
+        raise InvalidParameter("a key needs a name (which system or person uses it), at "
+                               "most 200 characters.", parameter="name")
+    if role == "admin" and (province is not None or layers is not None):
+        raise InvalidParameter("An administrator's key is national and not limited to "
+                               "layers.", parameter="role")
+    layers = _layer_scope(layers, known_layers)
     key_id, secret = secrets.token_hex(6), secrets.token_urlsafe(32)
     row = {"id": key_id, "name": name.strip(), "secret_hash": _digest(secret), "role": role,
-           "province_code": province, "created_by": created_by, "created_at": utc_now()}
+           "province_code": province, "layers": layers, "created_by": created_by,
+           "created_at": utc_now()}
     store.add_api_key(row)
     LOGGER.info("API key %s created for %s (%s, %s)", key_id, name, role, area)
     public = {k: v for k, v in row.items() if k != "secret_hash"}
     return public, f"{PREFIX}{key_id}.{secret}"
+
+
+def _layer_scope(layers, known: Iterable[str] | None) -> list[str] | None:
+    if layers is None:
+        return None
+    if not isinstance(layers, list | tuple) or not layers or not all(
+            isinstance(i, str) and i for i in layers):
+        raise InvalidParameter("layers is a list of layer ids (or absent for every layer).",
+                               parameter="layers")
+    known = set(known) if known is not None else None
+    unknown = sorted(i for i in layers if known is not None and i not in known)
+    if unknown:
+        raise InvalidParameter(f"There is no layer '{unknown[0][:100]}'.", parameter="layers")
+    return sorted(set(layers))
 
 
 def principal_for(store, headers: Mapping[str, str]) -> Principal:
@@ -69,5 +96,8 @@ def principal_for(store, headers: Mapping[str, str]) -> Principal:
             rows[0]["secret_hash"], _digest(secret)):
         raise Unauthorized("The API key is unknown or revoked.")
     row = rows[0]
+    layers = row.get("layers")
     return Principal(name=f"key:{row['id']} ({row['name']})",
-                     province_code=row["province_code"], authenticated=True, role=row["role"])
+                     province_code=row["province_code"], authenticated=True, role=row["role"],
+                     layers=tuple(layers) if layers is not None else None, kind="key",
+                     ident=row["id"])

@@ -12,6 +12,8 @@ record kinds and the indicators, and raises one `CatalogError` listing every pro
     [title], [description]: vi, en          [legend] title = { vi, en }
     [source] collection; filter? = { property or border_neighbor = value | "any" };
              indicator? (onto communes/provinces); geometry_transform? = "line_to_partner"
+             — or analysis = "gistar" | "emerging" (zones of an analysis of incidents,
+             `geoservice.analysis.layers`; [source.params] then fixes some of its parameters)
     [source.params] year = "latest" | 2024; group / model_type (per indicator family)
     [style] kind = "single" | "classed" | "categorical"; property; fill, fill_opacity,
             stroke, stroke_width, radius, dash; [[style.classes]] min?, color, label;
@@ -39,6 +41,7 @@ from geoservice.analysis.indicators import (
     INDICATOR_NAMES,
     RESTRICTED_INDICATORS,
 )
+from geoservice.analysis.layers import ANALYSIS_FIELDS, check_fixed
 from geoservice.collections import COLLECTIONS
 from geoservice.errors import CatalogError, InvalidParameter, NotFound
 from geoservice.records.kinds import KINDS, MODEL_TYPES
@@ -112,6 +115,7 @@ class Source:
     indicator: str | None = None  # an INDICATOR_FAMILIES name joined onto units
     params: dict = field(default_factory=dict)  # default indicator parameters
     geometry_transform: str | None = None
+    analysis: str | None = None  # zones of this analysis of incidents (ANALYSIS_FIELDS)
 
 
 @dataclass(frozen=True)
@@ -292,7 +296,8 @@ def maplibre_style(catalog: dict[str, LayerDef], tiles_base_url: str,
                             "paint": {"background-color": BACKGROUND}}]
     for layer_id in ids:
         layer = catalog[layer_id]
-        changed = {k: v for k, v in layer.params.items() if layer.source.params.get(k) != v}
+        changed = {k: v for k, v in layer.params.items()
+                   if not k.startswith("_") and layer.source.params.get(k) != v}
         query = f"?{urlencode(changed)}" if changed else ""
         sources[layer_id] = {"type": "vector",
                              "tiles": [f"{base}/{layer_id}/{{z}}/{{x}}/{{y}}.mvt{query}"],
@@ -417,6 +422,8 @@ def _collection(name: str) -> tuple[str, dict[str, str]]:
 
 
 def _read_source(table: Table, geometry: str | None) -> Source | None:
+    if "analysis" in table.data:
+        return _read_analysis_source(table, geometry)
     before = len(table.problems)
     collection = table.choice("collection", (*COLLECTIONS, *BASEMAP_COLLECTIONS))
     filters = table.value("filter", (dict,), default={})
@@ -444,6 +451,21 @@ def _read_source(table: Table, geometry: str | None) -> Source | None:
     if len(table.problems) > before:
         return None
     return Source(collection, filters, indicator, params, transform)
+
+
+def _read_analysis_source(table: Table, geometry: str | None) -> Source | None:
+    before = len(table.problems)
+    analysis = table.choice("analysis", tuple(ANALYSIS_FIELDS))
+    params = table.value("params", (dict,), default={})
+    table.done()
+    if analysis is not None and (problem := check_fixed(analysis, params)):
+        table.problem("params", problem)
+    if geometry not in (None, "polygon"):
+        table.problem("analysis", f"analysis zones are polygons, not a {geometry} layer")
+    if len(table.problems) > before:
+        return None
+    return Source("incidents", {}, None, {k: str(v) for k, v in params.items()}, None,
+                  analysis)
 
 
 def _check_filter(table: Table, collection: str, filters: dict) -> None:
@@ -489,7 +511,8 @@ def _check_params(table: Table, indicator: str | None, params: dict) -> dict:
 def _check_properties(layer: LayerDef, problems: list[str]) -> None:
     """Check the resolved names against what the collection (and indicator) carry."""
     source, style = layer.source, layer.style
-    known = _collection(source.collection)[1]
+    known = (dict(ANALYSIS_FIELDS[source.analysis]) if source.analysis
+             else _collection(source.collection)[1])
     if source.indicator:
         known.update(INDICATOR_FIELDS)
     for index, name in enumerate(layer.fields):
@@ -499,7 +522,8 @@ def _check_properties(layer: LayerDef, problems: list[str]) -> None:
     for index, name in enumerate(layer.popup):
         if name not in layer.fields:
             problems.append(f"popup[{index}]: {name!r} is not in fields")
-    restricted = (source.collection in COLLECTIONS and COLLECTIONS[source.collection].restricted
+    restricted = (source.analysis is not None or source.collection in COLLECTIONS
+                  and COLLECTIONS[source.collection].restricted
                   or source.indicator in RESTRICTED_INDICATORS
                   or any(name in RESTRICTED_INDICATORS for name in layer.fields))
     if restricted and not layer.restricted:
@@ -521,7 +545,8 @@ def _check_style_property(layer: LayerDef, known: dict, problems: list[str]) -> 
     if name in INDICATOR_NAMES and style.no_data is None:
         problems.append("style.no_data: missing; indicators are missing where nothing "
                         "was reported")
-    choices = ENUMS.get(layer.source.collection, {}).get(name)
+    choices = (None if layer.source.analysis
+               else ENUMS.get(layer.source.collection, {}).get(name))
     for index, entry in enumerate(style.classes if style.kind == "categorical" else ()):
         parts = str(entry.value).split(",")
         if choices and any(part not in choices for part in parts):

@@ -88,17 +88,21 @@ def import_command(kind, path, user, vn2000_meridian, utm_zone, errors_csv) -> N
 
     from flask import current_app
 
+    from geoservice import audit
     from geoservice.errors import GeoserviceError
     from geoservice.records import parsing
     from geoservice.records.importer import coordinate_options, run_import
 
+    store, data = current_app.extensions["geoservice.store"], path.read_bytes()
+    actor = f"cli:{user or getpass.getuser()}"
     try:
         options = coordinate_options(vn2000_meridian, int(utm_zone) if utm_zone else None)
-        report = run_import(current_app.extensions["geoservice.store"], kind,
-                            path.read_bytes(), path.name, user or getpass.getuser(), **options)
+        report = run_import(store, kind, data, path.name, user or getpass.getuser(), **options)
     except GeoserviceError as error:  # the file as a whole cannot be read: nothing written
+        audit.import_refused(store, actor, kind, path.name, data, error.message, "local")
         click.echo(f"{path.name}: rejected, nothing was written - {error.message}", err=True)
         sys.exit(2)
+    audit.import_report(store, actor, report, data, "local")
     for warning in report.warnings:
         click.echo(f"warning: {warning}")
     if report.status == "applied":
@@ -328,10 +332,10 @@ def keys() -> None:
               show_default=True)
 @click.option("--area", default="national", show_default=True,
               help="'national' or a two-digit province code.")
-def keys_create(name: str, role: str, area: str) -> None:
+@click.option("--layers", default=None,
+              help="Comma-separated layer ids the key may use (default: every layer).")
+def keys_create(name: str, role: str, area: str, layers: str | None) -> None:
     """Create a key for NAME (a system or person) and print it once."""
-    import getpass
-
     from flask import current_app
 
     from geoservice.auth import create_key
@@ -342,11 +346,19 @@ def keys_create(name: str, role: str, area: str) -> None:
         click.echo(f"area must be 'national' or the code of a province in the store, "
                    f"not {area!r}", err=True)
         sys.exit(2)
+    from geoservice.admin_cli import _audit, cli_actor
+    from geoservice.collections import COLLECTIONS
+
+    scope = [i.strip() for i in layers.split(",") if i.strip()] if layers else None
     try:
-        row, key = create_key(store, name, role, area, created_by=getpass.getuser())
+        row, key = create_key(store, name, role, area, created_by=cli_actor(), layers=scope,
+                              known_layers=[*current_app.extensions["geoservice.catalog"],
+                                            *COLLECTIONS])
     except GeoserviceError as error:
         click.echo(error.message, err=True)
         sys.exit(2)
+    _audit("key_create", row["id"], {"name": row["name"], "role": role, "area": area,
+                                     "layers": row["layers"]})
     click.echo(f"key {row['id']} for {row['name']} ({role}, {area}); keep it now, it is not "
                f"shown again:\n{key}")
 
@@ -371,6 +383,9 @@ def keys_revoke(key_id: str) -> None:
     if not current_app.extensions["geoservice.store"].revoke_api_key(key_id):
         click.echo(f"no active key {key_id}", err=True)
         sys.exit(1)
+    from geoservice.admin_cli import _audit
+
+    _audit("key_revoke", key_id)
     click.echo(f"key {key_id} revoked")
 
 
@@ -385,3 +400,142 @@ def serve(host: str, port: int) -> None:
     app = current_app._get_current_object()
     click.echo(f"serving on http://{host}:{port}/ (Ctrl+C to stop)")
     run_simple(host, port, app, threaded=True, use_reloader=False)
+
+
+# Administrators' commands: users, backup, restore, audit export (geoservice/admin_cli.py).
+def _add_admin_commands() -> None:
+    from geoservice.admin_cli import COMMANDS
+
+    for command in COMMANDS:
+        main.add_command(command)
+
+
+_add_admin_commands()
+
+
+# --- hot-spot analyses (geoservice.analysis.runs): the same runs and cache as the API -------
+
+def _analysis_options(command):
+    options = (
+        ("--category", str, "Incident category (default: all)."),
+        ("--period", str, "2024, 2024-Q3 or from/to dates, e.g. 2024-01-01/2024-06-30."),
+        ("--province", str, "Two-digit province code."),
+        ("--border-neighbor", str, "Only border communes facing CN, LA, KH (or 'any')."),
+        ("--border-band", str, "Only communes in a distance band: 0, <=10, <=25, <=50, >50."),
+        ("--cell-km", float, "Density: cell size (default 1 km)."),
+        ("--bandwidth-km", float, "Density: kernel radius (default: standard-distance rule)."),
+        ("--zones", str, "Gi* and emerging: communes (default) or hex."),
+        ("--size-km", float, "Hexagon size, centre to centre (default 5 km)."),
+        ("--weights", str, "Neighbours: queen (default) or distance."),
+        ("--distance-km", float, "Neighbour distance for --weights distance."),
+        ("--step", str, "Emerging: quarter (default) or year."),
+        ("--output", click.Path(dir_okay=False, path_type=Path),
+         "Copy the result (.tif, .geojson) or write the table (.csv) here."))
+    for name, kind, text in reversed(options):
+        command = click.option(name, type=kind, default=None, help=text)(command)
+    return command
+
+
+def _run_analysis(method: str, options: dict):
+    """Run (or find cached) an analysis for the command line, with a progress bar."""
+    from flask import current_app
+
+    from geoservice.analysis import runs
+    from geoservice.analysis.params import parse
+    from geoservice.errors import GeoserviceError
+
+    names = {"province": "province_code"}
+    args = {names.get(k, k): v for k, v in options.items() if v is not None and k != "output"}
+    try:
+        params = parse(method, args)
+    except GeoserviceError as error:
+        click.echo(f"{error.parameter or 'parameter'}: {error.message}", err=True)
+        sys.exit(2)
+    store = current_app.extensions["geoservice.store"]
+    run = runs.registry_for(store).request(store, params, None)
+    with click.progressbar(length=100, label=f"{method} {params.key()}") as bar:
+        while not run.done.wait(0.2):
+            bar.update(run.percent - bar.pos)
+        bar.update(100 - bar.pos)
+    if run.status != "done":
+        click.echo(f"{method} failed: {run.error}", err=True)
+        sys.exit(1)
+    took = f"computed in {run.seconds} s" if run.seconds is not None else "from the cache"
+    click.echo(f"{run.result.path.with_suffix('')}.*: data version {run.data_version}, "
+               f"{took}")
+    summary = {k: v for k, v in run.result.summary.items() if k not in ("hottest", "rows")}
+    click.echo(json.dumps(summary, ensure_ascii=False))
+    return run
+
+
+@main.group("analyses")
+def analyses_group() -> None:
+    """Hot-spot analyses of incidents, cached in instance/analyses (restricted data)."""
+
+
+@analyses_group.command("run")
+@click.argument("method", type=click.Choice(["density", "gistar", "emerging", "border"]))
+@_analysis_options
+def analyses_run(method: str, **options) -> None:
+    """Run METHOD (density, gistar, emerging, border) as the API does, and report it."""
+    import shutil
+
+    run = _run_analysis(method, options)
+    output, result = options.get("output"), run.result
+    if output is not None and result.file is not None and output.suffix != ".csv":
+        shutil.copyfile(result.file, output)
+        click.echo(f"written to {output}")
+    elif output is not None:
+        _write_table(method, result, output)
+    for row in result.summary.get("rows", []):
+        click.echo(f"  {row['group']:8} {row['value']:5} communes {row['communes']:5}  "
+                   f"incidents {row['incidents']:6}  per 100 km² {row['per_100_km2']}  "
+                   f"hot {row['hot_communes']}")
+
+
+@main.command("emerging")
+@_analysis_options
+def emerging_command(**options) -> None:
+    """Emerging hot spots: zones per pattern, per province (--output table.csv)."""
+    from flask import current_app
+
+    from geoservice.analysis import api
+
+    run = _run_analysis("emerging", {k: v for k, v in options.items()
+                                     if k not in ("cell_km", "bandwidth_km")})
+    table = api.emerging_table(current_app.extensions["geoservice.store"], run.result)
+    for row in table["rows"]:
+        found = {k: v for k, v in row.items() if k.endswith(("_hot", "_cold")) and v}
+        click.echo(f"  {row['province_code']} {row['province_name']}: {row['zones']} zones "
+                   f"{json.dumps(found)}")
+    if options.get("output"):
+        _write_table("emerging", run.result, options["output"])
+
+
+def _write_table(method: str, result, output: Path) -> None:
+    from flask import current_app
+
+    from geoservice.analysis import api
+
+    store = current_app.extensions["geoservice.store"]
+    if method == "emerging":
+        rows = api.emerging_table(store, result)["rows"]
+    elif method == "border":
+        rows = result.summary["rows"]
+    else:
+        rows = [{k: v for k, v in props.items()} for _fid, props, _g in result.features()] \
+            if result.file is not None and result.file.suffix == ".geojson" else []
+    columns = list(rows[0]) if rows else []
+    output.write_bytes(api.csv_bytes(rows, columns))
+    click.echo(f"written to {output}")
+
+
+# Printable reports: `report` and `report-batch` (geoservice/reports/commands.py).
+def _add_report_commands() -> None:
+    from geoservice.reports.commands import COMMANDS
+
+    for command in COMMANDS:
+        main.add_command(command)
+
+
+_add_report_commands()

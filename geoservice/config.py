@@ -27,6 +27,25 @@ DEFAULTS: dict[str, object] = {
     "CORS_ORIGINS": "",
     # Folder of node_modules: npm packages installed at build time (world-atlas, fonts).
     "NODE_MODULES": "",
+    # Raster basemap tiles of an internal server for the map page instead of our own basemap
+    # layers: "" (none) or a URL with {z}, {x}, {y}, e.g. "https://tiles.intra/{z}/{x}/{y}.png".
+    "BASEMAP_URL": "",
+    # Anonymous readers may use public layers (true) or everything needs a user or key (false).
+    "PUBLIC_ACCESS": True,
+    # Signs session cookies and CSRF tokens; empty = generated once into instance/secret_key.
+    "SECRET_KEY": "",
+    # Send the session cookie only over https (set true when served over https).
+    "SESSION_COOKIE_SECURE": False,
+    # A sign-in lasts this many hours.
+    "SESSION_HOURS": 8,
+    # Failed sign-ins in a row that lock an account, and for how many minutes.
+    "LOGIN_MAX_FAILURES": 5,
+    "LOGIN_LOCKOUT_MINUTES": 15,
+    # Rate-limit counters: "memory://" (per process) or a redis:// URL shared by every process.
+    "RATELIMIT_STORAGE": "memory://",
+    # Sign-in attempts per address, and calls of heavy endpoints (imports …) per caller.
+    "LOGIN_RATE_LIMIT": "20 per minute",
+    "HEAVY_RATE_LIMIT": "30 per minute",
 }
 
 ENV_PREFIX = "GEOSERVICE_"
@@ -46,6 +65,8 @@ def load(instance_path: Path, overrides: dict | None = None) -> dict:
     config.update(overrides or {})
     if not config["DATABASE_URL"]:
         config["DATABASE_URL"] = f"sqlite:///{instance_path / 'geoservice.sqlite'}"
+    _security_settings(config)
+    config["BASEMAP_URL"] = _basemap_url(config["BASEMAP_URL"])
     for key in ("MAX_ITEMS_LIMIT", "DEFAULT_ITEMS_LIMIT", "MAX_UPLOAD_MB"):
         try:
             config[key] = int(config[key])
@@ -54,3 +75,52 @@ def load(instance_path: Path, overrides: dict | None = None) -> dict:
         if config[key] < 1:
             raise ConfigError(f"{key} must be at least 1")
     return config
+
+
+def _flag(key: str, value) -> bool:
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in ("1", "true", "yes", "on"):
+        return True
+    if text in ("0", "false", "no", "off"):
+        return False
+    raise ConfigError(f"{key} must be true or false, not {value!r}")
+
+
+def _security_settings(config: dict) -> None:
+    """Validate the access-control settings in place."""
+    from limits import parse_many
+
+    for key in ("PUBLIC_ACCESS", "SESSION_COOKIE_SECURE"):
+        config[key] = _flag(key, config[key])
+    for key in ("SESSION_HOURS", "LOGIN_MAX_FAILURES", "LOGIN_LOCKOUT_MINUTES"):
+        try:
+            config[key] = int(config[key])
+        except (TypeError, ValueError) as exc:
+            raise ConfigError(f"{key} must be a whole number, not {config[key]!r}") from exc
+        if config[key] < 1:
+            raise ConfigError(f"{key} must be at least 1")
+    for key in ("LOGIN_RATE_LIMIT", "HEAVY_RATE_LIMIT"):
+        try:
+            parse_many(str(config[key]))
+        except ValueError as exc:
+            raise ConfigError(f"{key} must be a rate such as '20 per minute', not "
+                              f"{config[key]!r}") from exc
+    if not str(config["RATELIMIT_STORAGE"]).startswith(("memory://", "redis://", "rediss://")):
+        raise ConfigError("RATELIMIT_STORAGE must be memory:// or a redis:// URL")
+
+
+def _basemap_url(value) -> str:
+    """Validate BASEMAP_URL: empty, or an http(s) or site-relative URL with {z}, {x}, {y}."""
+    url = str(value or "").strip()
+    if not url:
+        return ""
+    if not url.startswith(("http://", "https://", "/")) or url.startswith("//"):
+        raise ConfigError(f"BASEMAP_URL must be an http(s):// URL or a path starting with /, "
+                          f"not {url!r}")
+    missing = [part for part in ("{z}", "{x}", "{y}") if part not in url]
+    if missing:
+        raise ConfigError(f"BASEMAP_URL must contain {', '.join(missing)} (a tile URL such as "
+                          f"https://tiles.example/{{z}}/{{x}}/{{y}}.png), not {url!r}")
+    return url

@@ -28,6 +28,7 @@ from geoservice.errors import (
 from geoservice.store import FeatureQuery, Store
 from geoservice.store.records import RecordQuery
 from geoservice.text import search_key
+from geoservice.web.jsonio import raw
 
 GEOJSON = "application/geo+json"
 CONFORMANCE = [
@@ -37,6 +38,7 @@ CONFORMANCE = [
 ]
 CRS84 = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
 NEIGHBOR_CODES = ("CN", "LA", "KH")
+MAX_QUERY_CHARS = 200  # a name search longer than any unit name is refused, not run
 VIETNAM_EXTENT = (102.14, 8.18, 109.47, 23.39)  # where records lie when not yet measured
 ITEMS_PARAMETERS = {"bbox", "limit", "offset", "province_code", "border_neighbor", "q", "f",
                     "year"}
@@ -167,6 +169,8 @@ def parse_items_query(args: Mapping[str, str], definition: CollectionDef, defaul
                                    parameter="border_neighbor")
     q = args.get("q")
     if q is not None:
+        if len(q) > MAX_QUERY_CHARS:
+            raise InvalidParameter(f"q is at most {MAX_QUERY_CHARS} characters.", parameter="q")
         q = search_key(q)
         if not q:
             raise InvalidParameter("q must contain letters or digits.", parameter="q")
@@ -314,7 +318,8 @@ def items(store: Store, base: str, collection_id: str, args: Mapping[str, str],
                                 "prev"))
     body = {
         "type": "FeatureCollection",
-        "features": [feature(fid, props, geom) for fid, props, geom in page.features],
+        "features": [feature(fid, props, geom, spliced=True)
+                     for fid, props, geom in page.features],
         "numberMatched": page.number_matched,
         "numberReturned": len(page.features),
         "timeStamp": datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z"),
@@ -385,14 +390,16 @@ def _restricted_area(principal: Principal) -> str | None | bool:
     return decision.province_code
 
 
-def feature(fid: str, properties: dict, geometry) -> dict:
-    """Return a GeoJSON Feature."""
-    return {
-        "type": "Feature",
-        "id": fid,
-        "geometry": json.loads(shapely.to_geojson(geometry)) if geometry is not None else None,
-        "properties": properties,
-    }
+def feature(fid: str, properties: dict, geometry, spliced: bool = False) -> dict:
+    """Return a GeoJSON Feature; `spliced` keeps the geometry as GEOS wrote it (a JSON
+    fragment only our response encoder can write: for bodies that go straight out)."""
+    if geometry is None:
+        shape = None
+    elif spliced:
+        shape = raw(shapely.to_geojson(geometry))
+    else:
+        shape = json.loads(shapely.to_geojson(geometry))
+    return {"type": "Feature", "id": fid, "geometry": shape, "properties": properties}
 
 
 def _require_data(store: Store, collection_id: str) -> None:

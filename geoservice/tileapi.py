@@ -25,7 +25,7 @@ from geoservice.render.tilesource import SourceCache, lonlat_bounds
 MVT = "application/vnd.mapbox-vector-tile"
 PNG = "image/png"
 MAX_ZOOM = 22
-TILE_NAME = re.compile(r"^(\d{1,7})(@2x)?\.(mvt|pbf|png)$")
+TILE_NAME = re.compile(r"^([0-9]{1,7})(@2x)?\.(mvt|pbf|png)\Z")  # ASCII digits only
 LAYER_PARAMETERS = ("year", "group", "model_type")
 VIETNAM_BOUNDS = (102.14, 8.18, 109.47, 23.39)  # west, south, east, north (mainland)
 
@@ -61,6 +61,11 @@ def layer_for(catalog: dict[str, LayerDef], layer_id: str, args: Mapping[str, st
         known = ", ".join(readable_layers(catalog, principal))
         raise NotFound(f"There is no layer '{layer_id}'. Layers: {known}.", parameter="layer")
     decision = decide(principal, layer)
+    if layer.source.analysis is not None:  # the analysis's own parameters, and the area
+        from geoservice.analysis.layers import resolve
+
+        analysis_args = {k: v for k, v in args.items() if k != "lang"}
+        return resolve(layer, analysis_args, decision.province_code), decision, None
     unknown = sorted(set(args) - set(LAYER_PARAMETERS) - {"lang"})
     if unknown:
         raise InvalidParameter(f"Unknown parameter '{unknown[0]}'. Accepted: "
@@ -112,6 +117,8 @@ def tile(store, sources: SourceCache, cache: TileCache, request: TileRequest,
     if not layer.minzoom <= request.z <= layer.maxzoom:
         data = b"" if fmt == "mvt" else png_tile_empty(request.scale)
         return TileResult(data, content_type, _etag(data), not layer.restricted)
+    if layer.source.analysis is not None:
+        return _analysis_tile(store, sources, cache, request, area)
     version = store.data_version()
     folder, name = cache_key(layer.id, params, area, version, request.z, request.x,
                              request.y, fmt)
@@ -124,6 +131,32 @@ def tile(store, sources: SourceCache, cache: TileCache, request: TileRequest,
             data = png_tile(source, request.z, request.x, request.y, area, request.scale)
         cache.put(folder, name, data)
     return TileResult(data, content_type, _etag(data), not layer.restricted)
+
+
+def _analysis_tile(store, sources: SourceCache, cache: TileCache, request: TileRequest,
+                   area: str | None) -> TileResult:
+    """A tile of an analysis layer: from its result (cached under the result's own version,
+    which may be an older data version while a new result is computed), or an empty tile
+    at once when no result exists yet (`geoservice.analysis.runs.STATUS` says why)."""
+    from geoservice.analysis.runs import AnalysisNotReady
+
+    layer, fmt = request.layer, request.fmt
+    content_type = MVT if fmt == "mvt" else PNG
+    try:
+        source = sources.get(store, layer)
+    except AnalysisNotReady:
+        data = b"" if fmt == "mvt" else png_tile_empty(request.scale)
+        return TileResult(data, content_type, _etag(data), False)
+    folder, name = cache_key(layer.id, {**layer.params, "scale": request.scale}, area,
+                             source.version, request.z, request.x, request.y, fmt)
+    data = cache.get(folder, name)
+    if data is None:
+        if fmt == "mvt":
+            data = mvt_tile(source, request.z, request.x, request.y, area)
+        else:
+            data = png_tile(source, request.z, request.x, request.y, area, request.scale)
+        cache.put(folder, name, data)
+    return TileResult(data, content_type, _etag(data), False)
 
 
 def png_tile_empty(scale: int) -> bytes:
@@ -184,9 +217,10 @@ def tilejson(store, catalog, layer_id: str, base: str, args: Mapping[str, str],
         "vector_layers": [{
             "id": layer.id, "description": layer.title("en"),
             "minzoom": layer.minzoom, "maxzoom": layer.maxzoom,
-            "fields": {name: _field_type(name) for name in layer.fields},
+            "fields": {name: _field_type(name, layer) for name in layer.fields},
         }],
-        "geoservice:params": {**layer.params, "year": year},
+        "geoservice:params": {**{k: v for k, v in layer.params.items()
+                                 if not k.startswith("_")}, "year": year},
         "geoservice:access": layer.access, "geoservice:theme": layer.theme,
         **({"geoservice:notice": notice} if (notice := published.synthetic_notice(store))
            and layer.source.collection not in ("countries", "sea", "border-lines",
@@ -208,7 +242,12 @@ def mbtiles_metadata(store, catalog, layer_id: str, base: str, args: Mapping[str
             "json": json.dumps({"vector_layers": doc["vector_layers"]}, ensure_ascii=False)}
 
 
-def _field_type(name: str) -> str:
+def _field_type(name: str, layer: LayerDef | None = None) -> str:
+    if layer is not None and layer.source.analysis is not None:
+        from geoservice.analysis.layers import ANALYSIS_FIELDS
+
+        kind = ANALYSIS_FIELDS[layer.source.analysis].get(name)
+        return "Number" if kind in ("number", "integer") else "String"
     numeric = ("rate", "coverage", "count", "km", "sessions", "participants", "year",
                "incidents", "activities", "area", "commended")
     return "Number" if any(part in name for part in numeric) else "String"
@@ -217,7 +256,9 @@ def _field_type(name: str) -> str:
 def _query(args: Mapping[str, str]) -> str:
     from urllib.parse import urlencode
 
-    kept = {k: v for k, v in args.items() if k in LAYER_PARAMETERS}
+    from geoservice.analysis.layers import PARAMETER_NAMES
+
+    kept = {k: v for k, v in args.items() if k in LAYER_PARAMETERS or k in PARAMETER_NAMES}
     return f"?{urlencode(kept)}" if kept else ""
 
 

@@ -118,13 +118,15 @@ def spatial_weights(zones: gpd.GeoDataFrame, weights: str = "queen",
 
 def gi_star(zones: gpd.GeoDataFrame, values, weights: str = "queen",
             distance_km: float | None = None, permutations: int = 999, seed: int | None = 0,
-            alpha: float = 0.05, p_value: str = "normal") -> pd.DataFrame:
+            alpha: float = 0.05, p_value: str = "normal",
+            w: libpysal.weights.W | None = None) -> pd.DataFrame:
     """Gi* per zone: ``z``, ``p``, ``p_sim``, ``gi_bin`` and ``significant``.
 
     `values` line up with the zones' rows. ``gi_bin`` is the signed confidence level
     (3/2/1 = hot at 99/95/90 %, negative = cold) after esda's FDR cut-off per level;
     ``significant`` is FDR-significant at `alpha`. See the module notes for ``p``.
-    The frame is indexed like `zones`.
+    The frame is indexed like `zones`. `w` reuses weights already built by
+    `spatial_weights` for the same zones (e.g. one per time step).
     """
     if p_value not in P_VALUES:
         raise ValueError(f"p_value must be one of {P_VALUES}, not {p_value!r}")
@@ -135,7 +137,8 @@ def gi_star(zones: gpd.GeoDataFrame, values, weights: str = "queen",
                         "significant": False}, index=zones.index)
     if len(y) == 0:
         return out
-    w = spatial_weights(zones, weights, distance_km)
+    if w is None:
+        w = spatial_weights(zones, weights, distance_km)
     linked = np.array([w.cardinalities[i] > 0 for i in w.id_order])
     if linked.sum() < 2:
         return out
@@ -158,11 +161,14 @@ def gi_star(zones: gpd.GeoDataFrame, values, weights: str = "queen",
 def _esda_gi_star(y: np.ndarray, w: libpysal.weights.W, linked: np.ndarray,
                   permutations: int, seed: int | None) -> esda.G_Local:
     """Run esda's Gi* on the zones that have neighbours (islands would only see themselves)."""
-    if not linked.all():
-        w = libpysal.weights.w_subset(w, [i for i, ok in zip(w.id_order, linked) if ok],
-                                      silence_warnings=True)
     # A neighbourhood of every zone divides by a zero variance; its z stays NaN.
     with warnings.catch_warnings(), np.errstate(invalid="ignore", divide="ignore"):
+        # Islands (and seas between zones) leave the weights in several pieces: expected.
+        warnings.filterwarnings("ignore", message="The weights matrix is not fully connected",
+                                category=UserWarning)
+        if not linked.all():
+            w = libpysal.weights.w_subset(w, [i for i, ok in zip(w.id_order, linked) if ok],
+                                          silence_warnings=True)
         # esda announces a future default; p_sim is documented here as its current one.
         warnings.filterwarnings("ignore", message="The alternative hypothesis",
                                 category=DeprecationWarning)

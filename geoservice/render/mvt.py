@@ -60,11 +60,11 @@ class PropertyTable:
         self.values = [_field_bytes(4, _value(kind, value)) for kind, value in values]
 
 
-def encode_layer(name: str, geometries: np.ndarray, geometry: str, table: PropertyTable,
+def encode_layer(name: str, geometries: np.ndarray, table: PropertyTable,
                  rows: np.ndarray, ids: list[int], extent: int = 4096) -> bytes:
     """Return one encoded Layer message of features `rows` of `table` with `geometries`;
     features whose geometry encodes to nothing (collapsed by snapping) are left out."""
-    streams = _geometry_streams(np.asarray(geometries, dtype=object), geometry)
+    streams, kinds = _geometry_streams(np.asarray(geometries, dtype=object))
     present = [i for i, stream in enumerate(streams) if stream]
     if not present:
         return b""
@@ -77,14 +77,14 @@ def encode_layer(name: str, geometries: np.ndarray, geometry: str, table: Proper
     encoded, offsets = _varints(tags.astype(np.uint64))
     tag_bytes = encoded.tobytes()
     bounds = offsets[np.r_[0, np.cumsum(2 * counts)]]
-    geom_type = b"\x18" + _varint_bytes(GEOM_TYPES[geometry])
+    geom_types = {kind: b"\x18" + _varint_bytes(code) for kind, code in GEOM_TYPES.items()}
     parts = [b"\x78\x02", _field_bytes(1, name.encode("utf-8"))]
     for n, i in enumerate(present):
         fid = ids[i]
         body = b"".join((
             b"\x08" + _varint_bytes(fid) if fid is not None and fid >= 0 else b"",
             _field_bytes(2, tag_bytes[bounds[n]:bounds[n + 1]]) if counts[n] else b"",
-            geom_type, _field_bytes(4, streams[i])))
+            geom_types[kinds[i]], _field_bytes(4, streams[i])))
         parts.append(_field_bytes(2, body))
     parts += [table.keys[k] for k in used_keys]
     parts += [table.values[v] for v in used_values]
@@ -94,27 +94,45 @@ def encode_layer(name: str, geometries: np.ndarray, geometry: str, table: Proper
 
 # --- geometry commands -------------------------------------------------------------------
 
-def _geometry_streams(geometries: np.ndarray, geometry: str) -> list[bytes]:
-    """Return each feature's packed geometry command stream (b"" when nothing is left)."""
+KIND_OF_TYPE_ID = {0: "point", 4: "point", 1: "line", 5: "line", 3: "polygon", 6: "polygon"}
+
+
+def _geometry_streams(geometries: np.ndarray) -> tuple[list[bytes], list[str | None]]:
+    """Return each feature's packed geometry command stream (b"" when nothing is left) and
+    its kind: a layer may mix kinds (hot spots are areas, or points where no area is known)."""
     n = len(geometries)
-    if not n:
-        return []
-    if geometry == "polygon":
-        geometries = shapely.orient_polygons(geometries, exterior_cw=False)
-        polygons, owner = shapely.get_parts(geometries, return_index=True)
-        rings, ring_polygon = shapely.get_rings(polygons, return_index=True)
-        coords, ring_of = shapely.get_coordinates(rings, return_index=True)
-        counts = np.bincount(ring_of, minlength=len(rings))
-        keep = np.ones(len(coords), bool)  # drop each ring's closing point: ClosePath closes it
-        keep[(np.cumsum(counts) - 1)[counts > 0]] = False
-        return _streams(coords[keep], ring_of[keep], owner[ring_polygon], n, closed=True)
-    if geometry == "line":
-        lines, owner = shapely.get_parts(geometries, return_index=True)
-        coords, line_of = shapely.get_coordinates(lines, return_index=True)
-        return _streams(coords, line_of, owner, n, closed=False)
+    streams: list[bytes] = [b""] * n
+    kinds: list[str | None] = [KIND_OF_TYPE_ID.get(t) for t in shapely.get_type_id(geometries)]
+    for kind, encode in (("polygon", _polygon_streams), ("line", _line_streams),
+                         ("point", _points_streams)):
+        members = [i for i, k in enumerate(kinds) if k == kind]
+        if members:
+            for i, stream in zip(members, encode(geometries[members])):
+                streams[i] = stream
+    return streams, kinds
+
+
+def _polygon_streams(geometries: np.ndarray) -> list[bytes]:
+    geometries = shapely.orient_polygons(geometries, exterior_cw=False)
+    polygons, owner = shapely.get_parts(geometries, return_index=True)
+    rings, ring_polygon = shapely.get_rings(polygons, return_index=True)
+    coords, ring_of = shapely.get_coordinates(rings, return_index=True)
+    counts = np.bincount(ring_of, minlength=len(rings))
+    keep = np.ones(len(coords), bool)  # drop each ring's closing point: ClosePath closes it
+    keep[(np.cumsum(counts) - 1)[counts > 0]] = False
+    return _streams(coords[keep], ring_of[keep], owner[ring_polygon], len(geometries),
+                    closed=True)
+
+
+def _line_streams(geometries: np.ndarray) -> list[bytes]:
+    lines, owner = shapely.get_parts(geometries, return_index=True)
+    coords, line_of = shapely.get_coordinates(lines, return_index=True)
+    return _streams(coords, line_of, owner, len(geometries), closed=False)
+
+
+def _points_streams(geometries: np.ndarray) -> list[bytes]:
     points, owner = shapely.get_parts(geometries, return_index=True)
-    coords = shapely.get_coordinates(points)
-    return _point_streams(coords, owner, n)
+    return _point_streams(shapely.get_coordinates(points), owner, len(geometries))
 
 
 def _streams(coords: np.ndarray, part_of: np.ndarray, feature_of_part: np.ndarray, n: int,

@@ -37,7 +37,7 @@ def mvt_tile(source: TileSource, z: int, x: int, y: int, area: str | None = None
     if not kept:
         return EMPTY_MVT
     layer = encode_layer(source.layer.id, np.array([s for _f, s in kept], dtype=object),
-                         source.layer.geometry, source.property_table,
+                         source.property_table,
                          np.array([f.id - 1 for f, _s in kept]), [f.id for f, _s in kept],
                          MVT_EXTENT)
     return encode_tile([layer]) if layer else EMPTY_MVT

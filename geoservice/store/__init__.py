@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from urllib.parse import urlparse
 
 from geoservice.errors import ConfigError
+from geoservice.store.security import SecurityTables
 
 
 @dataclass(frozen=True)
@@ -50,8 +51,8 @@ class FeaturePage:
     number_matched: int = 0
 
 
-class Store(ABC):
-    """What every backend provides."""
+class Store(SecurityTables, ABC):
+    """What every backend provides (users, sessions and the audit trail: `SecurityTables`)."""
 
     @abstractmethod
     def replace_collection(self, collection: str, rows: Iterable[FeatureRow]) -> int:
@@ -95,7 +96,8 @@ class Store(ABC):
 
     @abstractmethod
     def add_api_key(self, key: dict) -> None:
-        """Store a new API key (id, name, secret_hash, role, province_code, created_by)."""
+        """Store a new API key (id, name, secret_hash, role, province_code, layers — a list
+        of layer ids or None for every layer —, created_by, created_at)."""
 
     @abstractmethod
     def api_keys(self, key_id: str | None = None) -> list[dict]:

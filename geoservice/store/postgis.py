@@ -22,6 +22,7 @@ import shapely
 
 from geoservice.errors import ConfigError, DataConflict, StoreUnavailable
 from geoservice.store import FeaturePage, FeatureQuery, FeatureRow, Store, postgis_records
+from geoservice.store.postgis_security import PostgisSecurity
 from geoservice.store.records import ImportBatch, ImportOutcome, RecordQuery, apply_records
 
 LOGGER = logging.getLogger(__name__)
@@ -39,8 +40,8 @@ def split_url(url: str) -> tuple[str, str | None]:
     return urlunparse(parsed._replace(scheme=scheme, query=urlencode(params))), schema
 
 
-class PostgisStore(Store):
-    """PostGIS backend; one connection per thread."""
+class PostgisStore(PostgisSecurity, Store):
+    """PostGIS backend; one connection per thread (reopened when the server dropped it)."""
 
     def __init__(self, url: str):
         self.url, self.schema = split_url(url)
@@ -49,7 +50,10 @@ class PostgisStore(Store):
 
     def _connect(self) -> psycopg.Connection:
         conn = getattr(self._local, "conn", None)
-        if conn is None or conn.closed:
+        if conn is not None and (conn.closed or conn.broken):
+            self.close()
+            conn = None
+        if conn is None:
             try:
                 conn = psycopg.connect(self.url, autocommit=True, connect_timeout=10)
             except psycopg.OperationalError as exc:
@@ -209,9 +213,10 @@ class PostgisStore(Store):
     def add_api_key(self, key: dict) -> None:
         """Store a new API key."""
         self._connect().execute(
-            "INSERT INTO api_keys (id, name, secret_hash, role, province_code, created_by, "
-            "created_at) VALUES (%(id)s, %(name)s, %(secret_hash)s, %(role)s, "
-            "%(province_code)s, %(created_by)s, %(created_at)s)", key)
+            "INSERT INTO api_keys (id, name, secret_hash, role, province_code, layers, "
+            "created_by, created_at) VALUES (%(id)s, %(name)s, %(secret_hash)s, %(role)s, "
+            "%(province_code)s, %(layers)s, %(created_by)s, %(created_at)s)",
+            {**key, "layers": None if key.get("layers") is None else list(key["layers"])})
 
     def api_keys(self, key_id: str | None = None) -> list[dict]:
         """Return the API keys (or the one with this id), oldest first."""

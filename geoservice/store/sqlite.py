@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import sqlite3
 import threading
 from collections.abc import Iterable
@@ -26,6 +27,7 @@ from geoservice.store.records import (
     apply_records,
     utc_now,
 )
+from geoservice.store.sqlite_security import SqliteSecurity, migrate
 
 LOGGER = logging.getLogger(__name__)
 
@@ -56,29 +58,49 @@ CREATE TABLE IF NOT EXISTS api_keys (
 """
 
 
-class SqliteStore(Store):
-    """SQLite backend; one connection per thread."""
+class SqliteStore(SqliteSecurity, Store):
+    """SQLite backend; one connection per thread.
+
+    The file is created (with its schema) when the store is created; afterwards it is only
+    opened, never created again, so a database file that disappears makes requests fail
+    with StoreUnavailable (503) instead of silently starting an empty database, and serving
+    resumes as soon as the file is back. A connection is reopened when the file it was
+    opened on is no longer the one at the path.
+    """
 
     def __init__(self, url: str):
         parsed = urlparse(url)
         self.path = Path(parsed.path if not parsed.netloc else parsed.netloc + parsed.path)
+        self.path = self.path.resolve()
         self._local = threading.local()
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        with self._connect() as conn:
+        sqlite3.connect(self.path).close()  # create the file when it is not there yet
+        conn = self._connect()
+        with conn:
             conn.executescript(SCHEMA)
             conn.executescript(sqlite_records.RECORDS_SCHEMA)
+        migrate(conn)
 
     def _connect(self) -> sqlite3.Connection:
         conn = getattr(self._local, "conn", None)
+        try:
+            identity = os.stat(self.path).st_ino
+        except OSError as exc:
+            self.close()
+            raise StoreUnavailable("the embedded database file is missing",
+                                   detail=f"{self.path}: {exc}") from exc
+        if conn is not None and getattr(self._local, "identity", None) != identity:
+            self.close()
+            conn = None
         if conn is None:
             try:
-                conn = sqlite3.connect(self.path, timeout=30)
+                conn = sqlite3.connect(f"{self.path.as_uri()}?mode=rw", uri=True, timeout=30)
+                conn.execute("PRAGMA journal_mode=WAL")
+                conn.execute("PRAGMA synchronous=NORMAL")
             except sqlite3.Error as exc:
                 raise StoreUnavailable("the embedded database cannot be opened",
                                        detail=str(exc)) from exc
-            conn.execute("PRAGMA journal_mode=WAL")
-            conn.execute("PRAGMA synchronous=NORMAL")
-            self._local.conn = conn
+            self._local.conn, self._local.identity = conn, identity
         return conn
 
     def replace_collection(self, collection: str, rows: Iterable[FeatureRow]) -> int:
@@ -217,9 +239,11 @@ class SqliteStore(Store):
         conn = self._connect()
         with conn:
             conn.execute(
-                "INSERT INTO api_keys (id, name, secret_hash, role, province_code, created_by, "
-                "created_at) VALUES (:id, :name, :secret_hash, :role, :province_code, "
-                ":created_by, :created_at)", key)
+                "INSERT INTO api_keys (id, name, secret_hash, role, province_code, layers, "
+                "created_by, created_at) VALUES (:id, :name, :secret_hash, :role, "
+                ":province_code, :layers, :created_by, :created_at)",
+                {**key, "layers": None if key.get("layers") is None
+                 else json.dumps(list(key["layers"]))})
 
     def api_keys(self, key_id: str | None = None) -> list[dict]:
         """Return the API keys (or the one with this id), oldest first."""
@@ -227,7 +251,10 @@ class SqliteStore(Store):
             "SELECT * FROM api_keys" + (" WHERE id = ?" if key_id else "")
             + " ORDER BY created_at, id", (key_id,) if key_id else ())
         names = [d[0] for d in cursor.description]
-        return [dict(zip(names, row)) for row in cursor.fetchall()]
+        rows = [dict(zip(names, row)) for row in cursor.fetchall()]
+        for row in rows:
+            row["layers"] = None if row["layers"] is None else json.loads(row["layers"])
+        return rows
 
     def revoke_api_key(self, key_id: str) -> bool:
         """Mark a key revoked."""

@@ -3,14 +3,18 @@
 Shape: {"code": "InvalidParameter", "description": "…", "status": 400, "parameter": "bbox"}
 (`parameter` only when one parameter is at fault). Unknown URLs and methods answer in the
 same shape; an unexpected exception is logged with its trace and answered as a 500 that
-reveals nothing of the internals.
+reveals nothing of the internals. A database that cannot be reached or read (the PostGIS
+server down or its connection dropped, the embedded file gone, locked or damaged) is a 503
+StoreUnavailable; the broken connection is dropped so the next request connects afresh.
 """
 
 from __future__ import annotations
 
 import logging
+import sqlite3
 
-from flask import Flask, jsonify
+import psycopg
+from flask import Flask, current_app, jsonify
 from werkzeug.exceptions import HTTPException
 
 from geoservice.errors import GeoserviceError, status_for
@@ -49,6 +53,22 @@ def register(app: Flask) -> None:
             if header.lower() != "content-type":
                 response.headers[header] = value
         return response
+
+    @app.errorhandler(sqlite3.DatabaseError)
+    @app.errorhandler(psycopg.OperationalError)
+    @app.errorhandler(psycopg.InterfaceError)
+    def store_error(error: Exception):
+        if isinstance(error, sqlite3.IntegrityError | sqlite3.ProgrammingError):
+            return unexpected(error)
+        LOGGER.error("store unavailable: %s: %s", type(error).__name__, error)
+        store = current_app.extensions.get("geoservice.store")
+        if store is not None:
+            try:
+                store.close()
+            except Exception:  # noqa: BLE001 - closing a broken connection may fail too
+                LOGGER.debug("closing the broken store connection failed", exc_info=True)
+        return error_response("StoreUnavailable", "The database is unavailable at the "
+                              "moment; try again shortly.", 503)
 
     @app.errorhandler(Exception)
     def unexpected(error: Exception):

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from flask import Blueprint, current_app, g, jsonify, request
 
-from geoservice import layerfeatures, ogcapi
+from geoservice import access, layerfeatures, ogcapi
+from geoservice.errors import InvalidParameter
 from geoservice.web.openapi import openapi_document
 
 blueprint = Blueprint("features", __name__)
@@ -26,23 +27,41 @@ def _json(body: dict, content_type: str = "application/json"):
 
 @blueprint.get("/")
 def landing():
-    """Landing page of the API."""
-    return _json(ogcapi.landing(_base()))
+    """Landing page: the map for browsers, the API's landing document for programs.
+
+    Negotiated the OGC way: `?f=json` (or an Accept preferring JSON, `*/*` or none, as
+    GDAL, QGIS and scripts send) gets the JSON document; `?f=html` or an Accept preferring
+    text/html (a browser) gets the map page (`geoservice.web.mappage`).
+    """
+    fmt = request.args.get("f")
+    if fmt not in (None, "json", "html"):
+        raise InvalidParameter("f must be 'json' or 'html'.", parameter="f")
+    wanted = request.accept_mimetypes.best_match(["application/json", "text/html"])
+    if fmt == "html" or (fmt is None and wanted == "text/html"):
+        from geoservice.web.mappage import map_page
+
+        return map_page()
+    response = _json(ogcapi.landing(_base()))
+    response.vary.add("Accept")
+    return response
 
 
 @blueprint.get("/conformance")
+@access.public
 def conformance():
     """Conformance classes."""
     return _json(ogcapi.conformance())
 
 
 @blueprint.get("/api")
+@access.public
 def api():
     """The OpenAPI 3.0 document."""
     return _json(openapi_document(_base()), "application/vnd.oai.openapi+json;version=3.0")
 
 
 @blueprint.get("/collections")
+@access.public
 def collections():
     """All collections."""
     body = ogcapi.collections(_store(), _base(), g.principal)
@@ -53,6 +72,7 @@ def collections():
 
 
 @blueprint.get("/collections/<collection_id>")
+@access.public
 def collection(collection_id: str):
     """One collection."""
     catalog = current_app.extensions["geoservice.catalog"]
@@ -62,6 +82,7 @@ def collection(collection_id: str):
 
 
 @blueprint.get("/collections/<collection_id>/items")
+@access.public
 def items(collection_id: str):
     """A page of features."""
     config = current_app.config
@@ -79,6 +100,7 @@ def items(collection_id: str):
 
 
 @blueprint.get("/collections/<collection_id>/items/<feature_id>")
+@access.public
 def item(collection_id: str, feature_id: str):
     """One feature."""
     catalog = current_app.extensions["geoservice.catalog"]

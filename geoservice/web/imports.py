@@ -12,8 +12,9 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, current_app, g, jsonify, request
 
+from geoservice import access, audit
 from geoservice.access import decide_write
-from geoservice.errors import InvalidParameter
+from geoservice.errors import GeoserviceError, InvalidParameter
 from geoservice.records import parsing
 from geoservice.records.importer import coordinate_options, run_import
 from geoservice.records.kinds import KINDS
@@ -23,6 +24,8 @@ OPTIONS = {"vn2000_meridian", "utm_zone", "format"}
 
 
 @blueprint.post("/imports/<kind>")
+@access.editor
+@access.heavy
 def upload(kind: str):
     """Import one uploaded file of `kind` records (all rows, or none)."""
     if kind not in KINDS:
@@ -30,17 +33,26 @@ def upload(kind: str):
                                parameter="kind")
     decision = decide_write(g.principal, kind)
     params = {**request.args.to_dict(), **request.form.to_dict()}
-    unknown = sorted(set(params) - OPTIONS)
+    unknown = sorted(str(name) for name in set(params) - OPTIONS - {"csrf_token"})
     if unknown:
-        raise InvalidParameter(f"Unknown parameter '{unknown[0]}'. Accepted: file, "
-                               f"{', '.join(sorted(OPTIONS))}.", parameter=unknown[0])
+        name = unknown[0][:50]
+        raise InvalidParameter(f"Unknown parameter '{name}'. Accepted: file, "
+                               f"{', '.join(sorted(OPTIONS))}.", parameter=name)
     upload = request.files.get("file")
     if upload is None or not upload.filename:
         raise InvalidParameter("Send the file as the multipart form field 'file'.",
                                parameter="file")
-    report = run_import(current_app.extensions["geoservice.store"], kind, upload.read(),
-                        upload.filename, g.principal.name, area=decision.province_code,
-                        **_coordinate_options(params))
+    store, filename = current_app.extensions["geoservice.store"], clean_filename(upload.filename)
+    options = _coordinate_options(params)
+    data = upload.read()
+    try:
+        report = run_import(store, kind, data, filename, g.principal.name,
+                            area=decision.province_code, **options)
+    except GeoserviceError as error:  # the file as a whole is unreadable: nothing written
+        audit.import_refused(store, g.principal.name, kind, filename, data, error.message,
+                             request.remote_addr)
+        raise
+    audit.import_report(store, g.principal.name, report, data, request.remote_addr)
     status = 201 if report.status == "applied" else 422
     if params.get("format") == "csv":
         return Response(parsing.errors_csv(report.errors), status=status,
@@ -52,14 +64,29 @@ def upload(kind: str):
 
 
 @blueprint.get("/imports")
+@access.editor
 def imports():
     """The imports made (newest first): every one for national editors, else one's own."""
     principal = g.principal
     decide_write(principal, "any")
-    rows = current_app.extensions["geoservice.store"].imports(request.args.get("kind"))
+    unknown = sorted(set(request.args) - {"kind"})
+    if unknown:
+        raise InvalidParameter(f"Unknown parameter '{unknown[0][:50]}'. Accepted: kind.",
+                               parameter=unknown[0][:50])
+    kind = request.args.get("kind")
+    if kind is not None and kind not in KINDS:
+        raise InvalidParameter(f"kind must be one of: {', '.join(KINDS)}.", parameter="kind")
+    rows = current_app.extensions["geoservice.store"].imports(kind)
     if principal.province_code is not None:
         rows = [r for r in rows if r.get("imported_by") == principal.name]
     return jsonify({"imports": rows})
+
+
+def clean_filename(name: str) -> str:
+    """The uploaded file's own name, as a label: no folders, no control characters."""
+    base = name.replace("\\", "/").rsplit("/", 1)[-1]
+    base = "".join(c for c in base if c.isprintable()).strip()
+    return base[:200] or "upload"
 
 
 def _coordinate_options(params: dict) -> dict:

@@ -97,6 +97,18 @@ def openapi_document(base: str) -> dict:
             "responses": {"200": {"description": "GeoJSON Feature", "content": {
                 "application/geo+json": {"schema": {"type": "object", "properties": {
                     "properties": feature_schema}}}}}, **_error_responses()}}}
+    from geoservice.web import search
+
+    paths.update(search.openapi_paths())
+    from geoservice.web import reports
+
+    paths.update(reports.openapi_paths())
+    from geoservice.analysis.api import openapi_paths as analyses_paths
+
+    paths.update(analyses_paths())
+    from geoservice.web import openapi_access  # keep last: it adds the access statuses
+
+    openapi_access.complete(paths)
     return {
         "openapi": "3.0.3",
         "info": {"title": "geoservice", "version": "0.1.0",

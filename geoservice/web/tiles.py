@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, current_app, g, jsonify, request
 
-from geoservice import tileapi
+from geoservice import access, tileapi
 from geoservice.render import ogctiles, wmts
 
 blueprint = Blueprint("tiles", __name__)
@@ -31,6 +31,7 @@ def _args() -> dict:
 
 
 @blueprint.get("/tiles/<layer_id>/<z>/<x>/<name>")
+@access.public
 def tile(layer_id: str, z: str, x: str, name: str):
     """One MVT or PNG tile."""
     parsed, decision = tileapi.parse_tile(_ext("geoservice.catalog"), layer_id, z, x, name,
@@ -50,6 +51,7 @@ def tile(layer_id: str, z: str, x: str, name: str):
 
 
 @blueprint.get("/tiles/<layer_id>.json")
+@access.public
 def tilejson(layer_id: str):
     """TileJSON 3.0 of a layer."""
     return jsonify(tileapi.tilejson(_ext("geoservice.store"), _ext("geoservice.catalog"),
@@ -57,6 +59,7 @@ def tilejson(layer_id: str):
 
 
 @blueprint.get("/tiles/<layer_id>/metadata.json")
+@access.public
 def tileset_metadata(layer_id: str):
     """The MBTiles-style metadata GDAL's MVT driver reads to open a whole tile set."""
     return jsonify(tileapi.mbtiles_metadata(_ext("geoservice.store"),
@@ -65,6 +68,7 @@ def tileset_metadata(layer_id: str):
 
 
 @blueprint.get("/tiles")
+@access.public
 def layers():
     """The layers this reader may use, with links to their tiles, styles and legends."""
     catalog, base = _ext("geoservice.catalog"), _base()
@@ -85,6 +89,7 @@ def layers():
 
 
 @blueprint.get("/tiles/<layer_id>/style.json")
+@access.public
 def layer_style(layer_id: str):
     """MapLibre style of one layer."""
     return jsonify(tileapi.style(_ext("geoservice.catalog"), _base(), [layer_id], _args(),
@@ -92,6 +97,7 @@ def layer_style(layer_id: str):
 
 
 @blueprint.get("/styles/geoservice.json")
+@access.public
 def combined_style():
     """MapLibre style of every layer this reader may see."""
     return jsonify(tileapi.style(_ext("geoservice.catalog"), _base(), None, _args(),
@@ -99,6 +105,7 @@ def combined_style():
 
 
 @blueprint.get("/tiles/<layer_id>/legend.<fmt>")
+@access.public
 def legend(layer_id: str, fmt: str):
     """A layer's legend as JSON or PNG."""
     if fmt not in ("json", "png"):
@@ -119,6 +126,7 @@ def legend(layer_id: str, fmt: str):
 
 
 @blueprint.get("/wmts/1.0.0/WMTSCapabilities.xml")
+@access.public
 def wmts_capabilities():
     """WMTS 1.0.0 capabilities (RESTful) of the layers this reader may see."""
     catalog = _ext("geoservice.catalog")
@@ -129,6 +137,7 @@ def wmts_capabilities():
 
 
 @blueprint.get("/collections/<collection_id>/tiles")
+@access.public
 def ogc_tilesets(collection_id: str):
     """OGC API - Tiles: the tile sets of a layer."""
     layer, _decision, _year = tileapi.layer_for(_ext("geoservice.catalog"), collection_id, {},
@@ -137,6 +146,7 @@ def ogc_tilesets(collection_id: str):
 
 
 @blueprint.get("/collections/<collection_id>/tiles/WebMercatorQuad")
+@access.public
 def ogc_tileset(collection_id: str):
     """OGC API - Tiles: a layer's tile set in WebMercatorQuad."""
     layer, _decision, _year = tileapi.layer_for(_ext("geoservice.catalog"), collection_id, {},
@@ -145,6 +155,7 @@ def ogc_tileset(collection_id: str):
 
 
 @blueprint.get("/tileMatrixSets")
+@access.public
 def tile_matrix_sets():
     """OGC API - Tiles: the tile matrix sets offered."""
     return jsonify({"tileMatrixSets": [{
@@ -154,6 +165,7 @@ def tile_matrix_sets():
 
 
 @blueprint.get("/tileMatrixSets/WebMercatorQuad")
+@access.public
 def tile_matrix_set():
     """OGC API - Tiles: the WebMercatorQuad definition."""
     return jsonify(ogctiles.tile_matrix_set())

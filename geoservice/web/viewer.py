@@ -7,7 +7,9 @@ MapLibre's URL hash (`#zoom/lat/lon`) opens the map elsewhere than the whole cou
 
 MapLibre GL JS is the npm package `maplibre-gl` (package.json), installed into node_modules
 at build time and served by this service under `/vendor/maplibre-gl/`, so the page loads
-nothing from the internet; our styles reference no glyphs, sprites or fonts.
+nothing from the internet; our styles reference no glyphs, sprites or fonts. The same
+route serves the files of the other front-end packages the pages use (`VENDOR_FOLDERS`:
+Leaflet and its plugins, the DejaVu fonts) as `/vendor/<package>/<path>`.
 
 For browser tests and for whoever checks a deployment, the page sets `window.mapReady = true`
 on the map's first 'idle' event and collects error messages in `window.mapErrors`.
@@ -15,6 +17,8 @@ on the map's first 'idle' event and collects error messages in `window.mapErrors
 
 from __future__ import annotations
 
+import functools
+import json
 import logging
 from pathlib import Path
 
@@ -29,12 +33,27 @@ from flask import (
     url_for,
 )
 
-from geoservice import tileapi
-from geoservice.errors import GeoserviceError, InvalidParameter, SourceMissing, status_for
+from geoservice import access, tileapi
+from geoservice.errors import (
+    GeoserviceError,
+    InvalidParameter,
+    NotFound,
+    SourceMissing,
+    status_for,
+)
 
 LOGGER = logging.getLogger(__name__)
 blueprint = Blueprint("viewer", __name__)
 MAPLIBRE_PACKAGE = "maplibre-gl"
+# npm packages whose files are served under /vendor/<package>/<path>: package -> its folder.
+VENDOR_FOLDERS = {
+    MAPLIBRE_PACKAGE: "dist",
+    "leaflet": "dist",
+    "leaflet.vectorgrid": "dist",
+    "leaflet.markercluster": "dist",
+    "dejavu-fonts-ttf": "ttf",
+}
+VENDOR_MAX_AGE = 365 * 24 * 3600
 PAGE_TEXT = {
     "vi": {"title": "Bản đồ geoservice", "map": "Bản đồ", "error": "Không mở được bản đồ"},
     "en": {"title": "geoservice map", "map": "Map", "error": "The map cannot be opened"},
@@ -47,8 +66,7 @@ def maplibre_dist() -> Path:
     node_modules is the NODE_MODULES setting, else ./node_modules. The path is made
     absolute here: Flask resolves a relative folder against the package, not the cwd.
     """
-    node_modules = current_app.config["GEOSERVICE_NODE_MODULES"] or "node_modules"
-    return Path(node_modules).resolve() / MAPLIBRE_PACKAGE / "dist"
+    return node_modules() / MAPLIBRE_PACKAGE / VENDOR_FOLDERS[MAPLIBRE_PACKAGE]
 
 
 def parse_layers(value: str | None) -> list[str] | None:
@@ -110,4 +128,48 @@ def viewer():
 @blueprint.get("/vendor/maplibre-gl/<path:filename>")
 def maplibre_asset(filename: str):
     """A file of MapLibre GL JS's dist folder (script, CSS, source maps); nothing else."""
-    return send_from_directory(maplibre_dist(), filename)
+    return vendor_asset(MAPLIBRE_PACKAGE, filename)
+
+
+@blueprint.get("/vendor/<package>/<path:filename>")
+@access.anyone  # code and fonts, not data
+def vendor_asset(package: str, filename: str):
+    """A file of an allowed npm package's served folder (`VENDOR_FOLDERS`); nothing else.
+
+    `send_from_directory` refuses paths leaving the folder (404). A URL carrying the
+    installed version (`?v=`, as `vendor_url` writes it) may be cached for a year.
+    """
+    folder = VENDOR_FOLDERS.get(package)
+    if folder is None:
+        raise NotFound(f"No package '{package}' is served under /vendor/.")
+    response = send_from_directory(node_modules() / package / folder, filename)
+    if request.args.get("v") and request.args.get("v") == package_version(package):
+        response.headers["Cache-Control"] = f"public, max-age={VENDOR_MAX_AGE}, immutable"
+    else:
+        response.headers["Cache-Control"] = "public, max-age=3600"
+    return response
+
+
+def node_modules() -> Path:
+    """The node_modules folder (NODE_MODULES setting, else ./node_modules), absolute."""
+    return Path(current_app.config["GEOSERVICE_NODE_MODULES"] or "node_modules").resolve()
+
+
+def package_version(package: str) -> str | None:
+    """The installed version of an npm package (its package.json), or None."""
+    return _version(str(node_modules() / package / "package.json"))
+
+
+@functools.lru_cache(maxsize=64)
+def _version(path: str) -> str | None:
+    try:
+        with open(path, encoding="utf-8") as file:
+            return str(json.load(file)["version"])
+    except (OSError, ValueError, KeyError):
+        return None
+
+
+def vendor_url(package: str, filename: str) -> str:
+    """URL of a vendored file, carrying the installed version so it can be cached long."""
+    return url_for("viewer.vendor_asset", package=package, filename=filename,
+                   v=package_version(package) or "0")

@@ -17,7 +17,8 @@ REQUIRED = {
     "certification-rate-commune-unit", "model-coverage", "model-points", "incidents",
     "hot-spots", "cooperation", "cooperation-lines", "awareness", "countries", "sea",
 }
-RESTRICTED = {"incidents", "hot-spots", "cooperation", "cooperation-lines"}
+RESTRICTED = {"incidents", "hot-spots", "cooperation", "cooperation-lines",
+              "hotspots-gistar", "hotspots-gistar-hex", "hotspots-emerging"}
 
 
 @pytest.fixture(scope="module")

@@ -13,7 +13,7 @@ from geoservice.render.mvt import PropertyTable, encode_layer, encode_tile
 def _decode(geometries, geometry, properties, ids=None):
     ids = ids or list(range(1, len(geometries) + 1))
     table = PropertyTable(properties)
-    layer = encode_layer("t", np.array(geometries, dtype=object), geometry, table,
+    layer = encode_layer("t", np.array(geometries, dtype=object), table,
                          np.arange(len(geometries)), ids)
     decoded = mapbox_vector_tile.decode(encode_tile([layer]),
                                         default_options={"y_coord_down": True})
@@ -72,7 +72,15 @@ def test_property_types_and_shared_values():
 
 def test_features_collapsed_by_snapping_are_left_out():
     sliver = shapely.Polygon([(0, 0), (0, 0.2), (0.3, 0.2), (0.3, 0)])
-    assert encode_layer("t", np.array([sliver], dtype=object), "polygon",
-                        PropertyTable([{}]), np.arange(1), [1]) == b""
+    assert encode_layer("t", np.array([sliver], dtype=object), PropertyTable([{}]),
+                        np.arange(1), [1]) == b""
     layer = _decode([sliver, shapely.box(0, 0, 5, 5)], "polygon", [{"a": 1}, {"a": 2}])
     assert [f["properties"]["a"] for f in layer["features"]] == [2]
+
+
+def test_a_layer_may_mix_areas_and_points():
+    # Designated hot spots: an area where one is known, else a point.
+    layer = _decode([shapely.box(0, 0, 50, 50), shapely.Point(70, 80),
+                     shapely.LineString([(0, 0), (9, 9)])], "polygon", [{}, {}, {}])
+    assert [f["geometry"]["type"] for f in layer["features"]] == ["Polygon", "Point",
+                                                                  "LineString"]

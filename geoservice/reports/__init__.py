@@ -1,0 +1,13 @@
+"""Printable area reports: a province, a commune or a border sector for one year.
+
+The flow is one-way, like the rest of the service: `units` resolves what the report is
+about, `content` gathers its figures from the indicator functions
+(`geoservice.analysis.indicators`), `restricted` adds the restricted sections when the
+reader's area covers the unit, `maps` draws the map with the tile renderer and the layer
+styles, `charts` draws SVG charts, and `pdf` renders the Jinja templates
+(``templates/reports/``) to HTML and, with WeasyPrint, to an A4 PDF. `batch` puts a
+province's commune reports together, and `reads` lets a report (or a batch) read each
+thing from the store once. `document` and `pdf` run inside the app's context (the
+translations and templates); the rest is plain functions. `commands` holds the
+command-line commands.
+"""

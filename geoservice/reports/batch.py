@@ -1,0 +1,135 @@
+"""A province's commune reports together: one PDF with a contents page, or a ZIP of PDFs.
+
+The combined PDF starts with a contents page listing every commune and the page its
+report starts on; each report keeps its own headings, so the PDF outline (bookmarks)
+lists the communes with their sections. The ZIP is written as it goes (`zip_stream`), so
+a web client receives the first reports while the others are being made.
+"""
+
+from __future__ import annotations
+
+import io
+import zipfile
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import replace
+
+from flask_babel import gettext as _
+
+from geoservice.access import Principal
+from geoservice.analysis import published
+from geoservice.errors import InvalidParameter
+from geoservice.reports.document import report_context
+from geoservice.reports.pdf import layout, render_html
+from geoservice.reports.reads import ReportReads
+from geoservice.reports.units import ReportRequest, Unit, find_unit
+
+CONTENTS_TEMPLATE = "reports/contents.html"
+
+
+def select_communes(province: Unit, codes: str | None) -> Unit:
+    """The province with only the communes named in `codes` ("00715,00718"; None: all)."""
+    if codes is None:
+        return province
+    wanted = [c.strip() for c in codes.split(",") if c.strip()]
+    known = set(province.commune_codes)
+    strangers = [c for c in wanted if c not in known]
+    if not wanted or strangers:
+        raise InvalidParameter(
+            f"communes must be comma-separated codes of communes of {province.full_name}"
+            + (f"; {strangers[0]} is not one." if strangers else "."), parameter="communes")
+    return replace(province, communes=tuple(c for c in province.communes
+                                            if c["code"] in wanted))
+
+
+def commune_requests(store, province: Unit, year: int, lang: str) -> list[ReportRequest]:
+    """One report request per commune of the province, in code order."""
+    return [ReportRequest(find_unit(store, "commune", c["code"]), year, lang)
+            for c in province.communes]
+
+
+def commune_documents(store, catalog, requests: list[ReportRequest], principal: Principal,
+                      node_modules=None, progress: Callable[[int], None] | None = None):
+    """Lay out each commune's report (WeasyPrint documents), reporting progress."""
+    reads = ReportReads(store)  # the province's records are read once for all its communes
+    for request in requests:
+        context = report_context(store, catalog, request, principal, node_modules,
+                                 reads=reads)
+        yield request.unit, layout(render_html(context, node_modules=node_modules),
+                                   node_modules)
+        if progress:
+            progress(1)
+
+
+def batch_pdf(store, catalog, province: Unit, year: int, lang: str, principal: Principal,
+              node_modules=None, progress: Callable[[int], None] | None = None
+              ) -> tuple[bytes, int]:
+    """The province's commune reports as one PDF after a contents page; (PDF, pages)."""
+    requests = commune_requests(store, province, year, lang)
+    documents = list(commune_documents(store, catalog, requests, principal, node_modules,
+                                       progress))
+    name = province.full_name if lang == "vi" else province.english_name()
+    context = {"province": province, "year": year, "lang": lang,
+               "title": _("Commune reports: %(unit)s", unit=name),
+               "notice": published.synthetic_notice(store)}
+    entries = [(unit, 0) for unit, _document in documents]
+    contents = layout(_contents_html(context, entries, node_modules), node_modules)
+    first = len(contents.pages) + 1
+    entries = []
+    for unit, document in documents:
+        entries.append((unit, first))
+        first += len(document.pages)
+    contents = layout(_contents_html(context, entries, node_modules), node_modules)
+    pages = [*contents.pages, *(page for _unit, document in documents
+                                for page in document.pages)]
+    return contents.copy(pages).write_pdf(), len(pages)
+
+
+def _contents_html(context: dict, entries: list, node_modules) -> str:
+    return render_html({**context, "entries": entries}, node_modules=node_modules,
+                       template=CONTENTS_TEMPLATE)
+
+
+def commune_pdfs(store, catalog, province: Unit, year: int, lang: str, principal: Principal,
+                 node_modules=None, progress: Callable[[int], None] | None = None
+                 ) -> Iterator[tuple[str, bytes]]:
+    """(file name, PDF) of each commune report of the province, one after the other."""
+    requests = commune_requests(store, province, year, lang)
+    for unit, document in commune_documents(store, catalog, requests, principal,
+                                            node_modules, progress):
+        yield report_filename("commune", unit.code, year, lang), document.write_pdf()
+
+
+def report_filename(kind: str, code: str, year: int, lang: str, suffix: str = "pdf") -> str:
+    """The file name of a report: report-province-08-2024-vi.pdf."""
+    return f"report-{kind}-{code}-{year}-{lang}.{suffix}"
+
+
+class _Sink(io.RawIOBase):
+    """A write-only stream whose bytes are taken away as they come (not seekable)."""
+
+    def __init__(self):
+        super().__init__()
+        self.chunks: list[bytes] = []
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, data) -> int:
+        self.chunks.append(bytes(data))
+        return len(data)
+
+    def take(self) -> bytes:
+        out = b"".join(self.chunks)
+        self.chunks.clear()
+        return out
+
+
+def zip_stream(files: Iterable[tuple[str, bytes]]) -> Iterator[bytes]:
+    """A ZIP archive of (name, bytes) files, yielded piece by piece as each file is added."""
+    sink = _Sink()
+    with zipfile.ZipFile(sink, "w", compression=zipfile.ZIP_STORED) as archive:
+        for name, data in files:
+            archive.writestr(name, data)
+            yield sink.take()
+    yield sink.take()
+

@@ -1,0 +1,138 @@
+"""`geoservice report` and `geoservice report-batch`: the same reports from the command line.
+
+The person at the server's console is trusted like a national administrator by default
+(``--area national``: every section); ``--area public`` makes the report anyone may get,
+``--area 08`` the one a reader of province 08 gets. The report is rendered inside a
+request context of the report's language, exactly as the web answers it.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+import time
+from pathlib import Path
+
+import click
+from flask import current_app
+from flask.cli import with_appcontext
+
+from geoservice.access import ANONYMOUS, Principal
+from geoservice.errors import GeoserviceError
+from geoservice.reports.units import KINDS, LANGUAGES
+
+AREA_HELP = ("Whose report: 'national' (every section), 'public' (the public sections "
+             "only) or a two-digit province code (what a reader of that province gets).")
+
+
+def principal_for_area(store, area: str) -> Principal:
+    """The principal a command-line report is made for (see AREA_HELP)."""
+    if area == "public":
+        return ANONYMOUS
+    if area == "national":
+        return Principal(name="command line", authenticated=True, role="admin",
+                         kind="user", ident="command line")
+    if store.get("provinces", area) is None:
+        raise click.BadParameter(f"'{area}' is not 'national', 'public' or a province code "
+                                 "in the store.", param_hint="--area")
+    return Principal(name=f"command line ({area})", province_code=area, authenticated=True,
+                     kind="user", ident="command line")
+
+
+def _quiet() -> None:
+    """WeasyPrint logs each rendering step at INFO: keep the console for our own lines."""
+    logging.getLogger("weasyprint.progress").setLevel(logging.WARNING)
+
+
+def _options(command):
+    for option in reversed((
+            click.option("--year", default=None, help="Year (default: the latest with "
+                                                      "certification records)."),
+            click.option("--lang", type=click.Choice(LANGUAGES), default="vi",
+                         show_default=True),
+            click.option("--area", default="national", show_default=True, help=AREA_HELP),
+            click.option("-o", "--output", required=True,
+                         type=click.Path(dir_okay=False, path_type=Path),
+                         help="Output file: .pdf (or .html for the print preview page)."))):
+        command = option(command)
+    return command
+
+
+@click.command("report")
+@click.argument("kind", type=click.Choice(KINDS))
+@click.argument("code")
+@_options
+@with_appcontext
+def report_command(kind, code, year, lang, area, output: Path) -> None:
+    """Write the A4 report of a province, commune or border sector (CN, LA, KH)."""
+    _quiet()
+    from geoservice.reports.document import report_context
+    from geoservice.reports.pdf import layout, render_html
+    from geoservice.reports.units import parse_request
+
+    store, catalog = current_app.extensions["geoservice.store"], \
+        current_app.extensions["geoservice.catalog"]
+    node_modules = current_app.config["GEOSERVICE_NODE_MODULES"] or None
+    started = time.perf_counter()
+    with current_app.test_request_context("/", query_string={"lang": lang}):
+        try:
+            request = parse_request(store, kind, code, year, lang)
+        except GeoserviceError as error:
+            click.echo(error.message, err=True)
+            sys.exit(2)
+        principal = principal_for_area(store, area)
+        context = report_context(store, catalog, request, principal, node_modules)
+        html = render_html(context, node_modules=node_modules)
+        if output.suffix.lower() == ".html":
+            output.write_text(html, encoding="utf-8")
+            click.echo(f"{output}: HTML print preview in {time.perf_counter() - started:.1f} s")
+            return
+        document = layout(html, node_modules)
+        output.write_bytes(document.write_pdf())
+    click.echo(f"{output}: {len(document.pages)} pages, {output.stat().st_size // 1024} KB, "
+               f"in {time.perf_counter() - started:.1f} s")
+
+
+@click.command("report-batch")
+@click.argument("province_code")
+@_options
+@click.option("--communes", default=None,
+              help="Comma-separated commune codes of the province (default: every commune).")
+@with_appcontext
+def report_batch_command(province_code, year, lang, area, output: Path, communes) -> None:
+    """Write every commune report of a province: one PDF with contents, or a .zip of PDFs."""
+    _quiet()
+    from geoservice.reports.batch import batch_pdf, commune_pdfs, select_communes, zip_stream
+    from geoservice.reports.units import parse_request
+
+    store, catalog = current_app.extensions["geoservice.store"], \
+        current_app.extensions["geoservice.catalog"]
+    node_modules = current_app.config["GEOSERVICE_NODE_MODULES"] or None
+    started = time.perf_counter()
+    with current_app.test_request_context("/", query_string={"lang": lang}):
+        try:
+            request = parse_request(store, "province", province_code, year, lang)
+            province = select_communes(request.unit, communes)
+        except GeoserviceError as error:
+            click.echo(error.message, err=True)
+            sys.exit(2)
+        principal = principal_for_area(store, area)
+        label = f"{province.full_name}: {len(province.communes)} communes"
+        with click.progressbar(length=len(province.communes), label=label) as bar:
+            if output.suffix.lower() == ".zip":
+                files = commune_pdfs(store, catalog, province, request.year, lang, principal,
+                                     node_modules, progress=bar.update)
+                with output.open("wb") as out:
+                    for chunk in zip_stream(files):
+                        out.write(chunk)
+                pages = None
+            else:
+                pdf, pages = batch_pdf(store, catalog, province, request.year, lang,
+                                       principal, node_modules, progress=bar.update)
+                output.write_bytes(pdf)
+    size = output.stat().st_size // 1024
+    what = f"{pages} pages" if pages is not None else f"{len(province.communes)} PDFs"
+    click.echo(f"{output}: {what}, {size} KB, in {time.perf_counter() - started:.1f} s")
+
+
+COMMANDS = (report_command, report_batch_command)

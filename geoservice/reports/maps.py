@@ -1,0 +1,271 @@
+"""The report map: the unit's communes classified by certification rate, drawn by our tile
+renderer with the layers' own styles, with neighbouring units, scale bar and north arrow.
+
+Every feature gets its `Symbol` from the layer that draws it on screen (`layers/*.toml`:
+sea, countries, provinces, certification-rate, border-lines, hot-spots), so paper and
+screen agree. The map is in Web Mercator like the tiles, fitted to the unit with a margin;
+geometries are simplified to half a pixel of the printed image. Labels (neighbouring
+provinces and countries, nearby communes on a commune map) are DejaVu Sans with a white
+halo. Legends are separate images drawn by `render.legend`, so that the map image itself
+holds only the map.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field, replace
+
+import numpy as np
+import shapely
+from PIL import Image, ImageDraw
+
+from geoservice.analysis import published
+from geoservice.catalog import BACKGROUND
+from geoservice.render.fonts import load_font
+from geoservice.render.legend import legend_image, style_entries
+from geoservice.render.map_decorations import draw_north_arrow, draw_scale_bar
+from geoservice.render.png import encode_png, render_image
+from geoservice.render.symbols import Symbol, parse_colour
+from geoservice.render.tilesource import EARTH_RADIUS, to_mercator
+from geoservice.reports.units import Unit
+from geoservice.store import FeatureQuery
+from geoservice.text import nfc
+
+ALL = 10**6
+PADDING = 0.06  # share of the unit's extent left around it
+UNIT_OUTLINE = Symbol(stroke=(33, 33, 33, 255), stroke_width=2.2)
+LABEL_HALO = (255, 255, 255, 230)
+LABEL_INK = (66, 66, 66, 255)
+COUNTRY_INK = (120, 110, 95, 255)
+SIZES = {"landscape": (760.0, 560.0), "portrait": (680.0, 560.0)}  # CSS pixels
+
+
+@dataclass
+class ReportMap:
+    """The map image (PNG) with its size in CSS pixels, its legends and what it drew."""
+
+    png: bytes
+    width: float
+    height: float
+    legends: list[tuple[bytes, float, float]] = field(default_factory=list)  # PNG, CSS size
+    drawn: dict = field(default_factory=dict)  # layer id -> number of features drawn
+
+
+@dataclass(frozen=True)
+class Frame:
+    """The printed area in Web Mercator metres and the image size in CSS pixels."""
+
+    minx: float
+    miny: float
+    maxx: float
+    maxy: float
+    width: float
+    height: float
+
+    @property
+    def resolution(self) -> float:
+        """Web Mercator metres per CSS pixel."""
+        return (self.maxx - self.minx) / self.width
+
+    def lonlat_bbox(self) -> tuple[float, float, float, float]:
+        """The frame as (west, south, east, north) in degrees."""
+        def lat(y: float) -> float:
+            return math.degrees(math.atan(math.sinh(y / EARTH_RADIUS)))
+        return (math.degrees(self.minx / EARTH_RADIUS), lat(self.miny),
+                math.degrees(self.maxx / EARTH_RADIUS), lat(self.maxy))
+
+    def ground_metres_per_pixel(self) -> float:
+        """True ground distance of one CSS pixel at the frame's centre."""
+        _w, south, _e, north = self.lonlat_bbox()
+        return self.resolution * math.cos(math.radians((south + north) / 2))
+
+
+def fit_frame(geometry, width: float, height: float) -> Frame:
+    """The frame showing a lon/lat geometry with a margin, at the image's aspect ratio."""
+    minx, miny, maxx, maxy = to_mercator(np.array([shapely.envelope(geometry)]))[0].bounds
+    span_x = max(maxx - minx, 2000.0) * (1 + 2 * PADDING)
+    span_y = max(maxy - miny, 2000.0) * (1 + 2 * PADDING)
+    resolution = max(span_x / width, span_y / height)
+    cx, cy = (minx + maxx) / 2, (miny + maxy) / 2
+    half_x, half_y = resolution * width / 2, resolution * height / 2
+    return Frame(cx - half_x, cy - half_y, cx + half_x, cy + half_y, width, height)
+
+
+def to_pixels(geometries, frame: Frame, scale: float) -> np.ndarray:
+    """Project lon/lat geometries into the frame's CSS pixels, clipped and simplified."""
+    shapes = to_mercator(np.asarray(geometries, dtype=object))
+    margin = 20 * frame.resolution
+    shapes = shapely.clip_by_rect(shapes, frame.minx - margin, frame.miny - margin,
+                                  frame.maxx + margin, frame.maxy + margin)
+
+    def transform(coords: np.ndarray) -> np.ndarray:
+        return np.column_stack([(coords[:, 0] - frame.minx) / frame.resolution,
+                                (frame.maxy - coords[:, 1]) / frame.resolution])
+
+    shapes = shapely.transform(shapes, transform)
+    return shapely.simplify(shapes, 0.5 / scale, preserve_topology=True)
+
+
+def unit_geometry(store, unit: Unit):
+    """The unit's outline in lon/lat (a border sector: the union of its communes)."""
+    if unit.kind == "province":
+        return store.get("provinces", unit.code)[2]
+    if unit.kind == "commune":
+        return store.get("communes", unit.code)[2]
+    page = store.query("communes", FeatureQuery(limit=ALL, border_neighbor=unit.code))
+    shapes = [g for _fid, _props, g in page.features if g is not None]
+    return shapely.union_all(shapes) if shapes else None
+
+
+def unit_map(store, catalog: dict, unit: Unit, year: int, hot_spots: list, texts: dict,
+             lang: str = "vi", orientation: str = "landscape", scale: float = 2.0,
+             classify: bool = True, node_modules=None) -> ReportMap | None:
+    """Draw the unit's map; None when the unit has no geometry.
+
+    `hot_spots` are (properties, geometry) pairs the reader may see (empty otherwise);
+    `texts` holds the translated words the map needs: ``north``, ``boundaries``,
+    ``province_boundary`` and ``unit``. `classify` False (a year without records) draws
+    every commune as having no data, without computing indicators.
+    """
+    outline = unit_geometry(store, unit)
+    if outline is None or outline.is_empty:
+        return None
+    frame = fit_frame(outline, *SIZES[orientation])
+    bbox = frame.lonlat_bbox()
+    items, labels, drawn = _layers(store, catalog, unit, year, frame, bbox, outline,
+                                   hot_spots, scale, lang, classify)
+    background = Image.new("RGBA", (round(frame.width * scale), round(frame.height * scale)),
+                           parse_colour(BACKGROUND))
+    background.alpha_composite(render_image(items, frame.width, frame.height, scale))
+    _draw_labels(background, labels, scale, node_modules)
+    mpp = frame.ground_metres_per_pixel() / scale
+    draw_scale_bar(background, mpp, (14 * scale, (frame.height - 14) * scale),
+                   frame.width * scale * 0.25, scale, node_modules)
+    draw_north_arrow(background, ((frame.width - 26) * scale, 12 * scale), scale=scale,
+                     label=texts["north"], node_modules=node_modules)
+    legends = _legends(catalog, year, lang, drawn, texts, scale, node_modules)
+    return ReportMap(encode_png(background.convert("RGB")), frame.width, frame.height,
+                     legends, {k: len(v) for k, v in drawn.items()})
+
+
+def _query(store, collection: str, bbox) -> list:
+    return store.query(collection, FeatureQuery(limit=ALL, bbox=bbox)).features
+
+
+def _layers(store, catalog, unit: Unit, year, frame: Frame, bbox, outline, hot_spots,
+            scale, lang: str, classify: bool):
+    """(pixel geometry, symbol) items in drawing order, labels, and what each layer drew."""
+    drawn: dict[str, list] = {}
+    items: list = []
+
+    def add(layer_id: str, features, symbol_of=None) -> list:
+        rows = [(props, geometry) for props, geometry in features if geometry is not None]
+        symbols = [symbol_of(props) if symbol_of else catalog[layer_id].symbol_for(props)
+                   for props, _geometry in rows]
+        keep = [i for i, s in enumerate(symbols) if s is not None]
+        if not keep:
+            return []
+        shapes = to_pixels([rows[i][1] for i in keep], frame, scale)
+        shown = [(rows[i][0], shape, symbols[i]) for i, shape in zip(keep, shapes)
+                 if not shape.is_empty]  # what lies outside the frame is not on the map
+        items.extend((shape, symbol) for _props, shape, symbol in shown)
+        if shown:
+            drawn.setdefault(layer_id, []).extend(props for props, _shape, _symbol in shown)
+        return [(props, shape) for props, shape, _symbol in shown]
+
+    add("sea", [(p, g) for _f, p, g in _query(store, "sea", bbox)])
+    countries = add("countries", [(p, g) for _f, p, g in _query(store, "countries", bbox)])
+    provinces = add("provinces", [({**p, "code": f}, g)
+                                  for f, p, g in _query(store, "provinces", bbox)])
+    communes = _query(store, "communes", bbox)
+    layer = catalog["certification-rate"].with_params(year=year)
+    if classify:
+        communes = published.decorate(store, "communes", communes, year, None)
+    members = set(unit.commune_codes)
+    placed = add("certification-rate", [({**p, "code": f}, g) for f, p, g in communes
+                                        if unit.kind == "commune" or f in members],
+                 layer.symbol_for)
+    # Provincial boundaries stay visible over the classified communes.
+    edge = replace(catalog["provinces"].style.symbol(), fill=None)
+    items.extend((shape, edge) for _props, shape in provinces)
+    if unit.kind != "border":
+        add("unit-outline", [({}, outline)], lambda _props: UNIT_OUTLINE)
+    add("border-lines", [(p, g) for _f, p, g in
+                         store.query("border-lines", FeatureQuery(limit=ALL)).features])
+    add("hot-spots", hot_spots)
+    labels = _country_labels(countries, lang) + _province_labels(provinces, unit)
+    if unit.kind == "commune":
+        labels += _commune_labels(placed, unit)
+    return items, labels, drawn
+
+
+def _country_labels(countries, lang: str) -> list:
+    name = "name" if lang == "vi" else "name_en"
+    return [(shape, (props.get(name) or "").upper(), 13, "bold", COUNTRY_INK)
+            for props, shape in countries if props.get("iso_a2") != "VN"]
+
+
+def _province_labels(provinces, unit: Unit) -> list:
+    out = []
+    for props, shape in provinces:
+        own = props.get("code") == unit.province_code
+        if own and unit.kind != "border":
+            continue  # the title names it; its communes fill it
+        out.append((shape, props.get("name") or "", 11, "bold" if own else "regular",
+                    LABEL_INK))
+    return out
+
+
+def _commune_labels(placed, unit: Unit) -> list:
+    return [(shape, props.get("name") or "", 11 if props["code"] == unit.code else 9,
+             "bold" if props["code"] == unit.code else "regular", LABEL_INK)
+            for props, shape in sorted(placed, key=lambda row: row[0]["code"] != unit.code)]
+
+
+def _draw_labels(image: Image.Image, labels: list, scale: float, node_modules) -> None:
+    """Draw labels inside their shape's visible part, skipping any that would overlap."""
+    draw = ImageDraw.Draw(image)
+    width, height = image.size[0] / scale, image.size[1] / scale
+    view = shapely.box(0, 0, width, height)
+    taken: list = []
+    for shape, text, size, style, ink in labels:
+        if shape is None or shape.is_empty:
+            continue
+        visible = shape.intersection(view)
+        if visible.is_empty or visible.area < (size * 3) ** 2 or not text:
+            continue
+        font = load_font(size * scale, style, node_modules)
+        point = visible.point_on_surface()
+        left, top, right, bottom = font.getbbox(nfc(text), anchor="mm")
+        box = shapely.box(point.x + left / scale, point.y + top / scale,
+                          point.x + right / scale, point.y + bottom / scale).buffer(4)
+        if not view.contains(box) or any(box.intersects(other) for other in taken):
+            continue
+        taken.append(box)
+        draw.text((point.x * scale, point.y * scale), nfc(text), font=font, fill=ink,
+                  anchor="mm", stroke_width=max(1, round(1.5 * scale)), stroke_fill=LABEL_HALO)
+
+
+def _legends(catalog, year, lang, drawn, texts, scale, node_modules) -> list[tuple]:
+    """Legend images: certification classes, boundaries, border lines, hot spots."""
+    layer = catalog["certification-rate"].with_params(year=year)
+    images = [legend_image(layer.legend_title.get(lang),
+                           style_entries(layer.style, lang, layer.legend_title), scale,
+                           node_modules)]
+    edge = catalog["provinces"].style.symbol()
+    boundaries = [(texts["province_boundary"], replace(edge, fill=None), "line")]
+    if "unit-outline" in drawn:
+        boundaries.append((texts["unit"], UNIT_OUTLINE, "line"))
+    images.append(legend_image(texts["boundaries"], boundaries, scale, node_modules))
+    for layer_id, key in (("border-lines", "neighbor"), ("hot-spots", "status")):
+        if layer_id not in drawn:
+            continue
+        shown = catalog[layer_id]
+        present = {props.get(key) for props in drawn[layer_id]}
+        entries = [(e.label.get(lang), shown.style.symbol(e.colour), shown.geometry)
+                   for e in shown.style.entries
+                   if (e.value if e.role == "category" else None) in present]
+        images.append(legend_image(shown.legend_title.get(lang), entries, scale,
+                                   node_modules))
+    return [(encode_png(image.convert("RGB")), image.width / scale, image.height / scale)
+            for image in images]

@@ -1,0 +1,174 @@
+"""The request guard: who is asking, may they use this route, CSRF, rate limits.
+
+Before every request:
+
+0. refuse NUL characters in the path, query and form (no name, code or id has one);
+1. identify the principal — an API key (header X-API-Key or Authorization: Bearer), else
+   the signed-in user of the session cookie (checked against the store: the session
+   exists, has not expired and its user is still enabled), else anonymous;
+2. enforce the route's declared access level (`geoservice.access`); a browser asking for a
+   page it may not see without signing in is sent to /login instead of a JSON 401;
+3. require a CSRF token on every state-changing request not authenticated by an API key
+   (forms carry it as `csrf_token`, scripts send the X-CSRFToken header; /auth/session
+   gives it); keys are exempt because a browser never sends them on its own;
+4. note the use of an API key in the audit trail (once per key, route kind and minute);
+5. count rate limits (sign-in attempts per address; heavy routes per caller) — 429 in the
+   one JSON error shape.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import secrets
+from datetime import timedelta
+from pathlib import Path
+from urllib.parse import quote
+
+from flask import Flask, current_app, g, redirect, request, session
+from flask_limiter import Limiter
+from flask_wtf.csrf import CSRFError, CSRFProtect
+
+from geoservice import access, audit
+from geoservice.access import ANONYMOUS
+from geoservice.auth import principal_for
+from geoservice.errors import InvalidParameter, Unauthorized
+from geoservice.users import session_principal
+from geoservice.web.errors import error_response
+
+LOGGER = logging.getLogger(__name__)
+SESSION_COOKIE = "geoservice_session"
+SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
+LOGIN_ENDPOINT = "auth.login_submit"  # POST /login
+
+
+def init_app(app: Flask) -> None:
+    """Configure sessions, CSRF protection and rate limits (after the request identity)."""
+    config = app.config
+    config["SECRET_KEY"] = config["GEOSERVICE_SECRET_KEY"] or _instance_secret(
+        Path(app.instance_path))
+    config.update(
+        SESSION_COOKIE_NAME=SESSION_COOKIE, SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=config["GEOSERVICE_SESSION_COOKIE_SECURE"],
+        SESSION_REFRESH_EACH_REQUEST=False,
+        PERMANENT_SESSION_LIFETIME=timedelta(hours=config["GEOSERVICE_SESSION_HOURS"]),
+        WTF_CSRF_CHECK_DEFAULT=False,  # checked in `identify`, after the principal is known
+        WTF_CSRF_TIME_LIMIT=config["GEOSERVICE_SESSION_HOURS"] * 3600,
+    )
+    csrf = CSRFProtect(app)
+    app.extensions["geoservice.csrf"] = csrf
+    app.register_error_handler(CSRFError, _csrf_error)
+    limiter = Limiter(
+        key_func=_caller, app=app, storage_uri=config["GEOSERVICE_RATELIMIT_STORAGE"],
+        default_limits=[_limit_for_request], default_limits_exempt_when=_not_limited,
+        headers_enabled=True, strategy="fixed-window", key_prefix="geoservice",
+    )
+    app.extensions["geoservice.limiter"] = limiter
+
+
+def _instance_secret(instance: Path) -> str:
+    """The instance's own secret key: generated once (mode 600), then read by every process."""
+    path = instance / "secret_key"
+    try:
+        return path.read_text().strip()
+    except FileNotFoundError:
+        pass
+    try:
+        instance.mkdir(parents=True, exist_ok=True)
+        handle = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:  # another process wrote it meanwhile
+        return path.read_text().strip()
+    except OSError as exc:  # a read-only instance folder
+        LOGGER.warning("cannot keep a secret key in %s (%s): sessions will not outlive this "
+                       "process; set SECRET_KEY", path, exc)
+        return secrets.token_urlsafe(48)
+    with os.fdopen(handle, "w") as out:
+        out.write(secrets.token_urlsafe(48))
+    return path.read_text().strip()
+
+
+def identify():
+    """Set g.principal, enforce the route's access level, CSRF, and note key use."""
+    app = current_app
+    store = app.extensions["geoservice.store"]
+    g.principal = ANONYMOUS
+    _refuse_nul()
+    principal = principal_for(store, request.headers)
+    if principal is ANONYMOUS and SESSION_COOKIE in request.cookies:
+        found = session_principal(store, session.get("sid"))
+        if found is None and "sid" in session:
+            session.pop("sid")  # expired, ended, or its user disabled
+        principal = found or ANONYMOUS
+    g.principal = principal
+    if request.endpoint is None:  # unknown URL or method: routing answers 404/405
+        return None
+    level = access.level_of(app.view_functions, request.endpoint)
+    if level is None:
+        LOGGER.error("route %s declares no access level: refused", request.endpoint)
+    try:
+        access.admit(level, principal, app.config["GEOSERVICE_PUBLIC_ACCESS"],
+                     request.endpoint)
+    except Unauthorized:
+        if request.method == "GET" and wants_html():
+            return redirect(f"/login?next={quote(request.full_path.rstrip('?'), safe='/')}",
+                            303)
+        raise
+    if request.method not in SAFE_METHODS and principal.kind != "key":
+        app.extensions["geoservice.csrf"].protect()
+    if principal.kind == "key":
+        audit.key_use(store, principal, request.blueprint or request.endpoint, request.path,
+                      request.remote_addr)
+    return None
+
+
+def _refuse_nul() -> None:
+    """Refuse NUL characters in the path, query and form: no name, code or id has one, and
+    databases refuse them (PostgreSQL text cannot hold them)."""
+    if "\x00" in request.path:
+        raise InvalidParameter("The address contains a NUL character.")
+    fields = list(request.args.items(multi=True))
+    if request.method not in SAFE_METHODS and request.mimetype in (
+            "application/x-www-form-urlencoded", "multipart/form-data"):
+        fields += list(request.form.items(multi=True))
+    for name, value in fields:
+        if "\x00" in str(name) or "\x00" in str(value):
+            label = str(name).replace("\x00", "")[:50] or None
+            raise InvalidParameter("The request contains a NUL character.", parameter=label)
+
+
+def wants_html() -> bool:
+    """True when the client prefers an HTML page to JSON (a browser, not a script)."""
+    return request.accept_mimetypes.best_match(["application/json", "text/html"]) \
+        == "text/html"
+
+
+def _csrf_error(error: CSRFError):
+    if request.endpoint == LOGIN_ENDPOINT:
+        from geoservice.web.auth import login_page
+
+        return login_page(error="expired", status=400)
+    return error_response("CSRFError", "The form or request carries no valid CSRF token: "
+                          "reload the page (scripts send the X-CSRFToken header; "
+                          "GET /auth/session gives it).", 400)
+
+
+def _caller() -> str:
+    """Whom a rate limit counts: the user or key, else the client address."""
+    principal = g.get("principal", ANONYMOUS)
+    if principal.authenticated and request.endpoint != LOGIN_ENDPOINT:
+        return principal.name
+    return request.remote_addr or "unknown"
+
+
+def _limit_for_request() -> str:
+    config = current_app.config
+    if request.endpoint == LOGIN_ENDPOINT:
+        return config["GEOSERVICE_LOGIN_RATE_LIMIT"]
+    return config["GEOSERVICE_HEAVY_RATE_LIMIT"]
+
+
+def _not_limited() -> bool:
+    if request.endpoint == LOGIN_ENDPOINT:
+        return request.method != "POST"
+    return not access.is_heavy(current_app.view_functions, request.endpoint)

@@ -1,0 +1,262 @@
+"""The map page officials use: a folium (Leaflet) map of our layers, served at `/`.
+
+Browsers asking for HTML at `/` (and anyone at `/map`) get the page; the OGC API landing
+document stays at `/?f=json` (see `geoservice.web.features.landing`). The page is folium's
+map — with every script and style pointing at our own `/vendor/<package>/…` files instead
+of folium's CDNs (jQuery, Bootstrap and the icon fonts are dropped: the page needs none of
+them) — inside our template `map/page.html`, plus our own `static/js/map.js` and
+`static/css/map.css`. Every inline `<script>`/`<style>` folium writes is given the
+request's CSP nonce here.
+
+What the script needs (layers this reader may see, grouped by theme, years, certification
+groups, model types, where tiles, legends, features, search and reports are) is written
+into the page as JSON; layer titles come from the layer files in the page's language, the
+page's own words from the translation catalogue.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from urllib.parse import urlsplit
+
+import folium
+from flask import (
+    Blueprint,
+    Response,
+    current_app,
+    g,
+    make_response,
+    render_template,
+    request,
+    url_for,
+)
+from flask_babel import gettext as _
+from markupsafe import Markup
+
+from geoservice import access, tileapi
+from geoservice.analysis import published
+from geoservice.analysis.indicators import CERTIFICATION_GROUPS
+from geoservice.catalog import PARAM_LABELS, THEMES
+from geoservice.errors import GeoserviceError, InvalidParameter, SourceMissing, status_for
+from geoservice.i18n import LANGUAGES, request_language
+from geoservice.web.security import _nonce, content_security_policy
+from geoservice.web.viewer import node_modules, vendor_url
+
+LOGGER = logging.getLogger(__name__)
+blueprint = Blueprint("mappage", __name__)
+
+PAGE_PARAMETERS = ("lang", "year", "f")
+# What the page loads from node_modules: (folium's name, package, file) — nothing else.
+SCRIPTS = (("leaflet", "leaflet", "leaflet.js"),
+           ("vectorgrid", "leaflet.vectorgrid", "Leaflet.VectorGrid.bundled.min.js"),
+           ("markercluster", "leaflet.markercluster", "leaflet.markercluster.js"))
+STYLES = (("leaflet_css", "leaflet", "leaflet.css"),
+          ("markercluster_css", "leaflet.markercluster", "MarkerCluster.css"),
+          ("markercluster_default_css", "leaflet.markercluster", "MarkerCluster.Default.css"))
+VISIBLE = ("sea", "countries", "provinces", "communes", "border-lines")
+BASEMAP_LAYERS = ("sea", "countries")
+DEFAULT_INDICATOR = "certification-rate"
+CENTRE, START_ZOOM = (16.0, 106.0), 6
+REGION = ((0.0, 95.0), (30.0, 120.0))  # south-west, north-east corners the map may pan to
+DENSITY_TILES = "/analyses/density/"
+LANG_COOKIE_AGE = 365 * 24 * 3600
+_TAG = re.compile(r"<(script|style)(?=[\s>])", re.IGNORECASE)
+_VIEWPORT = re.compile(r"<meta\s+name=\"viewport\"[^>]*>", re.IGNORECASE | re.DOTALL)
+_REFERENCE = re.compile(r"""(?:src|href)\s*=\s*["']?([^"'\s>]+)""", re.IGNORECASE)
+
+
+@blueprint.get("/map")
+@access.public
+def map_view():
+    """The map page (also what a browser gets at `/`)."""
+    return map_page()
+
+
+def map_page() -> Response:
+    """Render the map page for the current request; its errors are HTML pages too."""
+    lang = request_language()
+    try:
+        years = _store().record_years("certification")
+        year = _parse_page_args(request.args, years)
+        page = _render(lang, year, years)
+    except GeoserviceError as error:
+        status = status_for(error)
+        if status >= 500:
+            LOGGER.error("%s: %s (%s)", error.code, error.message, error.detail)
+        page = make_response(render_template("map/error.html", lang=lang, status=status,
+                                             message=error.message), status)
+    page.vary.update(("Accept", "Cookie"))
+    chosen = request.args.get("lang")
+    if chosen in LANGUAGES and request.cookies.get("lang") != chosen:
+        page.set_cookie("lang", chosen, max_age=LANG_COOKIE_AGE, samesite="Lax",
+                        secure=request.is_secure)
+    return page
+
+
+def _parse_page_args(args, years: list[int]) -> int | None:
+    unknown = sorted(set(args) - set(PAGE_PARAMETERS))
+    if unknown:
+        raise InvalidParameter(f"Unknown parameter '{unknown[0]}'. The map page accepts "
+                               "lang (vi or en) and year.", parameter=unknown[0])
+    if args.get("lang") not in (None, *LANGUAGES):
+        raise InvalidParameter("lang must be vi or en.", parameter="lang")
+    if args.get("f") not in (None, "html"):
+        raise InvalidParameter("The map page is HTML: f=html, or ?f=json at / for the API.",
+                               parameter="f")
+    if args.get("year") is None:
+        return years[-1] if years else None
+    return published.indicator_year(_store(), args["year"])
+
+
+def _store():
+    return current_app.extensions["geoservice.store"]
+
+
+def _render(lang: str, year: int | None, years: list[int]) -> Response:
+    missing = [package for _name, package, file in SCRIPTS
+               if not (node_modules() / package).is_dir()]
+    if missing:
+        raise SourceMissing(f"The map's scripts are not installed: npm package {missing[0]} "
+                            "(run `npm ci` in the project folder).",
+                            detail=f"looked in {node_modules()}")
+    catalog = current_app.extensions["geoservice.catalog"]
+    basemap = current_app.config["GEOSERVICE_BASEMAP_URL"]
+    map_parts = folium_parts(basemap, lang)
+    config = page_config(catalog, lang, year, years, basemap, map_parts["name"])
+    html = render_template("map/page.html", lang=lang, config=config,
+                           themes=_themes(config["layers"], lang), map_parts=map_parts)
+    response = make_response(html)
+    origin = _origin(basemap)
+    if origin:  # the internal basemap server's tiles are images from elsewhere
+        policy = content_security_policy(_nonce()).replace(
+            "img-src 'self'", f"img-src 'self' {origin}")
+        response.headers["Content-Security-Policy"] = policy
+    return response
+
+
+def _origin(url: str) -> str | None:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}" if parts.scheme and parts.netloc else None
+
+
+# --- folium ---------------------------------------------------------------------------------
+
+def folium_parts(basemap: str, lang: str) -> dict:
+    """Folium's map as the page's parts: header (links, styles), html (the map's div) and
+    script (creating the map), with our asset URLs and the CSP nonce; and the map's name."""
+    fmap = folium.Map(location=CENTRE, zoom_start=START_ZOOM, tiles=None, min_zoom=4,
+                      max_zoom=16, zoom_control=False, control_scale=True, max_bounds=True,
+                      min_lat=REGION[0][0], min_lon=REGION[0][1], max_lat=REGION[1][0],
+                      max_lon=REGION[1][1], position="absolute", font_size="0.9rem",
+                      fade_animation=False)  # tiles of the last zoom go as soon as all loaded
+    fmap.default_js = [(name, vendor_url(package, file)) for name, package, file in SCRIPTS]
+    fmap.default_css = [(name, vendor_url(package, file)) for name, package, file in STYLES]
+    if basemap:
+        folium.TileLayer(tiles=basemap, attr=_("Internal basemap"), name="basemap",
+                         max_zoom=19, max_native_zoom=18).add_to(fmap)
+    figure = fmap.get_root()
+    figure.render()
+    nonce = _nonce()
+    header = _VIEWPORT.sub("", figure.header.render())  # ours lets people zoom the page
+    parts = {"header": _with_nonce(header, nonce), "html": figure.html.render(),
+             "script": figure.script.render()}
+    for part in ("header", "html"):
+        for reference in _REFERENCE.findall(parts[part]):
+            if not reference.startswith("/") or reference.startswith("//"):
+                raise SourceMissing("The map page would load a file from elsewhere.",
+                                    detail=f"folium {part} references {reference}")
+    return {**{k: Markup(v) for k, v in parts.items()}, "name": fmap.get_name()}
+
+
+def _with_nonce(html: str, nonce: str) -> str:
+    """Give every <script> and <style> tag of `html` the CSP nonce."""
+    return _TAG.sub(lambda m: f'<{m.group(1)} nonce="{nonce}"', html)
+
+
+# --- what the script needs ---------------------------------------------------------------------
+
+def page_config(catalog: dict, lang: str, year: int | None, years: list[int], basemap: str,
+                map_name: str) -> dict:
+    """The page's settings for static/js/map.js (JSON in the page)."""
+    store, root = _store(), request.script_root
+    layers = [_layer(catalog[i], lang, basemap)
+              for i in tileapi.readable_layers(catalog, g.principal)]
+    return {
+        "map": map_name, "lang": lang, "year": year, "years": years,
+        "bounds": list(tileapi.VIETNAM_BOUNDS), "basemap": bool(basemap),
+        "layers": layers, "indicator": DEFAULT_INDICATOR if any(
+            layer["id"] == DEFAULT_INDICATOR for layer in layers) else None,
+        "groups": [{"value": group, "label": PARAM_LABELS[group][lang == "en"]}
+                   for group in CERTIFICATION_GROUPS],
+        "model_types": _model_types(catalog, lang),
+        "density": _density(catalog),
+        "notice": published.synthetic_notice(store),
+        "may_read_cooperation": _may_read(catalog, "cooperation"),
+        "points_limit": min(500, current_app.config["GEOSERVICE_MAX_ITEMS_LIMIT"]),
+        "login": _login_url(),
+        "urls": {"tiles": url_for("tiles.layers"), "search": url_for("search.search"),
+                 "collections": f"{root}/collections", "reports": f"{root}/reports",
+                 "page": url_for("mappage.map_view")},
+    }
+
+
+def _login_url() -> str | None:
+    """Where an anonymous reader signs in to see restricted layers (when sign-in exists)."""
+    if g.principal.authenticated or "auth.login" not in current_app.view_functions:
+        return None
+    return url_for("auth.login", next=url_for("mappage.map_view"))
+
+
+def _layer(layer, lang: str, basemap: str) -> dict:
+    kind = ("indicator" if layer.source.indicator else
+            "points" if layer.geometry == "point" else "vector")
+    visible = layer.id in VISIBLE and not (basemap and layer.id in BASEMAP_LAYERS)
+    return {"id": layer.id, "title": layer.title(lang), "theme": layer.theme, "kind": kind,
+            "geometry": layer.geometry, "restricted": layer.restricted,
+            "minzoom": layer.minzoom, "maxzoom": layer.maxzoom, "order": layer.order,
+            "params": {k: v for k, v in layer.params.items() if k != "year"},
+            "collection": layer.source.collection, "popup": list(layer.popup),
+            "property": layer.style.property, "visible": visible}
+
+
+def _themes(layers: list[dict], lang: str) -> list[dict]:
+    """The layer control's groups: each theme with its layers (indicators apart)."""
+    return [{"id": theme, "title": titles[lang],
+             "layers": [layer for layer in layers if layer["theme"] == theme]}
+            for theme, titles in THEMES.items()
+            if any(layer["theme"] == theme for layer in layers)]
+
+
+def _model_types(catalog: dict, lang: str) -> list[dict]:
+    types = [{"value": "any", "label": _("Any type")}]
+    if "model-points" in catalog:
+        types += [{"value": entry["value"], "label": entry["label"]}
+                  for entry in catalog["model-points"].legend(lang)["entries"]
+                  if entry["role"] == "category"]
+    return types
+
+
+def _may_read(catalog: dict, layer_id: str) -> bool:
+    layer = catalog.get(layer_id)
+    if layer is None:
+        return False
+    try:
+        access.decide(g.principal, layer)
+    except GeoserviceError:
+        return False
+    return True
+
+
+def _density(catalog: dict) -> dict | None:
+    """The incident-density overlay, when that analysis is served and this reader may see it."""
+    rules = {rule.rule for rule in current_app.url_map.iter_rules()}
+    tiles = next((r for r in sorted(rules) if r.startswith(DENSITY_TILES)
+                  and r.endswith(".png") and r.count("<") == 3), None)
+    if tiles is None or not _may_read(catalog, "incidents"):
+        return None
+    root = request.script_root
+    template = re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", tiles)
+    legend = f"{DENSITY_TILES}legend.json"
+    return {"tiles": root + template, "title": _("Density of incidents"),
+            "legend": root + legend if legend in rules else None}

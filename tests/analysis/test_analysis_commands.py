@@ -1,0 +1,47 @@
+"""`geoservice analyses run` and `geoservice emerging` on the fixture with the demo data:
+the same runs and cache as the API, in the instance folder."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+
+from geoservice.analysis import emerging
+from tests.analysis.test_commands import run
+from tests.conftest import _copy_database
+from tests.web.test_tiles import demo_db  # noqa: F401 - the shared session fixture
+
+
+def test_analyses_run_writes_into_the_instance_and_reuses_it(tmp_path, demo_db):  # noqa: F811
+    _copy_database(demo_db, tmp_path / "geoservice.sqlite")
+    out = tmp_path / "gi.geojson"
+    first = run(tmp_path, "analyses", "run", "gistar", "--zones", "hex", "--province", "08",
+                "--output", str(out))
+    assert first.exit_code == 0, first.output
+    assert "computed in" in first.output
+    zones = json.loads(out.read_text())["features"]
+    assert zones and {f["properties"]["province_code"] for f in zones} == {"08"}
+    assert list((tmp_path / "analyses" / "gistar").rglob("*.geojson"))
+    again = run(tmp_path, "analyses", "run", "gistar", "--zones", "hex", "--province", "08")
+    assert again.exit_code == 0 and "from the cache" in again.output
+    border = run(tmp_path, "analyses", "run", "border", "--period", "2024",
+                 "--output", str(tmp_path / "border.csv"))
+    assert border.exit_code == 0, border.output
+    rows = list(csv.DictReader(io.StringIO((tmp_path / "border.csv").read_text("utf-8-sig"))))
+    assert [r["value"] for r in rows[:4]] == ["all", "CN", "LA", "KH"]
+
+
+def test_emerging_command_prints_and_writes_the_province_table(tmp_path, demo_db):  # noqa: F811
+    _copy_database(demo_db, tmp_path / "geoservice.sqlite")
+    out = tmp_path / "emerging.csv"
+    result = run(tmp_path, "emerging", "--province", "11", "--step", "year", "--output",
+                 str(out))
+    assert result.exit_code == 0, result.output
+    rows = list(csv.DictReader(io.StringIO(out.read_text("utf-8-sig"))))
+    assert [r["province_code"] for r in rows] == ["11"]
+    assert int(rows[0]["zones"]) == sum(int(rows[0][p]) for p in emerging.PATTERNS)
+    refused = run(tmp_path, "emerging", "--step", "month")
+    assert refused.exit_code == 2 and "step" in refused.output
+    too_short = run(tmp_path, "emerging", "--period", "2024", "--step", "year")
+    assert too_short.exit_code == 1 and "at least 4 time steps" in too_short.output
