@@ -30,7 +30,8 @@ def cli_actor() -> str:
     return f"cli:{getpass.getuser()}"
 
 
-def _audit(action: str, target: str | None, detail: dict | None = None) -> None:
+def record_change(action: str, target: str | None, detail: dict | None = None) -> None:
+    """Write a command-line change to the audit trail."""
     from geoservice import audit
 
     audit.record(_store(), action, cli_actor(), target, detail or {}, "local")
@@ -72,7 +73,7 @@ def users_create(username: str, role: str, area: str, password_stdin: bool) -> N
         user = users.create_user(_store(), username, password, role, area, cli_actor())
     except GeoserviceError as error:
         _fail(error)
-    _audit("user_create", user["username"], {"role": role, "area": user["area"]})
+    record_change("user_create", user["username"], {"role": role, "area": user["area"]})
     click.echo(f"user {user['username']} created ({role}, {user['area']})")
 
 
@@ -81,7 +82,7 @@ def _change(action: str, username: str, change, detail: dict) -> None:
         user = change()
     except GeoserviceError as error:
         _fail(error)
-    _audit(action, user["username"], detail)
+    record_change(action, user["username"], detail)
     state = "enabled" if user["enabled"] else "disabled"
     click.echo(f"user {user['username']}: {user['role']}, {user['area']}, {state}")
 
@@ -156,7 +157,7 @@ def backup_command(output: Path) -> None:
         counts = backup(_store(), output)
     except GeoserviceError as error:
         _fail(error)
-    _audit("backup", str(output), counts)
+    record_change("backup", str(output), counts)
     click.echo(f"backup written to {output}: {counts}")
 
 
@@ -178,7 +179,7 @@ def restore_command(source: Path, yes: bool) -> None:
         counts = restore(_store(), source)
     except GeoserviceError as error:
         _fail(error)
-    _audit("restore", str(source), counts)
+    record_change("restore", str(source), counts)
     click.echo(f"store restored from {source}: {counts}")
 
 
@@ -206,7 +207,7 @@ def audit_export(fmt: str, output: Path | None, action, since, until) -> None:
     except GeoserviceError as error:
         _fail(error)
     body = audit.to_csv(rows) if fmt == "csv" else audit.to_json(rows)
-    _audit("audit_export", fmt, {"rows": len(rows), **args})
+    record_change("audit_export", fmt, {"rows": len(rows), **args})
     if output is None:
         sys.stdout.buffer.write(body)
     else:

@@ -346,7 +346,7 @@ def keys_create(name: str, role: str, area: str, layers: str | None) -> None:
         click.echo(f"area must be 'national' or the code of a province in the store, "
                    f"not {area!r}", err=True)
         sys.exit(2)
-    from geoservice.admin_cli import _audit, cli_actor
+    from geoservice.admin_cli import cli_actor, record_change
     from geoservice.collections import COLLECTIONS
 
     scope = [i.strip() for i in layers.split(",") if i.strip()] if layers else None
@@ -357,7 +357,7 @@ def keys_create(name: str, role: str, area: str, layers: str | None) -> None:
     except GeoserviceError as error:
         click.echo(error.message, err=True)
         sys.exit(2)
-    _audit("key_create", row["id"], {"name": row["name"], "role": role, "area": area,
+    record_change("key_create", row["id"], {"name": row["name"], "role": role, "area": area,
                                      "layers": row["layers"]})
     click.echo(f"key {row['id']} for {row['name']} ({role}, {area}); keep it now, it is not "
                f"shown again:\n{key}")
@@ -383,9 +383,9 @@ def keys_revoke(key_id: str) -> None:
     if not current_app.extensions["geoservice.store"].revoke_api_key(key_id):
         click.echo(f"no active key {key_id}", err=True)
         sys.exit(1)
-    from geoservice.admin_cli import _audit
+    from geoservice.admin_cli import record_change
 
-    _audit("key_revoke", key_id)
+    record_change("key_revoke", key_id)
     click.echo(f"key {key_id} revoked")
 
 

@@ -198,6 +198,9 @@ def query_records(conn, kind: str, query: RecordQuery, ids_in_bbox) -> FeaturePa
     sql_where = " AND ".join(where)
     total = conn.execute(f"SELECT count(*) FROM records f WHERE {sql_where}",
                          params).fetchone()[0]
-    rows = conn.execute(f"{RECORD_SELECT} WHERE {sql_where} ORDER BY f.id LIMIT ? OFFSET ?",
+    # With filters beyond the kind, `+f.id` stops SQLite from walking the whole kind in id
+    # order and lets it use the filter index (a province-year page: 237 ms -> 3 ms).
+    order = "+f.id" if len(where) > 1 else "f.id"
+    rows = conn.execute(f"{RECORD_SELECT} WHERE {sql_where} ORDER BY {order} LIMIT ? OFFSET ?",
                         [*params, query.limit, query.offset]).fetchall()
     return FeaturePage([decode_record(r) for r in rows], total)

@@ -26,7 +26,7 @@ from pathlib import Path
 from urllib.parse import quote
 
 from flask import Flask, current_app, g, redirect, request, session
-from flask_limiter import Limiter
+from flask_limiter import Limiter, RateLimitExceeded
 from flask_wtf.csrf import CSRFError, CSRFProtect
 
 from geoservice import access, audit
@@ -59,6 +59,7 @@ def init_app(app: Flask) -> None:
     csrf = CSRFProtect(app)
     app.extensions["geoservice.csrf"] = csrf
     app.register_error_handler(CSRFError, _csrf_error)
+    app.register_error_handler(RateLimitExceeded, _too_many)
     limiter = Limiter(
         key_func=_caller, app=app, storage_uri=config["GEOSERVICE_RATELIMIT_STORAGE"],
         default_limits=[_limit_for_request], default_limits_exempt_when=_not_limited,
@@ -101,8 +102,8 @@ def identify():
             session.pop("sid")  # expired, ended, or its user disabled
         principal = found or ANONYMOUS
     g.principal = principal
-    if request.endpoint is None:  # unknown URL or method: routing answers 404/405
-        return None
+    if request.endpoint is None or request.method == "OPTIONS":
+        return None  # routing answers unknown URLs and methods; a CORS preflight has no data
     level = access.level_of(app.view_functions, request.endpoint)
     if level is None:
         LOGGER.error("route %s declares no access level: refused", request.endpoint)
@@ -151,6 +152,15 @@ def _csrf_error(error: CSRFError):
     return error_response("CSRFError", "The form or request carries no valid CSRF token: "
                           "reload the page (scripts send the X-CSRFToken header; "
                           "GET /auth/session gives it).", 400)
+
+
+def _too_many(error: RateLimitExceeded):
+    response = error_response("TooManyRequests", f"Too many requests: at most "
+                              f"{error.description}. Wait a little and try again.", 429)
+    for header, value in error.get_headers():
+        if header.lower() != "content-type":
+            response.headers[header] = value
+    return response
 
 
 def _caller() -> str:

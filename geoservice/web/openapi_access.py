@@ -4,8 +4,10 @@ statuses every route may answer because of access control.
 `complete(paths)` adds these paths and, to every operation (also those other modules
 documented), the error answers the request guard can give: 401 (no or a bad key, or a
 restricted layer), 403 (outside the caller's role, area or key scope), 503 (store
-unavailable), and 429 on rate-limited routes. Callers send an API key in the `X-API-Key`
-header (or `Authorization: Bearer`), or use the session cookie of /login.
+unavailable), and 429 on rate-limited routes. An operation answering an HTML page answers
+its errors with a readable page too, so its error answers also list text/html. Callers
+send an API key in the `X-API-Key` header (or `Authorization: Bearer`), or use the session
+cookie of /login.
 """
 
 from __future__ import annotations
@@ -187,12 +189,13 @@ def complete(paths: dict) -> dict:
     for item in paths.values():
         for method, operation in item.items():
             responses = operation.setdefault("responses", {})
-            page = "text/html" in responses.get("200", {}).get("content", {})
             for code, answer in _errors(*COMMON).items():
-                if page:  # a page answers its errors with a readable page (or JSON)
-                    answer = {**answer, "content": {**answer["content"], "text/html": {
-                        "schema": {"type": "string"}}}}
                 responses.setdefault(code, answer)
+            if "text/html" in responses.get("200", {}).get("content", {}):
+                for code, answer in list(responses.items()):  # a page's errors are pages
+                    if code >= "400" and "content" in answer:  # (copied: may be shared)
+                        responses[code] = {**answer, "content": {
+                            "text/html": {"schema": {"type": "string"}}, **answer["content"]}}
             if method != "get":
                 responses.setdefault("429", _errors("429")["429"])
     return paths
