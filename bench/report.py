@@ -47,7 +47,9 @@ def markdown(results: dict) -> str:
     lines = [
         "# Benchmarks", "",
         "Written by `make bench` (bench/run.py); the raw figures are in bench/results.json. "
-        "Not tests: speed is measured and written down here, not asserted.", "",
+        "Not tests: speed is measured and written down here, not asserted. What stands in "
+        "the way of the targets not met, and what was tried: "
+        "[scaling.md](scaling.md#what-the-measurements-say).", "",
         f"Run {results['started']}–{results['finished']} on: {m['cpu']}, {m['cores']} cores, "
         f"{m['memory_gb']} GB, {m['os']}, Python {m['python']}, {m['postgresql']}. "
         "Service: gunicorn with geoservice/gunicorn_conf.py (gthread, one worker per core, "
