@@ -50,21 +50,25 @@ def server(instance: Path, tile_cache: str, port: int, database_url: str = ""):
     env = {**os.environ, "GEOSERVICE_INSTANCE_PATH": str(instance),
            "GEOSERVICE_TILE_CACHE": tile_cache, "GEOSERVICE_GUNICORN_BIND": f"127.0.0.1:{port}",
            "GEOSERVICE_DATABASE_URL": database_url}
-    cache = tempfile.mkdtemp(prefix="tiles-") if tile_cache == "" else None
-    if cache:
-        env["GEOSERVICE_TILE_CACHE"] = ""
-    process = subprocess.Popen([str(BIN / "gunicorn"), "-c", "python:geoservice.gunicorn_conf",
-                                "geoservice.wsgi:app"], env=env, cwd=ROOT,
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    with running([str(BIN / "gunicorn"), "-c", "python:geoservice.gunicorn_conf",
+                  "geoservice.wsgi:app"], env, port, "/conformance") as base:
+        yield base
+
+
+@contextlib.contextmanager
+def running(command: list[str], env: dict, port: int, probe: str):
+    """Run a server process until the block ends; yield its base URL once `probe` answers."""
+    process = subprocess.Popen(command, env=env, cwd=ROOT, stdout=subprocess.DEVNULL,
+                               stderr=subprocess.DEVNULL)
     base = f"http://127.0.0.1:{port}"
     try:
         for _ in range(600):
             with contextlib.suppress(OSError):
-                urllib.request.urlopen(base + "/conformance", timeout=2).read()
+                urllib.request.urlopen(base + probe, timeout=2).read()
                 break
             time.sleep(0.2)
         else:
-            raise RuntimeError("the service did not start")
+            raise RuntimeError(f"{command[0]} did not start")
         yield base
     finally:
         process.terminate()

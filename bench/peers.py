@@ -13,7 +13,6 @@ import contextlib
 import os
 import subprocess
 import time
-import urllib.request
 from pathlib import Path
 
 from bench import measure
@@ -120,22 +119,7 @@ def _time_http(base: str, paths: list[str], tiles) -> dict:
 def _tipg(database: str, port: int = 8081):
     env = {**os.environ, "DATABASE_URL": database, "TIPG_DB_SCHEMAS": '["bench"]',
            "TIPG_MAX_FEATURES_PER_TILE": "20000"}
-    process = subprocess.Popen([str(TIPG), "tipg.main:app", "--host", "127.0.0.1", "--port",
-                                str(port), "--workers", str(os.cpu_count() or 2)], env=env,
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(300):
-            with contextlib.suppress(OSError):
-                urllib.request.urlopen(base + "/collections", timeout=2).read()
-                break
-            time.sleep(0.2)
-        else:
-            raise RuntimeError("TiPg did not start")
+    with measure.running([str(TIPG), "tipg.main:app", "--host", "127.0.0.1", "--port",
+                          str(port), "--workers", str(os.cpu_count() or 2)], env, port,
+                         "/collections") as base:
         yield base
-    finally:
-        process.terminate()
-        try:
-            process.wait(30)
-        except subprocess.TimeoutExpired:
-            process.kill()
