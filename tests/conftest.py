@@ -204,3 +204,16 @@ def backend_app(request, make_app, loaded_db):
     if request.param == "sqlite":
         return make_app(loaded_db)
     return make_app(None, DATABASE_URL=request.getfixturevalue("loaded_postgis"))
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """Debian's headless Chromium through Playwright, one per test module (tests/browser.py:
+    skipped with the reason where it is absent, failing instead in CI)."""
+    from tests.browser import launch_chromium, require_chromium
+
+    sync_api = require_chromium()
+    with sync_api.sync_playwright() as playwright:
+        chromium = launch_chromium(playwright)
+        yield chromium
+        chromium.close()

@@ -106,14 +106,8 @@ class PostgisSecurity(SecurityTables):
 
     def audit_rows(self, query: AuditQuery) -> tuple[list[dict], int]:
         """Return one page of audit rows, newest first, and the number matching."""
-        where, params = ["true"], []
-        for column, value, op in (("action", query.action, "="), ("actor", query.actor, "="),
-                                  ("at", query.since, ">="), ("at", query.until, "<")):
-            if value is not None:
-                where.append(f"{column} {op} %s")
-                params.append(value)
+        sql_where, params = query.where("%s")
         conn = self._connect()
-        sql_where = " AND ".join(where)
         total = conn.execute(f"SELECT count(*) FROM audit WHERE {sql_where}",
                              params).fetchone()[0]
         rows = _rows(conn.execute(

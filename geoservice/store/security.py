@@ -30,6 +30,16 @@ class AuditQuery:
     limit: int = 100
     offset: int = 0
 
+    def where(self, mark: str) -> tuple[str, list]:
+        """The SQL condition and parameters of the filters, with `mark` as placeholder."""
+        where, params = ["1 = 1"], []
+        for column, value, op in (("action", self.action, "="), ("actor", self.actor, "="),
+                                  ("at", self.since, ">="), ("at", self.until, "<")):
+            if value is not None:
+                where.append(f"{column} {op} {mark}")
+                params.append(value)
+        return " AND ".join(where), params
+
 
 class SecurityTables(ABC):
     """Users, sessions and the audit trail, as every backend keeps them."""

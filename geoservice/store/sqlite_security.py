@@ -164,14 +164,8 @@ class SqliteSecurity(SecurityTables):
 
     def audit_rows(self, query: AuditQuery) -> tuple[list[dict], int]:
         """Return one page of audit rows, newest first, and the number matching."""
-        where, params = ["1 = 1"], []
-        for column, value, op in (("action", query.action, "="), ("actor", query.actor, "="),
-                                  ("at", query.since, ">="), ("at", query.until, "<")):
-            if value is not None:
-                where.append(f"{column} {op} ?")
-                params.append(value)
+        sql_where, params = query.where("?")
         conn = self._connect()
-        sql_where = " AND ".join(where)
         total = conn.execute(f"SELECT count(*) FROM audit WHERE {sql_where}",
                              params).fetchone()[0]
         rows = _rows(conn.execute(

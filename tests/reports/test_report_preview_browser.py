@@ -4,15 +4,12 @@ and legend images decoded, the charts drawn, and the browser prints it to A4 PDF
 
 from __future__ import annotations
 
-from tests.browser import launch_chromium, require_chromium
 from tests.reports.helpers import read_pdf
 from tests.web.helpers import serving
 
 
-def test_preview_page_renders_in_chromium_under_the_csp(demo_db, tmp_path):
-    sync_api = require_chromium()
-    with serving(demo_db, tmp_path) as server, sync_api.sync_playwright() as playwright:
-        browser = launch_chromium(playwright)
+def test_preview_page_renders_in_chromium_under_the_csp(demo_db, tmp_path, browser):
+    with serving(demo_db, tmp_path) as server:
         page = browser.new_page()
         messages: list[str] = []
         page.on("console", lambda message: messages.append(message.text))
@@ -30,7 +27,7 @@ def test_preview_page_renders_in_chromium_under_the_csp(demo_db, tmp_path):
             family: getComputedStyle(document.body).fontFamily,
         })""")
         pdf = page.pdf(format="A4", print_background=True)
-        browser.close()
+        page.close()
     assert not messages, messages  # a CSP refusal or script error would be reported here
     assert not server.failures(), server.failures()
     assert state["font"] and state["loaded"] >= 1 and "DejaVu Sans" in state["family"]

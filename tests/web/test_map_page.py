@@ -27,7 +27,6 @@ from geoservice.catalog import THEMES, load_catalog
 from geoservice.errors import ConfigError
 from geoservice.store import FeatureQuery, open_store
 from geoservice.store.records import RecordQuery
-from tests.browser import launch_chromium, require_chromium
 from tests.conftest import NODE_MODULES, REPO_ROOT
 from tests.web.helpers import assert_error, decode, serving
 from tests.web.test_maplibre import PageLog
@@ -346,15 +345,6 @@ def test_vendor_route_serves_nothing_outside_the_allowed_folders(client, path):
 
 READY_MS = 90_000
 SCREENSHOT = REPO_ROOT / "docs" / "images" / "map.png"
-
-
-@pytest.fixture(scope="module")
-def browser():
-    sync_api = require_chromium()
-    with sync_api.sync_playwright() as playwright:
-        chromium = launch_chromium(playwright)
-        yield chromium
-        chromium.close()
 
 
 @pytest.fixture(scope="module")

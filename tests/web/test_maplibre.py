@@ -15,7 +15,6 @@ from urllib.parse import urlsplit
 import pytest
 from PIL import Image, ImageColor
 
-from tests.browser import launch_chromium, require_chromium
 from tests.conftest import NODE_MODULES
 from tests.web.helpers import assert_error, decode, serving
 
@@ -27,15 +26,6 @@ READY_TIMEOUT_MS = 90_000
 @pytest.fixture
 def viewer_client(make_app):
     return make_app(None, NODE_MODULES=str(NODE_MODULES)).test_client()
-
-
-@pytest.fixture(scope="module")
-def browser():
-    sync_api = require_chromium()
-    with sync_api.sync_playwright() as playwright:
-        chromium = launch_chromium(playwright)
-        yield chromium
-        chromium.close()
 
 
 @pytest.fixture(scope="module")
