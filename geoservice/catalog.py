@@ -190,8 +190,16 @@ class LayerDef:
         return params
 
     def with_params(self, year: int | str | None = None, **overrides) -> LayerDef:
-        """Return this layer for other indicator parameters (see `indicator_params`)."""
-        return _resolve(self, self.indicator_params(year, **overrides))
+        """Return this layer for other indicator parameters (see `indicator_params`); the
+        few resolved variants (years × groups) are kept, since every tile asks for one."""
+        params = self.indicator_params(year, **overrides)
+        key = (id(self), tuple(sorted(params.items())))
+        kept = _RESOLVED.get(key)
+        if kept is None or kept[0] is not self:
+            if len(_RESOLVED) > 4096:
+                _RESOLVED.clear()
+            kept = _RESOLVED[key] = (self, _resolve(self, params))
+        return kept[1]
 
     def accepts(self, properties: dict) -> bool:
         """True when a feature passes the layer's source filter."""
@@ -374,6 +382,9 @@ def _year(value) -> int | str:
         raise InvalidParameter("year must be 'latest' or a year between 1900 and 2100.",
                                parameter="year")
     return value
+
+
+_RESOLVED: dict[tuple, tuple[LayerDef, LayerDef]] = {}
 
 
 def _resolve(layer: LayerDef, params: dict, problems: list[str] | None = None) -> LayerDef:

@@ -229,10 +229,30 @@ class SqliteStore(SqliteSecurity, Store):
 
     def data_version(self) -> str:
         """Return a token that changes whenever boundaries or records change."""
-        count, latest = self._connect().execute(
-            "SELECT count(*), coalesce(max(imported_at), '') FROM imports "
-            "WHERE inserted + updated > 0").fetchone()
-        return f"{self.get_meta('boundaries_loaded_at')}|{count}|{latest}"
+        def read(conn) -> str:
+            count, latest, loaded = conn.execute(
+                "SELECT count(*), coalesce(max(imported_at), ''), "
+                "(SELECT value FROM meta WHERE key = 'boundaries_loaded_at') FROM imports "
+                "WHERE inserted + updated > 0").fetchone()
+            return f"{loaded}|{count}|{latest}"
+
+        return self._while_unchanged("data_version", read)
+
+    def _while_unchanged(self, name: str, read):
+        """Return `read(conn)`, kept per connection until the database changes.
+
+        For what every request asks (the data version, an API key): SQLite's
+        `PRAGMA data_version` counts the commits of other connections and processes,
+        `total_changes` this connection's own, so a change anywhere is seen at once."""
+        conn = self._connect()
+        changes = (id(conn), conn.execute("PRAGMA data_version").fetchone()[0],
+                   conn.total_changes)
+        kept = getattr(self._local, "kept", None)
+        if kept is None or kept["changes"] != changes or len(kept) > 1000:
+            kept = self._local.kept = {"changes": changes, "conn": conn}
+        if name not in kept:
+            kept[name] = read(conn)
+        return kept[name]
 
     def add_api_key(self, key: dict) -> None:
         """Store a new API key."""
@@ -247,14 +267,19 @@ class SqliteStore(SqliteSecurity, Store):
 
     def api_keys(self, key_id: str | None = None) -> list[dict]:
         """Return the API keys (or the one with this id), oldest first."""
-        cursor = self._connect().execute(
-            "SELECT * FROM api_keys" + (" WHERE id = ?" if key_id else "")
-            + " ORDER BY created_at, id", (key_id,) if key_id else ())
-        names = [d[0] for d in cursor.description]
-        rows = [dict(zip(names, row)) for row in cursor.fetchall()]
-        for row in rows:
-            row["layers"] = None if row["layers"] is None else json.loads(row["layers"])
-        return rows
+        def read(conn) -> list[dict]:
+            cursor = conn.execute(
+                "SELECT * FROM api_keys" + (" WHERE id = ?" if key_id else "")
+                + " ORDER BY created_at, id", (key_id,) if key_id else ())
+            names = [d[0] for d in cursor.description]
+            rows = [dict(zip(names, row)) for row in cursor.fetchall()]
+            for row in rows:
+                row["layers"] = None if row["layers"] is None else json.loads(row["layers"])
+            return rows
+
+        if key_id is None:
+            return read(self._connect())
+        return [dict(row) for row in self._while_unchanged(f"api_key {key_id}", read)]
 
     def revoke_api_key(self, key_id: str) -> bool:
         """Mark a key revoked."""

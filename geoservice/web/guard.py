@@ -26,6 +26,7 @@ from pathlib import Path
 from urllib.parse import quote
 
 from flask import Flask, current_app, g, redirect, request, session
+from flask.sessions import SecureCookieSessionInterface
 from flask_limiter import Limiter, RateLimitExceeded
 from flask_wtf.csrf import CSRFError, CSRFProtect
 
@@ -56,6 +57,7 @@ def init_app(app: Flask) -> None:
         WTF_CSRF_CHECK_DEFAULT=False,  # checked in `identify`, after the principal is known
         WTF_CSRF_TIME_LIMIT=config["GEOSERVICE_SESSION_HOURS"] * 3600,
     )
+    app.session_interface = CookieSessions()
     csrf = CSRFProtect(app)
     app.extensions["geoservice.csrf"] = csrf
     app.register_error_handler(CSRFError, _csrf_error)
@@ -66,6 +68,33 @@ def init_app(app: Flask) -> None:
         headers_enabled=True, strategy="fixed-window", key_prefix="geoservice",
     )
     app.extensions["geoservice.limiter"] = limiter
+    _check_limited_routes_only(app, limiter)
+
+
+class CookieSessions(SecureCookieSessionInterface):
+    """Flask's signed-cookie sessions, opened without building a signer when the request
+    carries no session cookie (every tile and API call of a script or anonymous map)."""
+
+    def open_session(self, app, request):
+        """An empty session when the request has no session cookie, else Flask's own."""
+        if not request.cookies.get(self.get_cookie_name(app)):
+            return self.session_class()
+        return super().open_session(app, request)
+
+
+def _check_limited_routes_only(app: Flask, limiter: Limiter) -> None:
+    """Run the limiter's per-request check only on the routes that have a limit (sign-in
+    and heavy routes): on every other route (tiles above all) it would find nothing to
+    count, at the cost of resolving its limits on each request."""
+    check = limiter._check_request_limit
+    hooks = app.before_request_funcs.setdefault(None, [])
+
+    def check_if_limited():
+        if not _not_limited():
+            return check()
+        return None
+
+    hooks[hooks.index(check)] = check_if_limited
 
 
 def _instance_secret(instance: Path) -> str:

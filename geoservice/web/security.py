@@ -19,12 +19,14 @@ def _nonce() -> str:
     return g.csp_nonce
 
 
-def content_security_policy(nonce: str) -> str:
-    """Return the Content-Security-Policy header value for a response using `nonce`."""
+def content_security_policy(nonce: str | None) -> str:
+    """Return the Content-Security-Policy header value for a response using `nonce` (None:
+    a response that drew no page with inline code, which then may run none)."""
+    own = f"'self' 'nonce-{nonce}'" if nonce else "'self'"
     return "; ".join([
         "default-src 'self'",
-        f"script-src 'self' 'nonce-{nonce}'",
-        f"style-src 'self' 'nonce-{nonce}'",
+        f"script-src {own}",
+        f"style-src {own}",
         # Leaflet and MapLibre position elements with style attributes they set themselves.
         "style-src-attr 'unsafe-inline'",
         "img-src 'self' data: blob:",
@@ -39,13 +41,21 @@ def content_security_policy(nonce: str) -> str:
     ])
 
 
+FIXED_HEADERS = (("X-Content-Type-Options", "nosniff"), ("X-Frame-Options", "DENY"),
+                 ("Referrer-Policy", "same-origin"),
+                 ("Cross-Origin-Opener-Policy", "same-origin"))
+NO_INLINE_POLICY = content_security_policy(None)
+
+
 def _headers(response: Response) -> Response:
     headers = response.headers
-    headers.setdefault("Content-Security-Policy", content_security_policy(_nonce()))
-    headers.setdefault("X-Content-Type-Options", "nosniff")
-    headers.setdefault("X-Frame-Options", "DENY")
-    headers.setdefault("Referrer-Policy", "same-origin")
-    headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
+    if "Content-Security-Policy" not in headers:
+        nonce = g.get("csp_nonce")  # set only when a page used it
+        headers["Content-Security-Policy"] = (content_security_policy(nonce) if nonce
+                                              else NO_INLINE_POLICY)
+    for name, value in FIXED_HEADERS:
+        if name not in headers:
+            headers.add(name, value)
     return response
 
 

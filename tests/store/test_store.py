@@ -214,6 +214,26 @@ def test_meta(store):
     other.close()
 
 
+def test_data_version_and_keys_follow_changes_made_elsewhere_at_once(store):
+    """Every tile asks for the data version and every keyed request for its key: what a
+    store keeps of them must never outlive a change made by another process."""
+    from geoservice.auth import create_key, principal_for
+    from geoservice.errors import Unauthorized
+
+    store.set_meta("boundaries_loaded_at", "2026-01-01T00:00:00+00:00")
+    _row, key = create_key(store, "reader", "viewer", "08")
+    before = store.data_version()
+    assert principal_for(store, {"X-API-Key": key}).province_code == "08"
+    assert store.data_version() == before
+    other = open_store(store.url_for_tests)  # another connection: another process
+    other.set_meta("boundaries_loaded_at", "2026-02-01T00:00:00+00:00")
+    assert other.revoke_api_key(key.split(".")[0].removeprefix("gsk_"))
+    other.close()
+    assert store.data_version() != before
+    with pytest.raises(Unauthorized):
+        principal_for(store, {"X-API-Key": key})
+
+
 def test_each_thread_has_its_own_connection(filled):
     results = {}
 
