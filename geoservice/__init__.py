@@ -35,7 +35,8 @@ def create_app(config: dict | None = None) -> Flask:
     app.json = OrjsonProvider(app)
     app.config["MAX_CONTENT_LENGTH"] = settings["MAX_UPLOAD_MB"] * 1024 * 1024
     app.extensions["geoservice.catalog"] = load_catalog()  # validated now, not on a request
-    app.extensions["geoservice.store"] = open_store(settings["DATABASE_URL"])
+    app.extensions["geoservice.store"] = store = open_store(settings["DATABASE_URL"])
+    store.mvt_min_zoom = settings["DATABASE_MVT_MIN_ZOOM"]
     app.extensions["geoservice.sources"] = SourceCache()
     app.extensions["geoservice.tile_cache"] = open_cache(settings["TILE_CACHE"],
                                                          Path(app.instance_path))

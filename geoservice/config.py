@@ -20,6 +20,10 @@ DEFAULTS: dict[str, object] = {
     "DEFAULT_ITEMS_LIMIT": 10,
     # Largest uploaded file accepted by the import endpoint, in megabytes.
     "MAX_UPLOAD_MB": 20,
+    # PostGIS backend: vector tiles of stored boundary layers are made by the database
+    # (ST_AsMVT) from this zoom on; below it our encoder on pre-simplified shapes is faster.
+    # 0: always the database; 99: never. No effect on the embedded SQLite store.
+    "DATABASE_MVT_MIN_ZOOM": 10,
     # Tile cache: "" (files in the instance folder), "none", or a redis:// URL shared by hosts.
     "TILE_CACHE": "",
     # Origins allowed to call the API and tiles from a browser (CORS): "" none, "*" any, or a
@@ -67,13 +71,15 @@ def load(instance_path: Path, overrides: dict | None = None) -> dict:
         config["DATABASE_URL"] = f"sqlite:///{instance_path / 'geoservice.sqlite'}"
     _security_settings(config)
     config["BASEMAP_URL"] = _basemap_url(config["BASEMAP_URL"])
-    for key in ("MAX_ITEMS_LIMIT", "DEFAULT_ITEMS_LIMIT", "MAX_UPLOAD_MB"):
+    for key in ("MAX_ITEMS_LIMIT", "DEFAULT_ITEMS_LIMIT", "MAX_UPLOAD_MB",
+                "DATABASE_MVT_MIN_ZOOM"):
         try:
             config[key] = int(config[key])
         except (TypeError, ValueError) as exc:
             raise ConfigError(f"{key} must be a whole number, not {config[key]!r}") from exc
-        if config[key] < 1:
-            raise ConfigError(f"{key} must be at least 1")
+        if config[key] < (0 if key == "DATABASE_MVT_MIN_ZOOM" else 1):
+            raise ConfigError(f"{key} must be at least "
+                              f"{0 if key == 'DATABASE_MVT_MIN_ZOOM' else 1}")
     return config
 
 

@@ -123,6 +123,10 @@ def tile(store, sources: SourceCache, cache: TileCache, request: TileRequest,
     folder, name = cache_key(layer.id, params, area, version, request.z, request.x,
                              request.y, fmt)
     data = cache.get(folder, name)
+    if data is None and fmt == "mvt" and request.record_year is None:
+        data = store.database_mvt(layer, request.z, request.x, request.y, area)
+        if data is not None:
+            cache.put(folder, name, data)
     if data is None:
         source = sources.get(store, layer, request.record_year, version)
         if fmt == "mvt":

@@ -90,6 +90,13 @@ class Store(SecurityTables, ABC):
     def record_years(self, kind: str) -> list[int]:
         """Return the years a kind has records for, ascending."""
 
+    mvt_min_zoom = 10  # DATABASE_MVT_MIN_ZOOM (set by the app): where database tiles begin
+
+    def database_mvt(self, layer, z: int, x: int, y: int, area: str | None) -> bytes | None:
+        """A vector tile of `layer` made by the database itself, or None: the store leaves
+        it to our encoder (the embedded store always does)."""
+        return None
+
     @abstractmethod
     def data_version(self) -> str:
         """Return a token that changes whenever boundaries or records change."""

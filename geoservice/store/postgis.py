@@ -21,7 +21,14 @@ import psycopg
 import shapely
 
 from geoservice.errors import ConfigError, DataConflict, StoreUnavailable
-from geoservice.store import FeaturePage, FeatureQuery, FeatureRow, Store, postgis_records
+from geoservice.store import (
+    FeaturePage,
+    FeatureQuery,
+    FeatureRow,
+    Store,
+    postgis_records,
+    postgis_tiles,
+)
 from geoservice.store.postgis_security import PostgisSecurity
 from geoservice.store.records import ImportBatch, ImportOutcome, RecordQuery, apply_records
 
@@ -202,13 +209,25 @@ class PostgisStore(PostgisSecurity, Store):
             "ORDER BY year", (kind,)).fetchall()
         return [int(row[0]) for row in rows]
 
+    def database_mvt(self, layer, z: int, x: int, y: int, area: str | None) -> bytes | None:
+        """Tile z/x/y of `layer` made by PostGIS (`postgis_tiles`), or None where our encoder
+        makes it (below `mvt_min_zoom`, or a layer joined or rebuilt in Python)."""
+        if z < self.mvt_min_zoom or not postgis_tiles.can_tile(layer):
+            return None
+        try:
+            return postgis_tiles.mvt(self._connect(), layer, z, x, y, area)
+        except psycopg.OperationalError as exc:
+            raise StoreUnavailable("the PostGIS database cannot be reached",
+                                   detail=str(exc)) from exc
+
     def data_version(self) -> str:
         """Return a token that changes whenever boundaries or records change."""
-        count, latest = self._connect().execute(
-            "SELECT count(*), max(imported_at) FROM imports "
+        count, latest, loaded = self._connect().execute(
+            "SELECT count(*), max(imported_at), "
+            "(SELECT value FROM meta WHERE key = 'boundaries_loaded_at') FROM imports "
             "WHERE inserted + updated > 0").fetchone()
         stamp = latest.isoformat() if latest is not None else ""
-        return f"{self.get_meta('boundaries_loaded_at')}|{count}|{stamp}"
+        return f"{loaded}|{count}|{stamp}"
 
     def add_api_key(self, key: dict) -> None:
         """Store a new API key."""
