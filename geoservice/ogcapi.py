@@ -28,7 +28,7 @@ from geoservice.errors import (
 from geoservice.store import FeatureQuery, Store
 from geoservice.store.records import RecordQuery
 from geoservice.text import search_key
-from geoservice.web.jsonio import raw
+from geoservice.web.jsonio import geojson
 
 GEOJSON = "application/geo+json"
 CONFORMANCE = [
@@ -392,11 +392,12 @@ def _restricted_area(principal: Principal) -> str | None | bool:
 
 def feature(fid: str, properties: dict, geometry, spliced: bool = False) -> dict:
     """Return a GeoJSON Feature; `spliced` keeps the geometry as GEOS wrote it (a JSON
-    fragment only our response encoder can write: for bodies that go straight out)."""
+    fragment only our response encoder can write: for bodies that go straight out; kept
+    for the next page showing the same shape, `geoservice.web.jsonio.EncodedShapes`)."""
     if geometry is None:
         shape = None
     elif spliced:
-        shape = raw(shapely.to_geojson(geometry))
+        shape = geojson(geometry)
     else:
         shape = json.loads(shapely.to_geojson(geometry))
     return {"type": "Feature", "id": fid, "geometry": shape, "properties": properties}

@@ -53,6 +53,7 @@ class PostgisStore(PostgisSecurity, Store):
     def __init__(self, url: str):
         self.url, self.schema = split_url(url)
         self._local = threading.local()
+        self._years: dict[str, tuple[str, list[int]]] = {}
         self.migrate()
 
     def _connect(self) -> psycopg.Connection:
@@ -203,11 +204,16 @@ class PostgisStore(PostgisSecurity, Store):
         return rows
 
     def record_years(self, kind: str) -> list[int]:
-        """Return the years a kind has records for, ascending."""
-        rows = self._connect().execute(
-            "SELECT DISTINCT year FROM records WHERE kind = %s AND year IS NOT NULL "
-            "ORDER BY year", (kind,)).fetchall()
-        return [int(row[0]) for row in rows]
+        """Return the years a kind has records for, ascending (kept per data version: every
+        indicator page and report asks, and the scan reads the whole kind)."""
+        version = self.data_version()
+        kept = self._years.get(kind)
+        if kept is None or kept[0] != version:
+            rows = self._connect().execute(
+                "SELECT DISTINCT year FROM records WHERE kind = %s AND year IS NOT NULL "
+                "ORDER BY year", (kind,)).fetchall()
+            kept = self._years[kind] = (version, [int(row[0]) for row in rows])
+        return list(kept[1])
 
     def database_mvt(self, layer, z: int, x: int, y: int, area: str | None) -> bytes | None:
         """Tile z/x/y of `layer` made by PostGIS (`postgis_tiles`), or None where our encoder

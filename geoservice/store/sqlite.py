@@ -221,11 +221,15 @@ class SqliteStore(SqliteSecurity, Store):
         return [dict(zip(names, row)) for row in cursor.fetchall()]
 
     def record_years(self, kind: str) -> list[int]:
-        """Return the years a kind has records for, ascending."""
-        rows = self._connect().execute(
-            "SELECT DISTINCT year FROM records WHERE kind = ? AND year IS NOT NULL "
-            "ORDER BY year", (kind,)).fetchall()
-        return [int(row[0]) for row in rows]
+        """Return the years a kind has records for, ascending (kept until the data
+        changes: every indicator page and report asks, and the scan reads the whole kind)."""
+        def read(conn) -> list[int]:
+            rows = conn.execute(
+                "SELECT DISTINCT year FROM records WHERE kind = ? AND year IS NOT NULL "
+                "ORDER BY year", (kind,)).fetchall()
+            return [int(row[0]) for row in rows]
+
+        return list(self._while_unchanged(f"record years {kind}", read))
 
     def data_version(self) -> str:
         """Return a token that changes whenever boundaries or records change."""
@@ -314,11 +318,14 @@ def ids_in_bbox(conn, table: str, group: str, where, params, bbox) -> list[str]:
 
     The R*Tree answers by box; rows whose box straddles the query's edge are tested exactly
     with shapely. `params[0]` is the value of the `group` column (collection or kind).
+    The R*Tree is read first (CROSS JOIN fixes SQLite's join order): left to itself SQLite
+    walks every row of the kind in id order and probes the tree for each (a bbox page of
+    incidents: 128 -> 24 ms).
     """
     minx, miny, maxx, maxy = bbox
     sql = (
         "SELECT f.id, (r.minx >= ? AND r.maxx <= ? AND r.miny >= ? AND r.maxy <= ?) "
-        f"AS inside FROM {table} f JOIN {table}_rtree r ON r.rid = f.rowid "
+        f"AS inside FROM {table}_rtree r CROSS JOIN {table} f ON f.rowid = r.rid "
         "WHERE r.minx <= ? AND r.maxx >= ? AND r.miny <= ? AND r.maxy >= ? AND "
         + " AND ".join(where) + " ORDER BY f.id"
     )
