@@ -18,6 +18,7 @@ Before every request:
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import secrets
@@ -25,7 +26,7 @@ from datetime import timedelta
 from pathlib import Path
 from urllib.parse import quote
 
-from flask import Flask, current_app, g, redirect, request, session
+from flask import Flask, Response, current_app, g, redirect, request, session
 from flask.sessions import SecureCookieSessionInterface
 from flask_limiter import Limiter, RateLimitExceeded
 from flask_wtf.csrf import CSRFError, CSRFProtect
@@ -83,18 +84,24 @@ class CookieSessions(SecureCookieSessionInterface):
 
 
 def _check_limited_routes_only(app: Flask, limiter: Limiter) -> None:
-    """Run the limiter's per-request check only on the routes that have a limit (sign-in
-    and heavy routes): on every other route (tiles above all) it would find nothing to
-    count, at the cost of resolving its limits on each request."""
-    check = limiter._check_request_limit
-    hooks = app.before_request_funcs.setdefault(None, [])
+    """Run the limiter's per-request hooks (check, rate headers, clean-up) only on the
+    routes that have a limit (sign-in and heavy routes): on every other route (tiles above
+    all) they would find nothing to count, at the cost of resolving limits each time."""
+    def only_if_limited(hook):
+        def hook_if_limited(*args):
+            if request.endpoint is not None and not _not_limited():
+                return hook(*args)
+            return args[0] if args and isinstance(args[0], Response) else None
+        return hook_if_limited
 
-    def check_if_limited():
-        if not _not_limited():
-            return check()
-        return None
+    def ours(hook) -> bool:
+        return getattr(hook, "__self__", None) is limiter or (
+            isinstance(hook, functools.partial) and limiter in hook.args)
 
-    hooks[hooks.index(check)] = check_if_limited
+    for hooks in (app.before_request_funcs, app.after_request_funcs,
+                  app.teardown_request_funcs):
+        found = hooks.get(None, [])
+        found[:] = [only_if_limited(hook) if ours(hook) else hook for hook in found]
 
 
 def _instance_secret(instance: Path) -> str:
