@@ -152,6 +152,9 @@ class _Painter:
         if not len(geometries):
             return
         self.draw = aggdraw.Draw("RGBA", self.size, (0, 0, 0, 0))
+        if (kinds == _POINT).all():  # a point layer: thousands of markers, no pieces needed
+            self._markers(shapely.get_coordinates(geometries) * self.scale, symbols)
+            return
         for kind, pieces, symbol in zip(kinds, _pieces(geometries, self.scale), symbols):
             if kind in (_POLYGON, _MULTIPOLYGON):
                 self._polygon(pieces, symbol)
@@ -232,16 +235,32 @@ class _Painter:
                 self.draw.line(piece.ravel().tolist(), pen)
 
     def _points(self, points: list[np.ndarray], symbol: Symbol) -> None:
-        brush, pen, _ = self._tools(symbol)
-        radius = (symbol.radius or DEFAULT_POINT_RADIUS) * self.scale
-        # Like MapLibre's circle-stroke, the outline lies outside the radius.
-        outline = radius + symbol.stroke_width * self.scale / 2
-        for (x, y), in points:
+        self._markers(np.concatenate(points), [symbol] * sum(len(p) for p in points))
+
+    def _markers(self, coords: np.ndarray, symbols: list[Symbol]) -> None:
+        """Draw a marker at each (x, y) of `coords` with its symbol, in order (each
+        symbol object's tools looked up once: tile sources share equal symbols)."""
+        seen: dict[int, tuple] = {}
+        ellipse = self.draw.ellipse
+        for (x, y), symbol in zip(coords.tolist(), symbols):
+            how = seen.get(id(symbol))
+            if how is None:
+                brush, pen, _ = self._tools(symbol)
+                radius = (symbol.radius or DEFAULT_POINT_RADIUS) * self.scale
+                # Like MapLibre's circle-stroke, the outline lies outside the radius.
+                outline = radius + symbol.stroke_width * self.scale / 2
+                # One pass where the outline is opaque: the fill reaches under it (as for
+                # polygons); only the anti-aliased rim differs from two passes.
+                one_pass = brush is not None and pen is not None and symbol.stroke[3] == 255
+                how = seen[id(symbol)] = (brush, pen, radius, outline, one_pass, symbol)
+            brush, pen, radius, outline, one_pass, _symbol = how
+            if one_pass:
+                ellipse((x - outline, y - outline, x + outline, y + outline), pen, brush)
+                continue
             if brush is not None:
-                self.draw.ellipse((x - radius, y - radius, x + radius, y + radius),
-                                  _NO_OUTLINE, brush)
+                ellipse((x - radius, y - radius, x + radius, y + radius), _NO_OUTLINE, brush)
             if pen is not None:
-                self.draw.ellipse((x - outline, y - outline, x + outline, y + outline), pen)
+                ellipse((x - outline, y - outline, x + outline, y + outline), pen)
 
 
 def _members(geometries: np.ndarray, symbols: list[Symbol]):

@@ -238,7 +238,7 @@ def prepare(store, layer: LayerDef, year: int | None = None) -> TileSource:
     projected = to_mercator(lonlat) if geometries else lonlat
     LOGGER.info("prepared layer %s: %d features (data version %s)", layer.id, len(projected),
                 version)
-    source = TileSource(layer, version, projected, properties, symbols,
+    source = TileSource(layer, version, projected, properties, _shared(symbols),
                         np.array(provinces, dtype=object), ids, lonlat)
     source.simplify()
     return source
@@ -251,11 +251,19 @@ def from_rows(layer: LayerDef, version: str, rows) -> TileSource:
     lonlat = np.array([g for _f, _p, g in kept], dtype=object)
     source = TileSource(layer, version, to_mercator(lonlat) if kept else lonlat,
                         [layer.tile_properties(p) for _f, p, _g in kept],
-                        [layer.symbol_for(p) for _f, p, _g in kept],
+                        _shared([layer.symbol_for(p) for _f, p, _g in kept]),
                         np.array([p.get("province_code") or "" for _f, p, _g in kept],
                                  dtype=object), [f for f, _p, _g in kept], lonlat)
     source.simplify()
     return source
+
+
+def _shared(symbols: list) -> list:
+    """The symbols with equal ones made one object (a class's thousands of features share
+    it: the PNG renderer then looks its pen and brush up by identity)."""
+    shared: dict = {}
+    return [None if symbol is None else shared.setdefault(symbol, symbol)
+            for symbol in symbols]
 
 
 def _commune_points(store) -> dict:
