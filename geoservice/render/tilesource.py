@@ -4,7 +4,7 @@ Mercator, simplified per zoom (computed once per zoom, not per request) and inde
 `prepare(store, layer, filters)` reads the layer's collection (boundaries, records, or
 units joined to a year's indicators), keeps what the layer's source filter accepts, applies
 its geometry transform, and remembers each feature's province so that one access decision
-can limit restricted layers to a reader's area. `TileSource.features(z, x, y, area)`
+can limit restricted layers to a reader's area. `TileSource.shapes(z, x, y, area)`
 answers a tile's features in tile coordinates; an empty tile costs one index lookup.
 """
 
@@ -153,14 +153,17 @@ class TileSource:
                 return self._zooms[max(low, 0)]
         return self._zooms[BANDS[-1][0]]
 
-    def features(self, z: int, x: int, y: int, extent: int, buffer: int,
-                 area: str | None = None) -> list[Feature]:
-        """Return the features of tile z/x/y in tile coordinates (0..extent, y down).
+    def shapes(self, z: int, x: int, y: int, extent: int, buffer: int,
+               area: str | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """Return the features of tile z/x/y: their positions in the source and their
+        shapes in tile coordinates (0..extent, y down), as arrays (a dense tile has
+        thousands of points: no object per feature).
 
         `area` keeps only features of that province (restricted layers, province readers).
         """
+        nothing = np.array([], dtype=int), np.array([], dtype=object)
         if not self.layer.minzoom <= z <= self.layer.maxzoom or not len(self):
-            return []
+            return nothing
         simple, tree = self._zoom(z)
         minx, miny, maxx, maxy = tile_bounds(z, x, y)
         # A fraction of a grid unit more: clip edges off the grid that band shapes are
@@ -171,7 +174,7 @@ class TileSource:
         if area is not None:
             hits = hits[self.provinces[hits] == area]
         if not len(hits):
-            return []
+            return nothing
         shapes = simple[hits]
         if self.layer.geometry != "point":
             shapes = shapely.clip_by_rect(shapes, minx - margin, miny - margin,
@@ -183,9 +186,20 @@ class TileSource:
                                     (maxy - coords[:, 1]) * scale])
 
         shapes = shapely.transform(shapes, to_tile)
+        mixed = np.flatnonzero((shapely.get_type_id(shapes) == 7) | shapely.is_empty(shapes))
+        if len(mixed):  # clipping made collections or empties: keep the layer's kind
+            shapes = shapes.copy()
+            shapes[mixed] = [only(shapes[i], self.layer.geometry) for i in mixed]
+            kept = np.flatnonzero(~shapely.is_missing(shapes))
+            hits, shapes = hits[kept], shapes[kept]
+        return hits, shapes
+
+    def features(self, z: int, x: int, y: int, extent: int, buffer: int,
+                 area: str | None = None) -> list[Feature]:
+        """The features of tile z/x/y (`shapes`) as objects with their properties."""
+        hits, shapes = self.shapes(z, x, y, extent, buffer, area)
         return [Feature(int(i) + 1, shape, self.properties[i], self.symbols[i])
-                for i, shape in zip(hits, (only(s, self.layer.geometry) for s in shapes))
-                if shape is not None]
+                for i, shape in zip(hits, shapes)]
 
 
 _KEEP = {"polygon": ("Polygon", "MultiPolygon"), "line": ("LineString", "MultiLineString"),
