@@ -21,12 +21,14 @@ from geoservice.render import legend as legend_png
 from geoservice.render.tilecache import TileCache, cache_key
 from geoservice.render.tiles import mvt_tile, png_tile
 from geoservice.render.tilesource import SourceCache, lonlat_bounds
+from geoservice.singleflight import SingleFlight
 
 MVT = "application/vnd.mapbox-vector-tile"
 PNG = "image/png"
 MAX_ZOOM = 22
 TILE_NAME = re.compile(r"^([0-9]{1,7})(@2x)?\.(mvt|pbf|png)\Z")  # ASCII digits only
 LAYER_PARAMETERS = ("year", "group", "model_type")
+DRAWING = SingleFlight()  # tiles being made now, by store, cache folder and name
 VIETNAM_BOUNDS = (102.14, 8.18, 109.47, 23.39)  # west, south, east, north (mainland)
 
 
@@ -123,18 +125,27 @@ def tile(store, sources: SourceCache, cache: TileCache, request: TileRequest,
     folder, name = cache_key(layer.id, params, area, version, request.z, request.x,
                              request.y, fmt)
     data = cache.get(folder, name)
-    if data is None and fmt == "mvt" and request.record_year is None:
+    if data is None:  # many readers asking for this tile at once: drawn once
+        data = DRAWING.run((id(store), folder, name), lambda: _draw(store, sources, cache, request,
+                                                         area, version, folder, name))
+    return TileResult(data, content_type, _etag(data), not layer.restricted)
+
+
+def _draw(store, sources: SourceCache, cache: TileCache, request: TileRequest,
+          area: str | None, version: str, folder: str, name: str) -> bytes:
+    """Make a tile (by the database where it can, else by our encoder) and keep it."""
+    layer, fmt = request.layer, request.fmt
+    data = None
+    if fmt == "mvt" and request.record_year is None:
         data = store.database_mvt(layer, request.z, request.x, request.y, area)
-        if data is not None:
-            cache.put(folder, name, data)
     if data is None:
         source = sources.get(store, layer, request.record_year, version)
         if fmt == "mvt":
             data = mvt_tile(source, request.z, request.x, request.y, area)
         else:
             data = png_tile(source, request.z, request.x, request.y, area, request.scale)
-        cache.put(folder, name, data)
-    return TileResult(data, content_type, _etag(data), not layer.restricted)
+    cache.put(folder, name, data)
+    return data
 
 
 def _analysis_tile(store, sources: SourceCache, cache: TileCache, request: TileRequest,

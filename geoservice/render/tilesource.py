@@ -25,6 +25,7 @@ from geoservice.catalog import LayerDef
 from geoservice.collections import COLLECTIONS
 from geoservice.render.mvt import PropertyTable
 from geoservice.render.symbols import Symbol
+from geoservice.singleflight import SingleFlight
 from geoservice.store import FeatureQuery
 from geoservice.store.records import RecordQuery
 
@@ -308,6 +309,7 @@ class SourceCache:
         self.size = size
         self._items: OrderedDict = OrderedDict()
         self._lock = threading.Lock()
+        self._preparing = SingleFlight()  # a layer asked for by many at once: prepared once
 
     def get(self, store, layer: LayerDef, year: int | None = None,
             version: str | None = None) -> TileSource:
@@ -325,6 +327,15 @@ class SourceCache:
             found = self._items.get(key)
             if found is not None and found.version == version:
                 self._items.move_to_end(key)
+                return found
+        return self._preparing.run((key, version), lambda: self._prepare(store, layer, year,
+                                                                          key, version))
+
+    def _prepare(self, store, layer: LayerDef, year: int | None, key: tuple,
+                 version: str) -> TileSource:
+        with self._lock:  # prepared by another request since this one looked
+            found = self._items.get(key)
+            if found is not None and found.version == version:
                 return found
         source = prepare(store, layer, year)
         with self._lock:
