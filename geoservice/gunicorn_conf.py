@@ -19,3 +19,16 @@ keepalive = 5
 max_requests = int(os.environ.get("GEOSERVICE_GUNICORN_MAX_REQUESTS", 0))  # 0: never recycle
 accesslog = os.environ.get("GEOSERVICE_GUNICORN_ACCESSLOG") or None
 preload_app = False  # each worker opens its own store connections
+
+
+def post_worker_init(worker):
+    """Prepare the map's first layers in the background as soon as a worker has started
+    (`geoservice.web.mappage.prepare_first_layers`): the officials opening the map right
+    after a start or a deployment get tiles, not a wait of seconds per layer."""
+    import threading
+
+    from geoservice.web.mappage import prepare_first_layers
+
+    app = worker.wsgi
+    threading.Thread(target=prepare_first_layers, args=(app,), name="prepare-layers",
+                     daemon=True).start()

@@ -94,6 +94,31 @@ def map_page() -> Response:
     return page
 
 
+def prepare_first_layers(app) -> list[str]:
+    """Prepare the layers the map draws on opening (its default layers and indicator of the
+    latest year) in this process, so that the first officials to open the map after a start
+    do not wait seconds for them; returns their ids. Run by each gunicorn worker on start
+    (geoservice/gunicorn_conf.py), beside requests: a request for a layer being prepared
+    waits for that preparation instead of repeating it."""
+    from geoservice.render.tilesource import SourceCache
+
+    store = app.extensions["geoservice.store"]
+    sources: SourceCache = app.extensions["geoservice.sources"]
+    catalog = app.extensions["geoservice.catalog"]
+    layers = [catalog[layer_id] for layer_id in VISIBLE]
+    year = published.indicator_year(store, None)
+    if year is not None:
+        layers.append(catalog[DEFAULT_INDICATOR].with_params(year))
+    done = []
+    for layer in layers:
+        try:
+            sources.get(store, layer)
+            done.append(layer.id)
+        except Exception:  # a start must not fail on data; the request will say why
+            LOGGER.exception("could not prepare layer %s on start", layer.id)
+    return done
+
+
 def _parse_page_args(args, years: list[int]) -> int | None:
     unknown = sorted(set(args) - set(PAGE_PARAMETERS))
     if unknown:
