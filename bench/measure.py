@@ -45,11 +45,13 @@ def national_key(instance: Path) -> str:
 
 
 @contextlib.contextmanager
-def server(instance: Path, tile_cache: str, port: int, database_url: str = ""):
-    """gunicorn with the production settings (geoservice.gunicorn_conf) on 127.0.0.1:port."""
+def server(instance: Path, tile_cache: str, port: int, database_url: str = "", **settings):
+    """gunicorn with the production settings (geoservice.gunicorn_conf) on 127.0.0.1:port;
+    `settings` are further GEOSERVICE_* settings (docs/configuration.md)."""
     env = {**os.environ, "GEOSERVICE_INSTANCE_PATH": str(instance),
            "GEOSERVICE_TILE_CACHE": tile_cache, "GEOSERVICE_GUNICORN_BIND": f"127.0.0.1:{port}",
-           "GEOSERVICE_DATABASE_URL": database_url}
+           "GEOSERVICE_DATABASE_URL": database_url,
+           **{f"GEOSERVICE_{name}": str(value) for name, value in settings.items()}}
     with running([str(BIN / "gunicorn"), "-c", "python:geoservice.gunicorn_conf",
                   "geoservice.wsgi:app"], env, port, "/conformance") as base:
         yield base

@@ -2,9 +2,11 @@
 
 The national instance is loaded into a PostGIS database (schema ``bench``; created when
 missing, reloaded when its data is older than the instance's), our service is started on it
-(PostGIS backend, tile cache off), TiPg is started from its own venv on a view of the same
-rows (``bench.communes``: the communes of our features table with the columns our communes
-layer publishes), and the same boundary tiles are timed through all three.
+(PostGIS backend, tile cache off: once as configured by default, tiles made by the database
+from zoom 10, and once with the database making every tile), TiPg is started from its own
+venv on a view of the same rows (``bench.communes``: the communes of our features table
+with the columns our communes layer publishes), and the same boundary tiles are timed
+through all of them.
 """
 
 from __future__ import annotations
@@ -49,13 +51,17 @@ def compare(instance: Path, database: str, tiles: list) -> dict:
     with psycopg.connect(database, autocommit=True) as conn:
         conn.execute(VIEW)
         raw = _time_sql(conn, tiles)
+    paths = [f"/tiles/communes/{z}/{x}/{y}.mvt" for z, x, y in tiles]
     with measure.server(instance, tile_cache="none", port=5073, database_url=url) as base:
-        ours = _time_http(base, [f"/tiles/communes/{z}/{x}/{y}.mvt" for z, x, y in tiles],
-                          tiles)
+        ours = _time_http(base, paths, tiles)  # database tiles from DATABASE_MVT_MIN_ZOOM
+    with measure.server(instance, tile_cache="none", port=5074, database_url=url,
+                        DATABASE_MVT_MIN_ZOOM=0) as base:
+        database_only = _time_http(base, paths, tiles)  # ST_AsMVT at every zoom
     with _tipg(database) as base:
         theirs = _time_http(base, [f"/collections/bench.communes/tiles/WebMercatorQuad/"
                                    f"{z}/{x}/{y}" for z, x, y in tiles], tiles)
-    out = {"ours_postgis": ours, "tipg": theirs, "raw_sql": raw, "ratios": {}}
+    out = {"ours_postgis": ours, "ours_database_only": database_only, "tipg": theirs,
+           "raw_sql": raw, "ratios": {}}
     for group in ours:
         if group in theirs and group in raw:
             out["ratios"][group] = {

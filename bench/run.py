@@ -10,12 +10,15 @@ Serves the national instance (a private copy of ``instance/``) with gunicorn exa
   throughput with 8 connections (wrk);
 * feature pages (limit 100, bbox and filters), a province report, the map page's first
   load (bytes, time to paint in headless Chromium), the full data build and the demo import;
+* a load test (bench/loadtest.py, locust): 50 officials open the map on a fresh server with
+  an empty disk tile cache, then pan and zoom in their province for 60 s — error rate and
+  p50/p95/p99 latency by request group;
 * the same boundary tiles from our PostGIS backend, from TiPg (PyPI) on the same PostGIS
   table and from the raw ``ST_AsMVT`` SQL, in the same run: the ratios our/TiPg, our/SQL.
 
 Writes bench/results.json and docs/benchmarks.md (a table with each target met or not and
-the machine it ran on). Options: ``--quick`` (fewer tiles, no build), ``--skip-build``,
-``--skip-peers``.
+the machine it ran on). Options: ``--quick`` (fewer tiles, no build, 10 officials for 20 s),
+``--skip-build``, ``--skip-peers``, ``--skip-load``.
 """
 
 from __future__ import annotations
@@ -29,7 +32,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench import measure, peers, report
+from bench import loadtest, measure, peers, report
 from bench.places import tile_list
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -43,6 +46,7 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--skip-build", action="store_true")
     parser.add_argument("--skip-peers", action="store_true")
+    parser.add_argument("--skip-load", action="store_true")
     parser.add_argument("--postgis", default="postgresql://postgres@127.0.0.1:5432/geoservice_bench")
     args = parser.parse_args()
     results: dict = {"machine": report.machine(), "started": time.strftime("%Y-%m-%d %H:%M")}
@@ -62,6 +66,11 @@ def main() -> None:
             results["cached"] = measure.tiles(base, LAYERS, tiles, key)
             results["cached_throughput"] = measure.throughput(base, LAYERS, tiles, key,
                                                               connections=8, seconds=10)
+        if not args.skip_load:  # a province opening the map together: a fresh, empty cache
+            shutil.rmtree(instance / "tile-cache", ignore_errors=True)
+            with measure.server(instance, tile_cache="", port=5073) as base:
+                results["load"] = loadtest.run(base, users=10 if args.quick else 50,
+                                               seconds=20 if args.quick else 60, key=key)
         if not args.skip_peers:
             results["peers"] = peers.compare(instance, args.postgis, tiles)
         if not (args.skip_build or args.quick):
