@@ -71,6 +71,7 @@ def running(command: list[str], env: dict, port: int, probe: str):
             time.sleep(0.2)
         else:
             raise RuntimeError(f"{command[0]} did not start")
+        _wait_idle(process.pid)
         yield base
     finally:
         process.terminate()
@@ -78,6 +79,33 @@ def running(command: list[str], env: dict, port: int, probe: str):
             process.wait(30)
         except subprocess.TimeoutExpired:
             process.kill()
+
+
+def _cpu_seconds(pid: int) -> float:
+    """CPU time (user + system, s) of a process and its children (gunicorn's workers)."""
+    total = 0.0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if stat.parent.name == str(pid) or fields[1] == str(pid):  # fields[1]: parent pid
+            total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return total
+
+
+def _wait_idle(pid: int, limit: float = 180) -> None:
+    """Wait until a started server is idle (below 5 % of a core for a second): its workers
+    prepare the map's first layers in the background on start, and "process warm" means
+    after that, not while it competes with what is measured."""
+    deadline = time.monotonic() + limit
+    used = _cpu_seconds(pid)
+    while time.monotonic() < deadline:
+        time.sleep(1)
+        now = _cpu_seconds(pid)
+        if now - used < 0.05:
+            return
+        used = now
 
 
 def _client(base: str) -> http.client.HTTPConnection:
@@ -131,10 +159,16 @@ def throughput(base: str, layers, tile_list, key: str, connections: int, seconds
         return {"skipped": "wrk not installed"}
     paths = [p for _l, p, _z in _paths(layers, tile_list, "mvt") + _paths(layers, tile_list,
                                                                            "png")]
+    return _wrk(base, paths, key, connections, seconds)
+
+
+def _wrk(base: str, paths: list[str], key: str | None, connections: int, seconds: int) -> dict:
+    """wrk requesting `paths` round-robin (with the API key when given)."""
     script = Path(tempfile.mkstemp(suffix=".lua")[1])
+    headers = f'{{["X-API-Key"]="{key}"}}' if key else "{}"
     script.write_text("paths = {" + ",".join(f'"{p}"' for p in paths) + "}\n"
                       "i = 0\nrequest = function()\n  i = i % #paths + 1\n"
-                      f'  return wrk.format("GET", paths[i], {{["X-API-Key"]="{key}"}})\nend\n')
+                      f'  return wrk.format("GET", paths[i], {headers})\nend\n')
     out = subprocess.run(["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--latency",
                           "-s", str(script), base], capture_output=True, text=True).stdout
     rate = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
@@ -143,6 +177,31 @@ def throughput(base: str, layers, tile_list, key: str, connections: int, seconds
     return {"connections": connections, "requests_per_s": rate, "p50": lat.get("50"),
             "p99": lat.get("99"), "non_2xx": int(errors.group(1)) if errors else 0,
             "tiles": len(paths)}
+
+
+BASELINE_APP = """
+BODY = b"x" * 5000  # about a cached tile's size
+
+
+def app(environ, start_response):
+    start_response("200 OK", [("Content-Type", "application/octet-stream"),
+                              ("Content-Length", str(len(BODY)))])
+    return [BODY]
+"""
+
+
+def baseline_throughput(port: int, connections: int, seconds: int) -> dict:
+    """The floor under the cached-tile figure: the same gunicorn settings serving a constant
+    5 KB answer with no application at all, measured the same way (wrk)."""
+    if not shutil.which("wrk"):
+        return {"skipped": "wrk not installed"}
+    with tempfile.TemporaryDirectory(prefix="geoservice-baseline-") as folder:
+        (Path(folder) / "baseline_app.py").write_text(BASELINE_APP)
+        env = {**os.environ, "GEOSERVICE_GUNICORN_BIND": f"127.0.0.1:{port}",
+               "PYTHONPATH": f"{folder}:{ROOT}"}
+        with running([str(BIN / "gunicorn"), "-c", "python:geoservice.gunicorn_conf",
+                      "--chdir", folder, "baseline_app:app"], env, port, "/") as base:
+            return _wrk(base, ["/"], None, connections, seconds)
 
 
 FEATURE_REQUESTS = {

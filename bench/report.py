@@ -74,6 +74,11 @@ def markdown(results: dict) -> str:
         target = "≥ 1,500 tiles/s, p99 ≤ 20 ms" if ok is not None else ""
         lines.append(f"| {kind.split('_')[0]} | {r['requests_per_s']:.0f} | {r['p50']} | "
                      f"{r['p99']} | {r['non_2xx']} | {target} | {_mark(ok)} |")
+    baseline = results.get("baseline_throughput", {})
+    if "requests_per_s" in baseline:
+        lines.append(f"| no application (gunicorn answering a constant 5 KB) | "
+                     f"{baseline['requests_per_s']:.0f} | {baseline['p50']} | "
+                     f"{baseline['p99']} | {baseline['non_2xx']} | the floor | — |")
     lines += _load_section(results.get("load"))
     lines += ["", "## Feature pages (40 requests each)", "",
               "| request | p50 ms | p99 ms | errors | target | |", "|---|---|---|---|---|---|"]

@@ -66,9 +66,11 @@ def main() -> None:
             results["cached"] = measure.tiles(base, LAYERS, tiles, key)
             results["cached_throughput"] = measure.throughput(base, LAYERS, tiles, key,
                                                               connections=8, seconds=10)
+        results["baseline_throughput"] = measure.baseline_throughput(5079, connections=8,
+                                                                     seconds=10)
         if not args.skip_load:  # a province opening the map together: a fresh, empty cache
             shutil.rmtree(instance / "tile-cache", ignore_errors=True)
-            with measure.server(instance, tile_cache="", port=5073) as base:
+            with measure.server(instance, tile_cache="", port=5078) as base:
                 results["load"] = loadtest.run(base, users=10 if args.quick else 50,
                                                seconds=20 if args.quick else 60, key=key)
         if not args.skip_peers:

@@ -30,5 +30,7 @@ def post_worker_init(worker):
     from geoservice.web.mappage import prepare_first_layers
 
     app = worker.wsgi
+    if "geoservice.store" not in getattr(app, "extensions", {}):  # another WSGI app
+        return
     threading.Thread(target=prepare_first_layers, args=(app,), name="prepare-layers",
                      daemon=True).start()
