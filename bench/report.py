@@ -42,6 +42,17 @@ def _tile_rows(results: dict, kind: str) -> list[str]:
     return rows
 
 
+FINDINGS = "<!-- Written by hand below this line; `make bench` keeps it. -->"
+
+
+def with_findings(generated: str, previous: str) -> str:
+    """The generated tables, then the hand-written findings of the previous file (what
+    stands in the way of the targets not met), which `make bench` never overwrites."""
+    if FINDINGS not in previous:
+        return generated
+    return generated + "\n" + FINDINGS + previous.split(FINDINGS, 1)[1]
+
+
 def markdown(results: dict) -> str:
     """docs/benchmarks.md."""
     m = results["machine"]
@@ -49,8 +60,8 @@ def markdown(results: dict) -> str:
         "# Benchmarks", "",
         "Written by `make bench` (bench/run.py); the raw figures are in bench/results.json. "
         "Not tests: speed is measured and written down here, not asserted. What stands in "
-        "the way of the targets not met, and what was tried: "
-        "[scaling.md](scaling.md#what-the-measurements-say).", "",
+        "the way of the targets not met, and what was tried, is at the end: "
+        "[What stands in the way](#what-stands-in-the-way).", "",
         f"Run {results['started']}–{results['finished']} on: {m['cpu']}, {m['cores']} cores, "
         f"{m['memory_gb']} GB, {m['os']}, Python {m['python']}, {m['postgresql']}. "
         "Service: gunicorn with geoservice/gunicorn_conf.py (gthread, one worker per core, "

@@ -80,7 +80,10 @@ def main() -> None:
     results["finished"] = time.strftime("%Y-%m-%d %H:%M")
     (ROOT / "bench" / "results.json").write_text(json.dumps(results, indent=1,
                                                             ensure_ascii=False) + "\n")
-    (ROOT / "docs" / "benchmarks.md").write_text(report.markdown(results), encoding="utf-8")
+    target = ROOT / "docs" / "benchmarks.md"
+    previous = target.read_text(encoding="utf-8") if target.exists() else ""
+    target.write_text(report.with_findings(report.markdown(results), previous),
+                      encoding="utf-8")
     print(report.markdown(results))
 
 
