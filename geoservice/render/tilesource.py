@@ -72,16 +72,6 @@ def to_mercator(geometries: np.ndarray) -> np.ndarray:
 
 
 @dataclass
-class Feature:
-    """One feature of a tile: geometry in tile coordinates, properties and symbol."""
-
-    id: int
-    geometry: object
-    properties: dict
-    symbol: Symbol | None
-
-
-@dataclass
 class TileSource:
     """A layer's features prepared for tiling (one data version, one set of parameters)."""
 
@@ -194,13 +184,6 @@ class TileSource:
             kept = np.flatnonzero(~shapely.is_missing(shapes))
             hits, shapes = hits[kept], shapes[kept]
         return hits, shapes
-
-    def features(self, z: int, x: int, y: int, extent: int, buffer: int,
-                 area: str | None = None) -> list[Feature]:
-        """The features of tile z/x/y (`shapes`) as objects with their properties."""
-        hits, shapes = self.shapes(z, x, y, extent, buffer, area)
-        return [Feature(int(i) + 1, shape, self.properties[i], self.symbols[i])
-                for i, shape in zip(hits, shapes)]
 
 
 _KEEP = {"polygon": ("Polygon", "MultiPolygon"), "line": ("LineString", "MultiLineString"),
