@@ -123,7 +123,7 @@ def timed_get(conn, path: str, headers: dict) -> tuple[float, int, int]:
 
 
 def _paths(layers, tiles, fmt: str) -> list[tuple[str, str, int]]:
-    from geoservice.catalog import load_catalog
+    from geoservice.layers.catalog import load_catalog
 
     catalog = load_catalog()
     return [(layer, f"/tiles/{layer}/{z}/{x}/{y}.{fmt}", z) for layer in layers

@@ -16,9 +16,9 @@ def create_app(config: dict | None = None) -> Flask:
     """Create the application (flaskr-style factory); `config` overrides every other source."""
     from geoservice import config as config_mod
     from geoservice import i18n
-    from geoservice.catalog import load_catalog
+    from geoservice.layers.catalog import load_catalog
+    from geoservice.layers.source import SourceCache
     from geoservice.render.tilecache import open_cache
-    from geoservice.render.tilesource import SourceCache
     from geoservice.store import open_store
     from geoservice.web import errors, features, imports, security, tiles, viewer
     from geoservice.web.jsonio import OrjsonProvider

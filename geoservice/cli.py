@@ -136,7 +136,7 @@ def demo_data(seed: int, if_empty: bool) -> None:
     if if_empty and store.query_records("certification", RecordQuery(limit=1)).number_matched:
         click.echo("the store already holds records; demo data not loaded")
         return
-    from geoservice.analysis.published import warm
+    from geoservice.indicators.published import warm
 
     try:
         outcomes = load_demo(store, seed=seed)
@@ -154,7 +154,7 @@ def demo_data(seed: int, if_empty: bool) -> None:
               help="Folder of layer files (default: the repository's layers/).")
 def check_layers_command(folder) -> None:
     """Check every layers/*.toml; list each problem as 'file: key: message'."""
-    from geoservice.catalog import LAYERS_FOLDER, check_layers
+    from geoservice.layers.catalog import LAYERS_FOLDER, check_layers
 
     problems = check_layers(folder or LAYERS_FOLDER)
     for problem in problems:
@@ -169,9 +169,9 @@ def _tile_job(layer_id: str, zooms: str, bbox: str | None, fmt: str, year, group
     from flask import current_app
 
     from geoservice.access import Principal
-    from geoservice.ogcapi import parse_bbox
+    from geoservice.api.features import parse_bbox
+    from geoservice.api.tiles import layer_for
     from geoservice.render.export import DEFAULT_BBOX, count_tiles, parse_zooms, tile_range
-    from geoservice.tileapi import layer_for
 
     args = {k: v for k, v in (("year", year), ("group", group)) if v is not None}
     national = Principal(name="command line", authenticated=True, role="admin")
@@ -242,7 +242,7 @@ def export_tiles(layer_id, zooms, bbox, fmt, year, group, output: Path) -> None:
 
 
 def _period(text: str | None):
-    from geoservice.ogcapi import parse_datetime
+    from geoservice.api.features import parse_datetime
 
     return parse_datetime(text) if text else (None, None)
 
@@ -265,7 +265,7 @@ def hotspots(zones, size_km, category, period, province, weights, distance_km,
     """Getis-Ord Gi* hot spots of incidents, FDR-corrected (restricted data: keep it so)."""
     from flask import current_app
 
-    from geoservice.analysis.gistar import hotspot_frame
+    from geoservice.hotspots.gistar import hotspot_frame
 
     start, end = _period(period)
     frame = hotspot_frame(current_app.extensions["geoservice.store"], zones, size_km,
@@ -299,8 +299,8 @@ def kde(output, category, period, province, cell_km, bandwidth_km) -> None:
     """Kernel density of incidents (per km²) as a Cloud-Optimised GeoTIFF."""
     from flask import current_app
 
-    from geoservice.analysis import kde as kde_mod
-    from geoservice.analysis.indicators import records_frame
+    from geoservice.hotspots import kde as kde_mod
+    from geoservice.indicators.compute import records_frame
 
     start, end = _period(period)
     filters = {k: v for k, v in (("category", category), ("date_from", start),
@@ -413,7 +413,7 @@ def _add_admin_commands() -> None:
 _add_admin_commands()
 
 
-# --- hot-spot analyses (geoservice.analysis.runs): the same runs and cache as the API -------
+# --- hot-spot analyses (geoservice.hotspots.runs): the same runs and cache as the API -------
 
 def _analysis_options(command):
     options = (
@@ -440,9 +440,9 @@ def _run_analysis(method: str, options: dict):
     """Run (or find cached) an analysis for the command line, with a progress bar."""
     from flask import current_app
 
-    from geoservice.analysis import runs
-    from geoservice.analysis.params import parse
     from geoservice.errors import GeoserviceError
+    from geoservice.hotspots import runs
+    from geoservice.hotspots.params import parse
 
     names = {"province": "province_code"}
     args = {names.get(k, k): v for k, v in options.items() if v is not None and k != "output"}
@@ -499,7 +499,7 @@ def emerging_command(**options) -> None:
     """Emerging hot spots: zones per pattern, per province (--output table.csv)."""
     from flask import current_app
 
-    from geoservice.analysis import api
+    from geoservice.api import analyses as api
 
     run = _run_analysis("emerging", {k: v for k, v in options.items()
                                      if k not in ("cell_km", "bandwidth_km")})
@@ -515,7 +515,7 @@ def emerging_command(**options) -> None:
 def _write_table(method: str, result, output: Path) -> None:
     from flask import current_app
 
-    from geoservice.analysis import api
+    from geoservice.api import analyses as api
 
     store = current_app.extensions["geoservice.store"]
     if method == "emerging":

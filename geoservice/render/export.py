@@ -14,8 +14,8 @@ import sqlite3
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+from geoservice.api.tiles import VIETNAM_BOUNDS, TileRequest, tile
 from geoservice.errors import InvalidParameter
-from geoservice.tileapi import VIETNAM_BOUNDS, TileRequest, tile
 
 
 def parse_zooms(text: str) -> tuple[int, int]:

@@ -10,9 +10,9 @@ from __future__ import annotations
 import numpy as np
 import shapely
 
+from geoservice.layers.source import TileSource, only
 from geoservice.render.mvt import encode_layer, encode_tile
 from geoservice.render.png import EMPTY_PNG, TILE_SIZE, render_png
-from geoservice.render.tilesource import TileSource, only
 
 MVT_EXTENT = 4096
 MVT_BUFFER = 64  # tile units of geometry kept beyond each edge (no seams at the edges)

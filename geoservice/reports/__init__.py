@@ -2,7 +2,7 @@
 
 The flow is one-way, like the rest of the service: `units` resolves what the report is
 about, `content` gathers its figures from the indicator functions
-(`geoservice.analysis.indicators`), `restricted` adds the restricted sections when the
+(`geoservice.indicators.compute`), `restricted` adds the restricted sections when the
 reader's area covers the unit, `maps` draws the map with the tile renderer and the layer
 styles, `charts` draws SVG charts, and `pdf` renders the Jinja templates
 (``templates/reports/``) to HTML and, with WeasyPrint, to an A4 PDF. `batch` puts a

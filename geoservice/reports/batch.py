@@ -16,8 +16,8 @@ from dataclasses import replace
 from flask_babel import gettext as _
 
 from geoservice.access import Principal
-from geoservice.analysis import published
 from geoservice.errors import InvalidParameter
+from geoservice.indicators import published
 from geoservice.reports.document import report_context
 from geoservice.reports.pdf import layout, render_html
 from geoservice.reports.reads import ReportReads

@@ -20,8 +20,8 @@ from datetime import date
 
 import pandas as pd
 
-from geoservice.analysis import indicators as ind
-from geoservice.analysis import published
+from geoservice.indicators import compute as ind
+from geoservice.indicators import published
 from geoservice.reports.reads import computed, plain_store
 from geoservice.reports.units import Unit
 

@@ -19,14 +19,14 @@ import numpy as np
 import shapely
 from PIL import Image, ImageDraw
 
-from geoservice.analysis import published
-from geoservice.catalog import BACKGROUND
+from geoservice.indicators import published
+from geoservice.layers.catalog import BACKGROUND
+from geoservice.layers.source import EARTH_RADIUS, to_mercator
 from geoservice.render.fonts import load_font
 from geoservice.render.legend import legend_image, style_entries
 from geoservice.render.map_decorations import draw_north_arrow, draw_scale_bar
 from geoservice.render.png import encode_png, render_image
 from geoservice.render.symbols import Symbol, parse_colour
-from geoservice.render.tilesource import EARTH_RADIUS, to_mercator
 from geoservice.reports.units import Unit
 from geoservice.store import FeatureQuery
 from geoservice.text import nfc

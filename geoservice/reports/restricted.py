@@ -15,9 +15,9 @@ from datetime import date
 import pandas as pd
 
 from geoservice.access import Principal, decide
-from geoservice.analysis import indicators as ind
 from geoservice.collections import COLLECTIONS
 from geoservice.errors import Forbidden, Unauthorized
+from geoservice.indicators import compute as ind
 from geoservice.reports.content import level_of
 from geoservice.reports.reads import computed
 from geoservice.reports.units import Unit

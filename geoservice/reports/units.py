@@ -73,7 +73,7 @@ def parse_request(store, kind: str, code: str, year: str | None,
     language = "vi" if lang is None else lang
     if language not in LANGUAGES:
         raise InvalidParameter("lang must be 'vi' or 'en'.", parameter="lang")
-    from geoservice.analysis import published
+    from geoservice.indicators import published
 
     unit = find_unit(store, kind, code)
     chosen = published.indicator_year(store, year)

@@ -17,8 +17,8 @@ no client of ours uses it).
 
 from __future__ import annotations
 
-from geoservice.catalog import LayerDef
 from geoservice.collections import COLLECTIONS
+from geoservice.layers.catalog import LayerDef
 
 EXTENT = 4096
 BUFFER = 64

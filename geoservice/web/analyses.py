@@ -1,6 +1,6 @@
 """The analyses blueprint: hot-spot analyses of incidents run on request, in the background.
 
-HTTP in, `geoservice.analysis` functions, JSON, PNG, GeoTIFF or CSV out. Every route reads
+HTTP in, `geoservice.hotspots` functions, JSON, PNG, GeoTIFF or CSV out. Every route reads
 incidents, so every route takes the one access decision on the ``incidents`` collection:
 no key → 401; a province reader's analyses use its province's incidents only (results are
 kept per area). A run that is not finished never holds a request: its endpoint answers 202
@@ -18,15 +18,16 @@ from flask import Blueprint, Response, current_app, g, jsonify, request, send_fi
 
 from geoservice import access
 from geoservice.access import decide
-from geoservice.analysis import api, density_tiles, runs
-from geoservice.analysis.params import parse
-from geoservice.analysis.published import synthetic_notice
+from geoservice.api import analyses as api
+from geoservice.api.tiles import MAX_ZOOM, TILE_NAME
 from geoservice.collections import COLLECTIONS
 from geoservice.errors import InvalidParameter, NotFound
+from geoservice.hotspots import density_tiles, runs
+from geoservice.hotspots.params import parse
+from geoservice.indicators.published import synthetic_notice
 from geoservice.render.legend import legend_png
 from geoservice.render.png import empty_png
 from geoservice.render.tilecache import cache_key
-from geoservice.tileapi import MAX_ZOOM, TILE_NAME
 from geoservice.web.errors import error_response
 
 blueprint = Blueprint("analyses", __name__)

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from flask import Blueprint, current_app, g, jsonify, request
 
-from geoservice import access, layerfeatures, ogcapi
+from geoservice import access
+from geoservice.api import features as ogcapi
+from geoservice.api import layers as layerfeatures
 from geoservice.errors import InvalidParameter
 from geoservice.web.openapi import openapi_document
 

@@ -34,12 +34,13 @@ from flask import (
 from flask_babel import gettext as _
 from markupsafe import Markup
 
-from geoservice import access, tileapi
-from geoservice.analysis import published
-from geoservice.analysis.indicators import CERTIFICATION_GROUPS
-from geoservice.catalog import PARAM_LABELS, THEMES
+from geoservice import access
+from geoservice.api import tiles as tileapi
 from geoservice.errors import GeoserviceError, InvalidParameter, SourceMissing, status_for
 from geoservice.i18n import LANGUAGES, request_language
+from geoservice.indicators import published
+from geoservice.indicators.compute import CERTIFICATION_GROUPS
+from geoservice.layers.catalog import PARAM_LABELS, THEMES
 from geoservice.web.security import _nonce, content_security_policy
 from geoservice.web.viewer import node_modules, vendor_url
 
@@ -100,7 +101,7 @@ def prepare_first_layers(app) -> list[str]:
     do not wait seconds for them; returns their ids. Run by each gunicorn worker on start
     (geoservice/gunicorn_conf.py), beside requests: a request for a layer being prepared
     waits for that preparation instead of repeating it."""
-    from geoservice.render.tilesource import SourceCache
+    from geoservice.layers.source import SourceCache
 
     store = app.extensions["geoservice.store"]
     sources: SourceCache = app.extensions["geoservice.sources"]

@@ -103,7 +103,7 @@ def openapi_document(base: str) -> dict:
     from geoservice.web import reports
 
     paths.update(reports.openapi_paths())
-    from geoservice.analysis.api import openapi_paths as analyses_paths
+    from geoservice.api.analyses import openapi_paths as analyses_paths
 
     paths.update(analyses_paths())
     from geoservice.web import openapi_access  # keep last: it adds the access statuses

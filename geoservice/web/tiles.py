@@ -1,5 +1,5 @@
 """The tiles blueprint: vector and raster tiles, TileJSON, MapLibre styles, legends and
-WMTS capabilities. HTTP in, `geoservice.tileapi` functions, bytes or JSON out.
+WMTS capabilities. HTTP in, `geoservice.api.tiles` functions, bytes or JSON out.
 
 Every tile has a strong ETag (a digest of its bytes) and Cache-Control: public layers may
 be cached by anyone for a while; restricted ones only privately, varying by credentials.
@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, current_app, g, jsonify, request
 
-from geoservice import access, tileapi
+from geoservice import access
+from geoservice.api import tiles as tileapi
 from geoservice.render import ogctiles, wmts
 
 blueprint = Blueprint("tiles", __name__)

@@ -33,7 +33,8 @@ from flask import (
     url_for,
 )
 
-from geoservice import access, tileapi
+from geoservice import access
+from geoservice.api import tiles as tileapi
 from geoservice.errors import (
     GeoserviceError,
     InvalidParameter,

@@ -14,9 +14,9 @@ import pytest
 import shapely
 from PIL import Image
 
-from geoservice.analysis.indicators import records_frame
 from geoservice.auth import create_key
-from geoservice.catalog import load_catalog
+from geoservice.indicators.compute import records_frame
+from geoservice.layers.catalog import load_catalog
 from geoservice.records.demo import PLANTED_AREAS
 from geoservice.store.records import ImportBatch, RecordWrite
 from tests.web.helpers import assert_error, decode
@@ -118,7 +118,7 @@ def test_maps_never_wait_and_serve_the_previous_result_while_computing(demo_app,
     previous result marked stale; the run's own result once it is done."""
     import threading
 
-    from geoservice.analysis import compute
+    from geoservice.hotspots import compute
 
     client, store = demo_app.test_client(), demo_app.extensions["geoservice.store"]
     national = key(demo_app)

@@ -14,9 +14,10 @@ import numpy as np
 import rasterio
 import shapely
 
-from geoservice.analysis import api, emerging
-from geoservice.analysis.indicators import records_frame
-from geoservice.analysis.scope import neighbours_of
+from geoservice.api import analyses as api
+from geoservice.hotspots import emerging
+from geoservice.hotspots.scope import neighbours_of
+from geoservice.indicators.compute import records_frame
 from geoservice.store import FeatureQuery
 from geoservice.store.records import ImportBatch, RecordWrite
 from tests.analysis.test_analyses_api import (

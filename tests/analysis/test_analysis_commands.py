@@ -7,7 +7,7 @@ import csv
 import io
 import json
 
-from geoservice.analysis import emerging
+from geoservice.hotspots import emerging
 from tests.analysis.test_commands import run
 from tests.conftest import _copy_database
 from tests.web.test_tiles import demo_db  # noqa: F401 - the shared session fixture

@@ -11,7 +11,7 @@ import pytest
 import rasterio
 from PIL import Image
 
-from geoservice.analysis import density_tiles, kde
+from geoservice.hotspots import density_tiles, kde
 from geoservice.render.legend import legend_png
 
 BOUNDS = (105.0, 21.0, 106.0, 21.9)

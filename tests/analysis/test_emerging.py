@@ -12,7 +12,7 @@ import pandas as pd
 import pymannkendall
 import pytest
 
-from geoservice.analysis import emerging, gistar
+from geoservice.hotspots import emerging, gistar
 
 # ~50 × 50 km in the north; the cluster in the middle.
 BOUNDS = (105.0, 21.0, 105.48, 21.45)

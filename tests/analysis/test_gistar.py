@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 import shapely
 
-from geoservice.analysis import gistar
+from geoservice.hotspots import gistar
 from geoservice.store import FeaturePage
 
 # ~100 × 100 km in the north (0.95° of longitude at 21.5° N ≈ 98 km; 0.9° of latitude ≈ 100 km).

@@ -7,8 +7,8 @@ from datetime import date
 import pytest
 import shapely
 
-from geoservice.analysis import indicators as ind
 from geoservice.collections import load_boundaries
+from geoservice.indicators import compute as ind
 from geoservice.store import open_store
 from geoservice.store.records import ImportBatch, RecordWrite
 

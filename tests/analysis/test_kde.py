@@ -12,7 +12,7 @@ import pytest
 import rasterio
 from pyproj import Transformer
 
-from geoservice.analysis import kde
+from geoservice.hotspots import kde
 from geoservice.records.demo import PLANTED_AREAS
 
 HA_GIANG = next(area for area in PLANTED_AREAS if area.key == "H2")  # 104.935, 22.8072

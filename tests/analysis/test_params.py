@@ -6,8 +6,8 @@ from datetime import date
 
 import pytest
 
-from geoservice.analysis.params import parse, parse_period
 from geoservice.errors import Forbidden, InvalidParameter
+from geoservice.hotspots.params import parse, parse_period
 
 
 def test_spellings_of_one_analysis_share_one_key():

@@ -6,7 +6,7 @@ import re
 import shutil
 from pathlib import Path
 
-from geoservice.catalog import LAYERS_FOLDER
+from geoservice.layers.catalog import LAYERS_FOLDER
 from geoservice.render.symbols import parse_colour
 
 

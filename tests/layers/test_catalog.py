@@ -7,9 +7,9 @@ import unicodedata
 import pytest
 import shapely
 
-from geoservice.catalog import LAYERS_FOLDER, check_layers, load_catalog
 from geoservice.collections import COLLECTIONS
 from geoservice.errors import InvalidParameter
+from geoservice.layers.catalog import LAYERS_FOLDER, check_layers, load_catalog
 
 REQUIRED = {
     "provinces", "communes", "border-lines", "border-communes", "border-communes-cn",
@@ -126,7 +126,7 @@ def test_cooperation_lines_run_to_the_partner_locality(catalog):
 
 
 def test_titles_follow_the_group_parameter():
-    from geoservice.catalog import load_catalog
+    from geoservice.layers.catalog import load_catalog
 
     layer = load_catalog()["certification-rate"]
     schools = layer.with_params(group="schools")

@@ -6,8 +6,8 @@ import unicodedata
 
 import pytest
 
-from geoservice.catalog import check_layers, load_catalog
 from geoservice.errors import STATUS_CODES, CatalogError, ConfigError, status_for
+from geoservice.layers.catalog import check_layers, load_catalog
 from tests.layers.helpers import copy_folder, copy_layer
 
 CASES = [

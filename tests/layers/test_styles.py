@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from geoservice.catalog import load_catalog
+from geoservice.layers.catalog import load_catalog
 from geoservice.render.classify import css_colour, tile_value
 from geoservice.render.symbols import Symbol
 from tests.layers.helpers import css_to_rgba

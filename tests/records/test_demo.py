@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 import shapely
 
-from geoservice.analysis import indicators as ind
+from geoservice.indicators import compute as ind
 from geoservice.records import demo
 from geoservice.records.kinds import GROUPS, KINDS, MODEL_TYPES
 from geoservice.store import open_store

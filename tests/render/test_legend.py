@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 from fontTools.ttLib import TTFont
 
-from geoservice.catalog import load_catalog
 from geoservice.errors import SourceMissing
+from geoservice.layers.catalog import load_catalog
 from geoservice.render.fonts import FONT_PACKAGE, font_path, load_font, text_box
 from geoservice.render.legend import legend_image, legend_png, style_entries
 from geoservice.render.symbols import Symbol

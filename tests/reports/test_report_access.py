@@ -10,8 +10,8 @@ from datetime import date
 import numpy as np
 from shapely.geometry import box
 
-from geoservice.analysis import indicators as ind
-from geoservice.catalog import load_catalog
+from geoservice.indicators import compute as ind
+from geoservice.layers.catalog import load_catalog
 from geoservice.render.png import render_image
 from tests.reports.conftest import key_headers
 from tests.reports.helpers import count, flat, largest_image, page_texts, read_pdf

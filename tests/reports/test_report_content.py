@@ -11,8 +11,8 @@ import pytest
 from fontTools.ttLib import TTFont
 from shapely.geometry import box
 
-from geoservice.analysis import indicators as ind
-from geoservice.catalog import load_catalog
+from geoservice.indicators import compute as ind
+from geoservice.layers.catalog import load_catalog
 from geoservice.render.fonts import font_path
 from geoservice.render.png import render_image
 from tests.conftest import NODE_MODULES

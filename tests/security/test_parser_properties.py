@@ -16,9 +16,11 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from geoservice import audit, ogcapi, tileapi, users
-from geoservice.catalog import load_catalog
+from geoservice import audit, users
+from geoservice.api import features as ogcapi
+from geoservice.api import tiles as tileapi
 from geoservice.errors import GeoserviceError, InvalidParameter, NotFound
+from geoservice.layers.catalog import load_catalog
 from geoservice.records import parsing
 from geoservice.records.kinds import INCIDENT_CATEGORIES, KINDS
 from geoservice.text import ascii_fold

@@ -11,9 +11,9 @@ import pytest
 import shapely
 from shapely.geometry import shape
 
-from geoservice.catalog import load_catalog
+from geoservice.layers.catalog import load_catalog
+from geoservice.layers.source import WORLD, prepare
 from geoservice.render.tiles import mvt_tile
-from geoservice.render.tilesource import WORLD, prepare
 from geoservice.store import open_store
 from geoservice.store.postgis_tiles import can_tile
 

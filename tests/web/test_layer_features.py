@@ -6,8 +6,8 @@ from __future__ import annotations
 import pytest
 
 from geoservice.auth import create_key
-from geoservice.catalog import load_catalog
 from geoservice.collections import COLLECTIONS
+from geoservice.layers.catalog import load_catalog
 from tests.web.helpers import assert_error, decode, get
 from tests.web.test_tiles import demo_db  # noqa: F401 - the shared session fixture
 

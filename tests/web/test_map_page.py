@@ -19,12 +19,12 @@ import pytest
 from flask_babel import gettext
 from PIL import Image, ImageColor
 
-from geoservice import tileapi
 from geoservice.access import ANONYMOUS, Principal
-from geoservice.analysis import published
+from geoservice.api import tiles as tileapi
 from geoservice.auth import create_key
-from geoservice.catalog import THEMES, load_catalog
 from geoservice.errors import ConfigError
+from geoservice.indicators import published
+from geoservice.layers.catalog import THEMES, load_catalog
 from geoservice.store import FeatureQuery, open_store
 from geoservice.store.records import RecordQuery
 from tests.conftest import NODE_MODULES, REPO_ROOT

@@ -17,8 +17,8 @@ import shapely
 from PIL import Image
 
 from geoservice.auth import create_key
-from geoservice.catalog import load_catalog
-from geoservice.render.tilesource import WORLD, prepare
+from geoservice.layers.catalog import load_catalog
+from geoservice.layers.source import WORLD, prepare
 from tests.web.helpers import assert_error, decode
 
 CATALOG = load_catalog()

@@ -6,9 +6,9 @@ from __future__ import annotations
 
 import pytest
 
-from geoservice.analysis.indicators import certification_rates
-from geoservice.analysis.published import PUBLIC_INDICATORS
 from geoservice.auth import create_key
+from geoservice.indicators.compute import certification_rates
+from geoservice.indicators.published import PUBLIC_INDICATORS
 from geoservice.store.records import ImportBatch
 from tests.web.helpers import assert_error, decode, get
 from tests.web.test_records_api import certification

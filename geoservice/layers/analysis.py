@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import replace
 
-from geoservice.analysis.params import ACCEPTED, AnalysisParams, parse
+from geoservice.hotspots.params import ACCEPTED, AnalysisParams, parse
 
 # The analyses a layer can show, and the properties their zones carry (name -> type).
 ZONE_FIELDS = {"zone_id": "string", "name": "string", "province_code": "string",
@@ -58,7 +58,7 @@ def params_of(layer) -> tuple[AnalysisParams, str | None]:
 
 def result_for(store, layer, wait: bool = False):
     """The layer's result: current, else stale, else `runs.AnalysisNotReady` (or wait)."""
-    from geoservice.analysis import runs
+    from geoservice.hotspots import runs
 
     params, area = params_of(layer)
     return runs.registry_for(store).layer_result(store, params, area, wait=wait)

@@ -14,9 +14,9 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from geoservice.analysis.gistar import LONLAT, METRIC_CRS, hex_grid
-from geoservice.analysis.indicators import records_frame
-from geoservice.analysis.params import AnalysisParams
+from geoservice.hotspots.gistar import LONLAT, METRIC_CRS, hex_grid
+from geoservice.hotspots.params import AnalysisParams
+from geoservice.indicators.compute import records_frame
 from geoservice.store import FeatureQuery
 
 PAGE = 10**6

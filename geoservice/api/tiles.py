@@ -14,13 +14,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from geoservice.access import ANONYMOUS, AccessDecision, Principal, decide
-from geoservice.analysis import published
-from geoservice.catalog import LayerDef, maplibre_style
 from geoservice.errors import GeoserviceError, InvalidParameter, NotFound
+from geoservice.indicators import published
+from geoservice.layers.catalog import LayerDef, maplibre_style
+from geoservice.layers.source import SourceCache, lonlat_bounds
 from geoservice.render import legend as legend_png
 from geoservice.render.tilecache import TileCache, cache_key
 from geoservice.render.tiles import mvt_tile, png_tile
-from geoservice.render.tilesource import SourceCache, lonlat_bounds
 from geoservice.singleflight import SingleFlight
 
 MVT = "application/vnd.mapbox-vector-tile"
@@ -64,7 +64,7 @@ def layer_for(catalog: dict[str, LayerDef], layer_id: str, args: Mapping[str, st
         raise NotFound(f"There is no layer '{layer_id}'. Layers: {known}.", parameter="layer")
     decision = decide(principal, layer)
     if layer.source.analysis is not None:  # the analysis's own parameters, and the area
-        from geoservice.analysis.layers import resolve
+        from geoservice.layers.analysis import resolve
 
         analysis_args = {k: v for k, v in args.items() if k != "lang"}
         return resolve(layer, analysis_args, decision.province_code), decision, None
@@ -152,8 +152,8 @@ def _analysis_tile(store, sources: SourceCache, cache: TileCache, request: TileR
                    area: str | None) -> TileResult:
     """A tile of an analysis layer: from its result (cached under the result's own version,
     which may be an older data version while a new result is computed), or an empty tile
-    at once when no result exists yet (`geoservice.analysis.runs.STATUS` says why)."""
-    from geoservice.analysis.runs import AnalysisNotReady
+    at once when no result exists yet (`geoservice.hotspots.runs.STATUS` says why)."""
+    from geoservice.hotspots.runs import AnalysisNotReady
 
     layer, fmt = request.layer, request.fmt
     content_type = MVT if fmt == "mvt" else PNG
@@ -259,7 +259,7 @@ def mbtiles_metadata(store, catalog, layer_id: str, base: str, args: Mapping[str
 
 def _field_type(name: str, layer: LayerDef | None = None) -> str:
     if layer is not None and layer.source.analysis is not None:
-        from geoservice.analysis.layers import ANALYSIS_FIELDS
+        from geoservice.layers.analysis import ANALYSIS_FIELDS
 
         kind = ANALYSIS_FIELDS[layer.source.analysis].get(name)
         return "Number" if kind in ("number", "integer") else "String"
@@ -271,7 +271,7 @@ def _field_type(name: str, layer: LayerDef | None = None) -> str:
 def _query(args: Mapping[str, str]) -> str:
     from urllib.parse import urlencode
 
-    from geoservice.analysis.layers import PARAMETER_NAMES
+    from geoservice.layers.analysis import PARAMETER_NAMES
 
     kept = {k: v for k, v in args.items() if k in LAYER_PARAMETERS or k in PARAMETER_NAMES}
     return f"?{urlencode(kept)}" if kept else ""

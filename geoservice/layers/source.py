@@ -20,9 +20,9 @@ from dataclasses import dataclass, field
 import numpy as np
 import shapely
 
-from geoservice.analysis import published
-from geoservice.catalog import LayerDef
 from geoservice.collections import COLLECTIONS
+from geoservice.indicators import published
+from geoservice.layers.catalog import LayerDef
 from geoservice.render.mvt import PropertyTable
 from geoservice.render.symbols import Symbol
 from geoservice.singleflight import SingleFlight
@@ -209,7 +209,7 @@ def prepare(store, layer: LayerDef, year: int | None = None) -> TileSource:
     for their result (computed now if needed; `SourceCache.get` never waits).
     """
     if layer.source.analysis is not None:
-        from geoservice.analysis.layers import result_for
+        from geoservice.layers.analysis import result_for
 
         result = result_for(store, layer, wait=True)
         return from_rows(layer, result.token, result.features())
@@ -300,7 +300,7 @@ class SourceCache:
 
         `version` is the store's data version when the caller has already read it.
         Analysis layers answer their current result, else the previous one, else raise
-        `AnalysisNotReady` at once (`geoservice.analysis.layers.result_for`).
+        `AnalysisNotReady` at once (`geoservice.layers.analysis.result_for`).
         """
         if layer.source.analysis is not None:
             return self._analysis(store, layer)
@@ -329,7 +329,7 @@ class SourceCache:
         return source
 
     def _analysis(self, store, layer: LayerDef) -> TileSource:
-        from geoservice.analysis.layers import result_for
+        from geoservice.layers.analysis import result_for
 
         result = result_for(store, layer)
         key = (layer.id, "analysis", result.token)

@@ -16,8 +16,8 @@ import logging
 import threading
 import weakref
 
-from geoservice.analysis.indicators import INDICATOR_NAMES, RESTRICTED_INDICATORS, unit_indicators
 from geoservice.errors import InvalidParameter
+from geoservice.indicators.compute import INDICATOR_NAMES, RESTRICTED_INDICATORS, unit_indicators
 
 LOGGER = logging.getLogger(__name__)
 

@@ -24,19 +24,19 @@ import geopandas as gpd
 import numpy as np
 import rasterio.features
 
-from geoservice.analysis import emerging as emerging_mod
-from geoservice.analysis import kde
-from geoservice.analysis.density_tiles import class_breaks
-from geoservice.analysis.gistar import LONLAT, METRIC_CRS, count_points, gi_star
-from geoservice.analysis.params import BANDS, AnalysisParams
-from geoservice.analysis.published import synthetic_notice
-from geoservice.analysis.scope import (
+from geoservice.hotspots import emerging as emerging_mod
+from geoservice.hotspots import kde
+from geoservice.hotspots.density_tiles import class_breaks
+from geoservice.hotspots.gistar import LONLAT, METRIC_CRS, count_points, gi_star
+from geoservice.hotspots.params import BANDS, AnalysisParams
+from geoservice.hotspots.scope import (
     incident_points,
     neighbours_of,
     scope_communes,
     scope_incidents,
     zones_for,
 )
+from geoservice.indicators.published import synthetic_notice
 
 Progress = Callable[[float, str], None]
 MAX_RADIUS_CELLS = 500  # a larger kernel costs minutes and shows nothing finer

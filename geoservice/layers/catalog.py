@@ -13,7 +13,7 @@ record kinds and the indicators, and raises one `CatalogError` listing every pro
     [source] collection; filter? = { property or border_neighbor = value | "any" };
              indicator? (onto communes/provinces); geometry_transform? = "line_to_partner"
              — or analysis = "gistar" | "emerging" (zones of an analysis of incidents,
-             `geoservice.analysis.layers`; [source.params] then fixes some of its parameters)
+             `geoservice.layers.analysis`; [source.params] then fixes some of its parameters)
     [source.params] year = "latest" | 2024; group / model_type (per indicator family)
     [style] kind = "single" | "classed" | "categorical"; property; fill, fill_opacity,
             stroke, stroke_width, radius, dash; [[style.classes]] min?, color, label;
@@ -35,15 +35,15 @@ from urllib.parse import urlencode
 
 import shapely
 
-from geoservice.analysis.indicators import (
+from geoservice.collections import COLLECTIONS
+from geoservice.errors import CatalogError, InvalidParameter, NotFound
+from geoservice.indicators.compute import (
     ANY_MODEL,
     CERTIFICATION_GROUPS,
     INDICATOR_NAMES,
     RESTRICTED_INDICATORS,
 )
-from geoservice.analysis.layers import ANALYSIS_FIELDS, check_fixed
-from geoservice.collections import COLLECTIONS
-from geoservice.errors import CatalogError, InvalidParameter, NotFound
+from geoservice.layers.analysis import ANALYSIS_FIELDS, check_fixed
 from geoservice.records.kinds import KINDS, MODEL_TYPES
 from geoservice.render import classify
 from geoservice.render.classify import GEOMETRIES, Style, StyleClass, Table, Text, tile_value
@@ -51,7 +51,7 @@ from geoservice.render.symbols import Symbol
 
 LOGGER = logging.getLogger(__name__)
 
-LAYERS_FOLDER = Path(__file__).resolve().parents[1] / "layers"
+LAYERS_FOLDER = Path(__file__).resolve().parents[2] / "layers"
 LAYER_ID = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
 ACCESS = ("public", "restricted")
 # Themes group the layers in the map page's layer control and in the catalogue listings.

@@ -15,7 +15,6 @@ from urllib.parse import urlencode
 import shapely
 
 from geoservice.access import ANONYMOUS, AccessDecision, Principal, decide
-from geoservice.analysis import published
 from geoservice.collections import COLLECTIONS, CollectionDef
 from geoservice.errors import (
     CollectionNotFound,
@@ -25,6 +24,7 @@ from geoservice.errors import (
     GeoserviceError,
     InvalidParameter,
 )
+from geoservice.indicators import published
 from geoservice.store import FeatureQuery, Store
 from geoservice.store.records import RecordQuery
 from geoservice.text import search_key

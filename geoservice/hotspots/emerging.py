@@ -34,7 +34,7 @@ import pandas as pd
 import pymannkendall
 import shapely
 
-from geoservice.analysis.gistar import gi_star, spatial_weights
+from geoservice.hotspots.gistar import gi_star, spatial_weights
 
 SIDES = ("hot", "cold")
 KINDS = ("new", "consecutive", "intensifying", "persistent", "diminishing", "sporadic",

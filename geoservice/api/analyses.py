@@ -10,9 +10,9 @@ import hashlib
 import io
 from urllib.parse import urlencode
 
-from geoservice.analysis import emerging
-from geoservice.analysis.runs import Result, Run
 from geoservice.errors import InvalidParameter
+from geoservice.hotspots import emerging
+from geoservice.hotspots.runs import Result, Run
 from geoservice.store import FeatureQuery
 
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")

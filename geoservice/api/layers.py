@@ -17,10 +17,10 @@ import numpy as np
 import shapely
 
 from geoservice.access import ANONYMOUS, Principal
+from geoservice.api.features import CRS84, GEOJSON, _whole, feature, parse_bbox, with_notice
+from geoservice.api.tiles import LAYER_PARAMETERS, VIETNAM_BOUNDS, layer_for, readable_layers
 from geoservice.collections import COLLECTIONS
 from geoservice.errors import FeatureNotFound, Forbidden, InvalidParameter
-from geoservice.ogcapi import CRS84, GEOJSON, _whole, feature, parse_bbox, with_notice
-from geoservice.tileapi import LAYER_PARAMETERS, VIETNAM_BOUNDS, layer_for, readable_layers
 
 PARAMETERS = {"bbox", "limit", "offset", "province_code", "f", *LAYER_PARAMETERS}
 

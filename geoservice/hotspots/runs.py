@@ -33,9 +33,9 @@ from pathlib import Path
 
 import geopandas as gpd
 
-from geoservice.analysis.compute import COMPUTE, RESULT_SUFFIX, write_json
-from geoservice.analysis.params import AnalysisParams, describe
 from geoservice.errors import GeoserviceError
+from geoservice.hotspots.compute import COMPUTE, RESULT_SUFFIX, write_json
+from geoservice.hotspots.params import AnalysisParams, describe
 from geoservice.store.records import utc_now
 
 LOGGER = logging.getLogger(__name__)

@@ -34,7 +34,7 @@ import pandas as pd
 import shapely
 from pyproj import Transformer
 
-from geoservice.analysis.indicators import records_frame
+from geoservice.indicators.compute import records_frame
 from geoservice.store import FeatureQuery
 
 LOGGER = logging.getLogger(__name__)

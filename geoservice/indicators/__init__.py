@@ -1,0 +1,1 @@
+"""Yearly indicators of the certification and the self-management models, per unit."""

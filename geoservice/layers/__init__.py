@@ -1,0 +1,1 @@
+"""Published layers: their definitions, parameters, fields, sources and styles."""
