@@ -16,6 +16,7 @@ def create_app(config: dict | None = None) -> Flask:
     """Create the application (flaskr-style factory); `config` overrides every other source."""
     from geoservice import config as config_mod
     from geoservice import i18n
+    from geoservice import services as services_mod
     from geoservice.layers.catalog import load_catalog
     from geoservice.layers.source import SourceCache
     from geoservice.render.tilecache import open_cache
@@ -34,12 +35,17 @@ def create_app(config: dict | None = None) -> Flask:
     app.config["JSON_AS_ASCII"] = False
     app.json = OrjsonProvider(app)
     app.config["MAX_CONTENT_LENGTH"] = settings["MAX_UPLOAD_MB"] * 1024 * 1024
-    app.extensions["geoservice.catalog"] = load_catalog()  # validated now, not on a request
-    app.extensions["geoservice.store"] = store = open_store(settings["DATABASE_URL"])
+    store = open_store(settings["DATABASE_URL"])
     store.mvt_min_zoom = settings["DATABASE_MVT_MIN_ZOOM"]
-    app.extensions["geoservice.sources"] = SourceCache()
-    app.extensions["geoservice.tile_cache"] = open_cache(settings["TILE_CACHE"],
-                                                         Path(app.instance_path))
+    app.extensions[services_mod.EXTENSION] = services = services_mod.Services(
+        settings=settings, instance_path=Path(app.instance_path), store=store,
+        catalog=load_catalog(),  # validated now, not on a request
+        sources=SourceCache(),
+        tile_cache=open_cache(settings["TILE_CACHE"], Path(app.instance_path)))
+    app.extensions["geoservice.catalog"] = services.catalog
+    app.extensions["geoservice.store"] = services.store
+    app.extensions["geoservice.sources"] = services.sources
+    app.extensions["geoservice.tile_cache"] = services.tile_cache
     i18n.init_app(app)
     security.init_app(app)
     errors.register(app)
