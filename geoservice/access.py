@@ -69,6 +69,54 @@ ANONYMOUS = Principal()
 
 
 @dataclass(frozen=True)
+class Area:
+    """Where a reader may see restricted data: nowhere, the whole country, or one province.
+
+    Built with `Area.nowhere()`, `Area.national()` or `Area.province("08")`, or from a
+    reader with `Area.of_reader(principal)`.
+    """
+
+    everywhere: bool = False
+    province_code: str | None = None
+
+    @classmethod
+    def nowhere(cls) -> Area:
+        """No restricted data at all (anonymous readers, keys scoped to other layers)."""
+        return cls()
+
+    @classmethod
+    def national(cls) -> Area:
+        """The whole country."""
+        return cls(everywhere=True)
+
+    @classmethod
+    def province(cls, code: str) -> Area:
+        """One province."""
+        return cls(province_code=code)
+
+    @classmethod
+    def of_reader(cls, principal: Principal) -> Area:
+        """Where `principal` may read restricted data (the incidents' access rule)."""
+        if principal.layers is not None and "incidents" not in principal.layers:
+            return cls.nowhere()
+        if not principal.authenticated:
+            return cls.nowhere()
+        if principal.province_code is None:
+            return cls.national()
+        return cls.province(principal.province_code)
+
+    @property
+    def is_nowhere(self) -> bool:
+        """True when no restricted data may be shown."""
+        return not self.everywhere and self.province_code is None
+
+    def covers(self, province_code: str | None) -> bool:
+        """True when a unit or record of `province_code` lies inside the area."""
+        return self.everywhere or (self.province_code is not None
+                                   and province_code == self.province_code)
+
+
+@dataclass(frozen=True)
 class AccessDecision:
     """Allowed, with the province the rows must be limited to (None = no limit)."""
 

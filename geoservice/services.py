@@ -12,12 +12,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from geoservice.geojson import EncodedShapes
 from geoservice.singleflight import SingleFlight
 
 if TYPE_CHECKING:  # only for the annotations: importing this module stays cheap
     from flask import Flask
 
-    from geoservice.layers.catalog import LayerDef
+    from geoservice.layers.definition import LayerDef
     from geoservice.layers.source import SourceCache
     from geoservice.render.tilecache import TileCache
     from geoservice.store import Store
@@ -36,6 +37,7 @@ class Services:
     sources: SourceCache  # prepared layer sources, per data version
     tile_cache: TileCache
     drawing: SingleFlight = field(default_factory=SingleFlight)  # tiles being made now
+    shapes: EncodedShapes = field(default_factory=EncodedShapes)  # GeoJSON GEOS wrote
     memo: dict[str, Any] = field(default_factory=dict)  # derived values, per data version
 
     def remembered(self, name: str, factory):

@@ -10,7 +10,8 @@ import pytest
 from click.testing import CliRunner
 
 from geoservice.cli import main
-from geoservice.render.export import count_tiles, parse_zooms, tile_range
+from geoservice.render.export import parse_zooms
+from geoservice.tilemath import count_tiles, tile_range
 from tests.conftest import _copy_database
 
 FIXTURE_BBOX = "102.1,21.4,106.2,23.4"  # provinces 11 (Điện Biên) and 08 (Tuyên Quang)

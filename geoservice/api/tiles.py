@@ -13,21 +13,24 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from geoservice.access import ANONYMOUS, AccessDecision, Principal, decide
-from geoservice.errors import GeoserviceError, InvalidParameter, NotFound
+from geoservice import params as P
+from geoservice.access import ANONYMOUS, AccessDecision, Principal
+from geoservice.errors import InvalidParameter
 from geoservice.indicators import published
-from geoservice.layers.catalog import LayerDef, maplibre_style
-from geoservice.layers.source import SourceCache, lonlat_bounds
+from geoservice.layers.definition import LayerDef
+from geoservice.layers.fields import tile_field_types
+from geoservice.layers.params import layer_for, query_string, readable_layers
+from geoservice.layers.source import SourceCache
+from geoservice.layers.style import maplibre_style
 from geoservice.render import legend as legend_png
 from geoservice.render.tilecache import TileCache, cache_key
 from geoservice.render.tiles import mvt_tile, png_tile
 from geoservice.singleflight import SingleFlight
+from geoservice.tilemath import MAX_ZOOM
 
 MVT = "application/vnd.mapbox-vector-tile"
 PNG = "image/png"
-MAX_ZOOM = 22
 TILE_NAME = re.compile(r"^([0-9]{1,7})(@2x)?\.(mvt|pbf|png)\Z")  # ASCII digits only
-LAYER_PARAMETERS = ("year", "group", "model_type")
 DRAWING = SingleFlight()  # tiles being made now, by store, cache folder and name
 VIETNAM_BOUNDS = (102.14, 8.18, 109.47, 23.39)  # west, south, east, north (mainland)
 
@@ -55,36 +58,6 @@ class TileResult:
     public: bool
 
 
-def layer_for(catalog: dict[str, LayerDef], layer_id: str, args: Mapping[str, str],
-              principal: Principal = ANONYMOUS) -> tuple[LayerDef, AccessDecision, int | None]:
-    """Return the layer for these parameters, the access decision and a record-year filter."""
-    layer = catalog.get(layer_id)
-    if layer is None:
-        known = ", ".join(readable_layers(catalog, principal))
-        raise NotFound(f"There is no layer '{layer_id}'. Layers: {known}.", parameter="layer")
-    decision = decide(principal, layer)
-    if layer.source.analysis is not None:  # the analysis's own parameters, and the area
-        from geoservice.layers.analysis import resolve
-
-        analysis_args = {k: v for k, v in args.items() if k != "lang"}
-        return resolve(layer, analysis_args, decision.province_code), decision, None
-    unknown = sorted(set(args) - set(LAYER_PARAMETERS) - {"lang"})
-    if unknown:
-        raise InvalidParameter(f"Unknown parameter '{unknown[0]}'. Accepted: "
-                               f"{', '.join(LAYER_PARAMETERS)}.", parameter=unknown[0])
-    year = _year(args.get("year"))
-    if layer.source.indicator is None:
-        extra = [k for k in ("group", "model_type") if args.get(k) is not None]
-        if extra:
-            raise InvalidParameter(f"Layer '{layer_id}' has no parameter '{extra[0]}'.",
-                                   parameter=extra[0])
-        return layer, decision, year
-    resolved = layer.with_params(year if year is not None else None,
-                                 **{k: args.get(k) for k in ("group", "model_type")
-                                    if args.get(k) is not None})
-    return resolved, decision, None
-
-
 def parse_tile(catalog, layer_id: str, z: str, x: str, name: str, args: Mapping[str, str],
                principal: Principal = ANONYMOUS) -> tuple[TileRequest, AccessDecision]:
     """Validate a tile URL's parts (`name` is '<y>.mvt', '<y>.png' or '<y>@2x.png')."""
@@ -95,16 +68,8 @@ def parse_tile(catalog, layer_id: str, z: str, x: str, name: str, args: Mapping[
     fmt = "mvt" if match.group(3) in ("mvt", "pbf") else "png"
     if match.group(2) and fmt != "png":
         raise InvalidParameter("@2x is for PNG tiles only.", parameter="y")
-    if not (z.isascii() and z.isdigit() and int(z) <= MAX_ZOOM):
-        raise InvalidParameter(f"z must be a whole number from 0 to {MAX_ZOOM}.", parameter="z")
-    zoom = int(z)
-    limit = 2**zoom
-    if not (x.isascii() and x.isdigit() and int(x) < limit):
-        raise InvalidParameter(f"x must be from 0 to {limit - 1} at zoom {zoom}.", parameter="x")
-    y = int(match.group(1))
-    if y >= limit:
-        raise InvalidParameter(f"y must be from 0 to {limit - 1} at zoom {zoom}.", parameter="y")
-    return TileRequest(layer, zoom, int(x), y, fmt, 2 if match.group(2) else 1,
+    zoom, column, row = P.tile_address(z, x, match.group(1), MAX_ZOOM)
+    return TileRequest(layer, zoom, column, row, fmt, 2 if match.group(2) else 1,
                        record_year), decision
 
 
@@ -185,33 +150,11 @@ def _etag(data: bytes) -> str:
     return '"' + hashlib.sha256(data).hexdigest()[:32] + '"'
 
 
-def _year(value: str | None) -> int | None:
-    if value is None or value == "latest":
-        return None
-    if not (value.isascii() and value.isdigit() and len(value) == 4
-            and 1900 <= int(value) <= 2100):
-        raise InvalidParameter("year must be a four-digit year between 1900 and 2100.",
-                               parameter="year")
-    return int(value)
-
-
-def readable_layers(catalog: dict[str, LayerDef], principal: Principal) -> list[str]:
-    """Ids of the layers this principal may read, in drawing order."""
-    ids = []
-    for layer_id, layer in catalog.items():
-        try:
-            decide(principal, layer)
-        except GeoserviceError:
-            continue
-        ids.append(layer_id)
-    return sorted(ids, key=lambda i: (catalog[i].order, i))
-
-
 def tilejson(store, catalog, layer_id: str, base: str, args: Mapping[str, str],
              principal: Principal = ANONYMOUS) -> dict:
     """Return the TileJSON 3.0 document of a layer."""
     layer, _decision, _year_filter = layer_for(catalog, layer_id, args, principal)
-    query = _query(args)
+    query = query_string(args)
     year = layer.params.get("year")
     if year == "latest":
         year = published.indicator_year(store, None)
@@ -232,7 +175,7 @@ def tilejson(store, catalog, layer_id: str, base: str, args: Mapping[str, str],
         "vector_layers": [{
             "id": layer.id, "description": layer.title("en"),
             "minzoom": layer.minzoom, "maxzoom": layer.maxzoom,
-            "fields": {name: _field_type(name, layer) for name in layer.fields},
+            "fields": tile_field_types(layer),
         }],
         "geoservice:params": {**{k: v for k, v in layer.params.items()
                                  if not k.startswith("_")}, "year": year},
@@ -255,26 +198,6 @@ def mbtiles_metadata(store, catalog, layer_id: str, base: str, args: Mapping[str
             "bounds": ",".join(str(v) for v in doc["bounds"]),
             "center": ",".join(str(v) for v in doc["center"]),
             "json": json.dumps({"vector_layers": doc["vector_layers"]}, ensure_ascii=False)}
-
-
-def _field_type(name: str, layer: LayerDef | None = None) -> str:
-    if layer is not None and layer.source.analysis is not None:
-        from geoservice.layers.analysis import ANALYSIS_FIELDS
-
-        kind = ANALYSIS_FIELDS[layer.source.analysis].get(name)
-        return "Number" if kind in ("number", "integer") else "String"
-    numeric = ("rate", "coverage", "count", "km", "sessions", "participants", "year",
-               "incidents", "activities", "area", "commended")
-    return "Number" if any(part in name for part in numeric) else "String"
-
-
-def _query(args: Mapping[str, str]) -> str:
-    from urllib.parse import urlencode
-
-    from geoservice.layers.analysis import PARAMETER_NAMES
-
-    kept = {k: v for k, v in args.items() if k in LAYER_PARAMETERS or k in PARAMETER_NAMES}
-    return f"?{urlencode(kept)}" if kept else ""
 
 
 def style(catalog, base: str, layer_ids: list[str] | None, args: Mapping[str, str],
@@ -304,13 +227,4 @@ def legend(catalog, layer_id: str, args: Mapping[str, str], fmt: str,
 
 
 def _lang(args: Mapping[str, str]) -> str:
-    lang = args.get("lang", "vi")
-    if lang not in ("vi", "en"):
-        raise InvalidParameter("lang must be 'vi' or 'en'.", parameter="lang")
-    return lang
-
-
-def tile_centre(z: int, x: int, y: int) -> tuple[float, float]:
-    """The centre of a tile in degrees (for tests and seeding)."""
-    west, south, east, north = lonlat_bounds(z, x, y)
-    return (west + east) / 2, (south + north) / 2
+    return P.LANG.get(args, "vi")

@@ -19,7 +19,7 @@ from rasterio.enums import Resampling
 from rasterio.transform import Affine
 from rasterio.warp import reproject, transform_bounds
 
-from geoservice.layers.source import tile_bounds
+from geoservice.tilemath import tile_bounds
 from geoservice.render.png import TILE_SIZE, empty_png, encode_png
 from geoservice.render.symbols import Symbol
 

@@ -6,7 +6,7 @@ so that other processes and hosts on the same store reuse it. Both copies are ke
 the store's data version, which every import changes, so a stale figure is never served.
 
 Public features carry the public indicators; incident and cooperation counts (from
-restricted kinds) are added only for units inside the reader's area (`restricted_area`).
+restricted kinds) are added only for units inside the reader's area (an `Area`).
 """
 
 from __future__ import annotations
@@ -16,7 +16,8 @@ import logging
 import threading
 import weakref
 
-from geoservice.errors import InvalidParameter
+from geoservice import params as P
+from geoservice.access import Area
 from geoservice.indicators.compute import INDICATOR_NAMES, RESTRICTED_INDICATORS, unit_indicators
 
 LOGGER = logging.getLogger(__name__)
@@ -25,13 +26,6 @@ UNIT_LEVELS = {"communes": "commune", "provinces": "province"}
 YEAR_FIELD = "indicator_year"
 PUBLIC_INDICATORS = {name: text for name, text in INDICATOR_NAMES.items()
                      if name not in RESTRICTED_INDICATORS}
-INDICATOR_FIELDS = {
-    YEAR_FIELD: ("integer", "Year the indicator properties refer to (?year=, default the "
-                            "latest year with certification records)"),
-    **{name: ("integer" if not name.startswith(("certification_rate", "model_coverage"))
-              else "number", text) for name, text in INDICATOR_NAMES.items()},
-}
-
 _MEMO: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 _LOCK = threading.Lock()
 
@@ -57,15 +51,12 @@ def synthetic_notice(store) -> str | None:
 
 
 def indicator_year(store, value: str | None) -> int | None:
-    """Validate `?year=` (default: the latest year with certification records, or None)."""
-    if value is None:
+    """The indicator year a request asks for: `?year=` ('latest' or a year; the default is
+    the latest year with certification records, None when there are none)."""
+    year = None if value is None else P.year_or_latest(value)
+    if year is None:
         years = store.record_years("certification")
         return years[-1] if years else None
-    if not (value.isascii() and value.isdigit() and len(value) == 4):
-        raise InvalidParameter("year must be a four-digit year, e.g. 2024.", parameter="year")
-    year = int(value)
-    if not 1900 <= year <= 2100:
-        raise InvalidParameter("year must be between 1900 and 2100.", parameter="year")
     return year
 
 
@@ -96,11 +87,10 @@ def indicators(store, level: str, year: int) -> dict[str, dict]:
 
 
 def decorate(store, collection_id: str, features: list, year: int | None,
-             restricted_area: str | None | bool) -> list:
+             restricted_area: Area) -> list:
     """Add a year's indicators to (id, properties, geometry) features of communes/provinces.
 
-    `restricted_area` is False when the reader may not see restricted indicators, None for
-    a national reader, or a province code limiting them to that province's units.
+    Restricted indicators (incidents, cooperation) only on units inside `restricted_area`.
     """
     level = UNIT_LEVELS.get(collection_id)
     if level is None or year is None:
@@ -110,10 +100,8 @@ def decorate(store, collection_id: str, features: list, year: int | None,
     for fid, properties, geometry in features:
         unit = values.get(fid, {})
         province = properties.get("province_code") or properties.get("code")
-        allowed = restricted_area is None or (restricted_area is not False
-                                              and province == restricted_area)
-        extra = {name: unit.get(name) for name in (INDICATOR_NAMES if allowed
-                                                    else PUBLIC_INDICATORS)}
+        shown = INDICATOR_NAMES if restricted_area.covers(province) else PUBLIC_INDICATORS
+        extra = {name: unit.get(name) for name in shown}
         out.append((fid, {**properties, YEAR_FIELD: year, **extra}, geometry))
     return out
 

@@ -29,6 +29,12 @@ PARAMETER_NAMES = tuple(sorted({name for names in ACCEPTED.values() for name in 
 NATIONAL = "national"
 
 
+def accepted_parameters(layer) -> tuple[str, ...]:
+    """The parameters a request may give an analysis layer (those its file does not fix)."""
+    fixed = set(layer.source.params)
+    return tuple(name for name in ACCEPTED[layer.source.analysis] if name not in fixed)
+
+
 def check_fixed(analysis: str, fixed: Mapping[str, object]) -> str | None:
     """Why a layer file's fixed parameters are wrong (None when they are right)."""
     from geoservice.errors import GeoserviceError

@@ -1,4 +1,4 @@
-"""The layer catalogue: ``layers/*.toml`` loaded into frozen `LayerDef` objects.
+"""The layer catalogue: ``layers/*.toml`` read and checked into frozen `LayerDef` objects.
 
 One TOML file per published layer; the layer id is the file name. `load_catalog` checks
 every key of every file against the feature collections (`geoservice.collections`), the
@@ -19,9 +19,8 @@ record kinds and the indicators, and raises one `CatalogError` listing every pro
             stroke, stroke_width, radius, dash; [[style.classes]] min?, color, label;
             [[style.categories]] value, color, label; [style.other], [style.no_data]
 
-Indicator layers take parameters (``[source.params]``: the year and, for a family such as
-``certification_rate``, the group); names in ``fields`` and ``style.property`` may use
-them as ``{group}``. `LayerDef.with_params` gives the same layer for other parameters.
+Names in ``fields`` and ``style.property`` may use the parameters as ``{group}``
+(`geoservice.layers.params.resolve` fills them).
 """
 
 from __future__ import annotations
@@ -29,221 +28,34 @@ from __future__ import annotations
 import logging
 import re
 import tomllib
-from dataclasses import dataclass, field, replace
 from pathlib import Path
-from urllib.parse import urlencode
-
-import shapely
 
 from geoservice.collections import COLLECTIONS
-from geoservice.errors import CatalogError, InvalidParameter, NotFound
-from geoservice.indicators.compute import (
-    ANY_MODEL,
-    CERTIFICATION_GROUPS,
-    INDICATOR_NAMES,
-    RESTRICTED_INDICATORS,
-)
+from geoservice.errors import CatalogError, InvalidParameter
+from geoservice.indicators.compute import INDICATOR_NAMES, RESTRICTED_INDICATORS
 from geoservice.layers.analysis import ANALYSIS_FIELDS, check_fixed
-from geoservice.records.kinds import KINDS, MODEL_TYPES
+from geoservice.layers.definition import (
+    ACCESS,
+    DEFAULT_ORDER,
+    ENUMS,
+    INDICATOR_FAMILIES,
+    LAYER_GEOMETRIES,
+    NEIGHBOURS,
+    THEMES,
+    TRANSFORMS,
+    UNIT_COLLECTIONS,
+    LayerDef,
+    Source,
+)
+from geoservice.layers.fields import collection_fields, source_fields
+from geoservice.layers.params import layer_year, resolve
 from geoservice.render import classify
-from geoservice.render.classify import GEOMETRIES, Style, StyleClass, Table, Text, tile_value
-from geoservice.render.symbols import Symbol
+from geoservice.render.classify import GEOMETRIES, Table
 
 LOGGER = logging.getLogger(__name__)
 
 LAYERS_FOLDER = Path(__file__).resolve().parents[2] / "layers"
 LAYER_ID = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
-ACCESS = ("public", "restricted")
-# Themes group the layers in the map page's layer control and in the catalogue listings.
-THEMES: dict[str, dict[str, str]] = {
-    "basemap": {"vi": "Nền bản đồ", "en": "Base map"},
-    "boundaries": {"vi": "Địa giới hành chính", "en": "Administrative boundaries"},
-    "certification": {"vi": "Công nhận an toàn về ANTT", "en": "Security and order certification"},
-    "models": {"vi": "Mô hình tự quản", "en": "Self-management models"},
-    "hotspots": {"vi": "Điểm nóng, vụ việc", "en": "Hot spots and incidents"},
-    "border": {"vi": "Biên giới và hợp tác", "en": "Border and cooperation"},
-}
-DEFAULT_ORDER = {"polygon": 100, "line": 200, "point": 300, None: 100}
-BACKGROUND = "#f4f1ea"
-NEIGHBOURS = ("CN", "LA", "KH")
-UNIT_COLLECTIONS = ("communes", "provinces")
-# Collections the lead adds to the build; not (yet) in COLLECTIONS. name -> (geometry, fields)
-BASEMAP_COLLECTIONS = {
-    "countries": ("MultiPolygon", {"iso_a2": "string", "name": "string", "name_en": "string"}),
-    "sea": ("MultiPolygon", {}),
-}
-LAYER_GEOMETRIES = {"MultiPolygon": ("polygon",), "MultiLineString": ("line",),
-                    "Point": ("point",), "Geometry": ("polygon", "point")}
-# Indicator families: the parameter choosing the member, and its values.
-INDICATOR_FAMILIES: dict[str, tuple[str, tuple[str, ...]] | None] = {
-    "certification_rate": ("group", CERTIFICATION_GROUPS),
-    "model_coverage": ("model_type", (*MODEL_TYPES, ANY_MODEL)),
-    **{name: None for name in INDICATOR_NAMES
-       if not name.startswith(("certification_rate_", "model_coverage_"))},
-}
-INDICATOR_FIELDS = {"indicator_year": "integer",
-                    **{name: "number" if name.startswith(("certification_rate_",
-                                                          "model_coverage_")) else "integer"
-                       for name in INDICATOR_NAMES}}
-# How parameter values read in titles ({group_label}, {model_type_label}): (vi, en).
-PARAM_LABELS = {
-    "residential": ("khu dân cư", "residential areas"),
-    "commune": ("xã, phường", "communes (commune-level unit)"),
-    "agencies": ("cơ quan", "agencies"),
-    "enterprises": ("doanh nghiệp", "enterprises"),
-    "schools": ("cơ sở giáo dục", "educational institutions"),
-    "agencies_enterprises_schools": ("cơ quan, doanh nghiệp, cơ sở giáo dục",
-                                     "agencies, enterprises and schools"),
-}
-TRANSFORMS = {"line_to_partner": "cooperation"}  # transform -> the collection it applies to
-# Values a property may take (checked in filters and categories); lists as comma-joined items.
-ENUMS: dict[str, dict[str, tuple]] = {
-    **{kind.id: {f.name: tuple(f.choices) for f in kind.fields if f.choices}
-       for kind in KINDS.values()},
-    "communes": {"border_neighbors": NEIGHBOURS},
-    "provinces": {"border_neighbors": NEIGHBOURS},
-    "border-lines": {"neighbor": NEIGHBOURS},
-}
-
-
-@dataclass(frozen=True)
-class Source:
-    """Where a layer's features come from."""
-
-    collection: str
-    filter: dict = field(default_factory=dict)  # property (or border_neighbor) -> value
-    indicator: str | None = None  # an INDICATOR_FAMILIES name joined onto units
-    params: dict = field(default_factory=dict)  # default indicator parameters
-    geometry_transform: str | None = None
-    analysis: str | None = None  # zones of this analysis of incidents (ANALYSIS_FIELDS)
-
-
-@dataclass(frozen=True)
-class LayerDef:
-    """A published layer, as its TOML file defines it (names resolved for `params`)."""
-
-    id: str
-    titles: Text
-    description: Text
-    access: str
-    theme: str
-    geometry: str
-    minzoom: int
-    maxzoom: int
-    order: int
-    fields: tuple[str, ...]
-    popup: tuple[str, ...]
-    source: Source
-    style: Style
-    legend_title: Text
-    params: dict = field(default_factory=dict)
-    templates: tuple = field(default=((), (), None, None, None), repr=False, compare=False)
-
-    @property
-    def restricted(self) -> bool:
-        """True when only users whose area covers the data may read the layer."""
-        return self.access == "restricted"
-
-    @property
-    def classes(self) -> tuple[StyleClass, ...]:
-        """The legend entries (classes or categories, other, no data) with their colours."""
-        return self.style.entries
-
-    @property
-    def indicator_property(self) -> str | None:
-        """The indicator property the layer's parameters select (None without indicator)."""
-        family = self.source.indicator
-        if family is None:
-            return None
-        member = INDICATOR_FAMILIES[family]
-        return family if member is None else f"{family}_{self.params[member[0]]}"
-
-    def title(self, lang: str = "vi") -> str:
-        """Return the layer's title in `lang` ('vi' or 'en')."""
-        return self.titles.get(lang)
-
-    def indicator_params(self, year: int | str | None = None, **overrides) -> dict:
-        """Return the indicator parameters: the defaults, `year` and `overrides` applied.
-
-        ``year`` is an int or "latest" (None keeps the default, which may be "latest" for
-        the caller to resolve). Unknown names or values raise `InvalidParameter`. Layers
-        without an indicator have no parameters ({}).
-        """
-        if self.source.indicator is None:
-            if any(v is not None for v in overrides.values()):
-                raise InvalidParameter(f"Layer '{self.id}' takes no parameters.")
-            return {}
-        params = dict(self.params)
-        if year is not None:
-            params["year"] = _year(year)
-        member = INDICATOR_FAMILIES[self.source.indicator]
-        for name, value in overrides.items():
-            if value is None:
-                continue
-            if member is None or name != member[0]:
-                raise InvalidParameter(f"Layer '{self.id}' has no parameter '{name}'.",
-                                       parameter=name)
-            if value not in member[1]:
-                raise InvalidParameter(f"{name} must be one of {', '.join(member[1])}.",
-                                       parameter=name)
-            params[name] = value
-        return params
-
-    def with_params(self, year: int | str | None = None, **overrides) -> LayerDef:
-        """Return this layer for other indicator parameters (see `indicator_params`); the
-        few resolved variants (years × groups) are kept, since every tile asks for one."""
-        params = self.indicator_params(year, **overrides)
-        key = (id(self), tuple(sorted(params.items())))
-        kept = _RESOLVED.get(key)
-        if kept is None or kept[0] is not self:
-            if len(_RESOLVED) > 4096:
-                _RESOLVED.clear()
-            kept = _RESOLVED[key] = (self, _resolve(self, params))
-        return kept[1]
-
-    def accepts(self, properties: dict) -> bool:
-        """True when a feature passes the layer's source filter."""
-        for name, wanted in self.source.filter.items():
-            if name == "border_neighbor":  # a list (communes) or one code (border lines)
-                value = properties.get("border_neighbors", properties.get("neighbor"))
-                have = set(str(tile_value(value) or "").split(",")) - {""}
-            else:
-                have = () if properties.get(name) in (None, "") else (properties[name],)
-            if (wanted not in have) if wanted != "any" else not have:
-                return False
-        return True
-
-    def symbol_for(self, properties: dict) -> Symbol | None:
-        """Return the Symbol the style gives a feature (None: the feature is not drawn)."""
-        if not self.accepts(properties):
-            return None
-        value = properties.get(self.style.property) if self.style.property else None
-        return self.style.symbol_for_value(value)
-
-    def tile_properties(self, properties: dict) -> dict:
-        """Return the feature's `fields` as tile values (lists joined, None left out)."""
-        values = {name: tile_value(properties.get(name)) for name in self.fields}
-        return {name: value for name, value in values.items() if value is not None}
-
-    def transform_geometry(self, geometry, properties: dict):
-        """Apply ``source.geometry_transform`` (None: the feature has no such geometry)."""
-        if self.source.geometry_transform != "line_to_partner":
-            return geometry
-        lon, lat = properties.get("partner_lon"), properties.get("partner_lat")
-        if geometry is None or geometry.is_empty or lon is None or lat is None:
-            return None
-        start = geometry if geometry.geom_type == "Point" else geometry.representative_point()
-        return shapely.LineString([(start.x, start.y), (float(lon), float(lat))])
-
-    def legend(self, lang: str = "vi") -> dict:
-        """Return the layer's legend as JSON-ready data."""
-        return {
-            "layer": self.id, "title": self.legend_title.get(lang),
-            "layer_title": self.title(lang), "geometry": self.geometry,
-            "kind": self.style.kind, "property": self.style.property,
-            "access": self.access, "params": dict(self.params),
-            "entries": classify.legend_entries(self.style, lang, self.legend_title),
-        }
 
 
 def load_catalog(folder: Path | str | None = None) -> dict[str, LayerDef]:
@@ -279,43 +91,6 @@ def check_layers(folder: Path | str | None = None) -> list[str]:
     return []
 
 
-def maplibre_layers(layer: LayerDef, source_id: str, source_layer: str) -> list[dict]:
-    """Return the MapLibre style layers drawing `layer` from a vector source."""
-    return classify.maplibre_layers(layer.style, layer.id, source_id, source_layer,
-                                    layer.minzoom)
-
-
-def maplibre_style(catalog: dict[str, LayerDef], tiles_base_url: str,
-                   layer_ids: list[str] | None = None, lang: str = "vi") -> dict:
-    """Return a MapLibre style (spec v8) with one vector tile source per layer.
-
-    Tiles are ``{tiles_base_url}/{layer}/{z}/{x}/{y}.mvt`` (plus the layer's parameters
-    where they differ from its defaults); the layer inside each tile is named by the
-    layer id. No glyphs or sprite are referenced, so nothing is fetched besides tiles.
-    """
-    ids = (list(layer_ids) if layer_ids is not None
-           else sorted(catalog, key=lambda i: (catalog[i].order, i)))
-    unknown = [i for i in ids if i not in catalog]
-    if unknown:
-        raise NotFound(f"There is no layer '{unknown[0]}'. Layers: {', '.join(catalog)}.",
-                       parameter="layers")
-    base = tiles_base_url.rstrip("/")
-    sources, layers = {}, [{"id": "background", "type": "background",
-                            "paint": {"background-color": BACKGROUND}}]
-    for layer_id in ids:
-        layer = catalog[layer_id]
-        changed = {k: v for k, v in layer.params.items()
-                   if not k.startswith("_") and layer.source.params.get(k) != v}
-        query = f"?{urlencode(changed)}" if changed else ""
-        sources[layer_id] = {"type": "vector",
-                             "tiles": [f"{base}/{layer_id}/{{z}}/{{x}}/{{y}}.mvt{query}"],
-                             "minzoom": layer.minzoom, "maxzoom": layer.maxzoom}
-        layers += maplibre_layers(layer, layer_id, layer_id)
-    return {"version": 8, "name": "geoservice", "sources": sources, "layers": layers,
-            "metadata": {"geoservice:lang": lang,
-                         "geoservice:legends": [catalog[i].legend(lang) for i in ids]}}
-
-
 # --- reading one file --------------------------------------------------------------------
 
 def _read_layer(path: Path, problems: list[str]) -> LayerDef | None:
@@ -349,7 +124,7 @@ def _read_layer(path: Path, problems: list[str]) -> LayerDef | None:
     layer = LayerDef(path.stem, texts["title"], texts["description"], access, theme, geometry,
                      minzoom, maxzoom, order, (), (), source, style, legend_title,
                      templates=(fields, popup, style.property, texts["title"], legend_title))
-    layer = _resolve(layer, dict(source.params), problems)
+    layer = resolve(layer, dict(source.params), problems)
     if not problems:
         _check_properties(layer, problems)
     return None if problems else layer
@@ -373,70 +148,16 @@ def _names(table: Table, name: str, required: bool = False) -> tuple[str, ...]:
     return tuple(names)
 
 
-def _year(value) -> int | str:
-    if value == "latest":
-        return value
-    if isinstance(value, str) and value.isascii() and value.isdigit():
-        value = int(value)
-    if isinstance(value, bool) or not isinstance(value, int) or not 1900 <= value <= 2100:
-        raise InvalidParameter("year must be 'latest' or a year between 1900 and 2100.",
-                               parameter="year")
-    return value
-
-
-_RESOLVED: dict[tuple, tuple[LayerDef, LayerDef]] = {}
-
-
-def _resolve(layer: LayerDef, params: dict, problems: list[str] | None = None) -> LayerDef:
-    """Fill the ``{param}`` placeholders of fields, popup and style property, and the
-    ``{group_label}`` / ``{model_type_label}`` placeholders of the titles."""
-    fields, popup, prop, title, legend_title = layer.templates
-    problems = [] if problems is None else problems
-
-    def label(key: str, lang: str) -> Text | None:
-        if key is None:
-            return None
-        names = {f"{name}_label": PARAM_LABELS[value][lang == "en"]
-                 for name, value in params.items() if value in PARAM_LABELS}
-        try:
-            return key.format(**names)
-        except (KeyError, IndexError, ValueError) as error:
-            problems.append(f"title: placeholder {error} is not a parameter of the layer")
-            return key
-
-    def text(template: Text | None) -> Text | None:
-        return template and Text(label(template.vi, "vi"), label(template.en, "en"))
-
-    def fill(key: str, template: str) -> str:
-        try:
-            return template.format(**params)
-        except (KeyError, IndexError, ValueError) as error:
-            problems.append(f"{key}: placeholder {error} is not a parameter of the layer")
-            return template
-
-    return replace(
-        layer, params=params, titles=text(title) or layer.titles,
-        legend_title=text(legend_title) or layer.legend_title,
-        fields=tuple(fill(f"fields[{i}]", n) for i, n in enumerate(fields)),
-        popup=tuple(fill(f"popup[{i}]", n) for i, n in enumerate(popup)),
-        style=layer.style.with_property(prop and fill("style.property", prop)),
-    )
-
-
 def _collection(name: str) -> tuple[str, dict[str, str]]:
     """Return a collection's geometry type and {property: type}."""
-    if name in COLLECTIONS:
-        spec = COLLECTIONS[name]
-        return spec.geometry, {field: about[0] for field, about in spec.fields.items()}
-    geometry, fields = BASEMAP_COLLECTIONS[name]
-    return geometry, dict(fields)
+    return COLLECTIONS[name].geometry, collection_fields(name)
 
 
 def _read_source(table: Table, geometry: str | None) -> Source | None:
     if "analysis" in table.data:
         return _read_analysis_source(table, geometry)
     before = len(table.problems)
-    collection = table.choice("collection", (*COLLECTIONS, *BASEMAP_COLLECTIONS))
+    collection = table.choice("collection", tuple(COLLECTIONS))
     filters = table.value("filter", (dict,), default={})
     indicator = table.choice("indicator", tuple(INDICATOR_FAMILIES), required=False)
     params = table.value("params", (dict,), default={})
@@ -505,7 +226,7 @@ def _check_params(table: Table, indicator: str | None, params: dict) -> dict:
         key = f"params.{name}"
         if name == "year":
             try:
-                out["year"] = _year(value)
+                out["year"] = layer_year(value)
             except InvalidParameter as error:
                 table.problem(key, error.message)
         elif member is None or name != member[0]:
@@ -522,10 +243,7 @@ def _check_params(table: Table, indicator: str | None, params: dict) -> dict:
 def _check_properties(layer: LayerDef, problems: list[str]) -> None:
     """Check the resolved names against what the collection (and indicator) carry."""
     source, style = layer.source, layer.style
-    known = (dict(ANALYSIS_FIELDS[source.analysis]) if source.analysis
-             else _collection(source.collection)[1])
-    if source.indicator:
-        known.update(INDICATOR_FIELDS)
+    known = source_fields(source)
     for index, name in enumerate(layer.fields):
         if name not in known:
             problems.append(f"fields[{index}]: unknown property {name!r} of "

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import functools
 import logging
-import math
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass, field
@@ -20,55 +19,25 @@ from dataclasses import dataclass, field
 import numpy as np
 import shapely
 
+from geoservice.access import Area
 from geoservice.collections import COLLECTIONS
 from geoservice.indicators import published
-from geoservice.layers.catalog import LayerDef
+from geoservice.layers.definition import LayerDef
 from geoservice.render.mvt import PropertyTable
 from geoservice.render.symbols import Symbol
 from geoservice.singleflight import SingleFlight
 from geoservice.store import FeatureQuery
 from geoservice.store.records import RecordQuery
+from geoservice.tilemath import WORLD, tile_bounds, to_mercator
 
 LOGGER = logging.getLogger(__name__)
 
-EARTH_RADIUS = 6378137.0
-WORLD = 2 * math.pi * EARTH_RADIUS  # width of the Web Mercator world, metres
-MAX_LAT = 85.0511287798066
 # Zoom bands sharing one simplified geometry: half a pixel at the band's highest zoom, so
 # no band shows its simplification; above the last band the geometry is 0.5 px at z13.
 BANDS = ((0, 4), (5, 6), (7, 8), (9, 10), (11, 13))
 ALL = 10**7
 MVT_GRID = 4096  # vector-tile extent: band geometries are snapped to this grid (see _snap)
 SNAP_MIN_ZOOM = 4  # the coarsest band is snapped to zoom 4's grid, not zoom 0's (9.8 km)
-
-
-def tile_bounds(z: int, x: int, y: int) -> tuple[float, float, float, float]:
-    """Return a tile's bounds in Web Mercator metres (minx, miny, maxx, maxy)."""
-    size = WORLD / 2**z
-    minx = -WORLD / 2 + x * size
-    maxy = WORLD / 2 - y * size
-    return minx, maxy - size, minx + size, maxy
-
-
-def lonlat_bounds(z: int, x: int, y: int) -> tuple[float, float, float, float]:
-    """Return a tile's bounds in degrees (west, south, east, north)."""
-    n = 2**z
-    west, east = x / n * 360 - 180, (x + 1) / n * 360 - 180
-    north = math.degrees(math.atan(math.sinh(math.pi * (1 - 2 * y / n))))
-    south = math.degrees(math.atan(math.sinh(math.pi * (1 - 2 * (y + 1) / n))))
-    return west, south, east, north
-
-
-def to_mercator(geometries: np.ndarray) -> np.ndarray:
-    """Project WGS 84 geometries to Web Mercator (latitudes clamped to ±85.05°)."""
-    def project(coords: np.ndarray) -> np.ndarray:
-        lon = coords[:, 0]
-        lat = np.clip(coords[:, 1], -MAX_LAT, MAX_LAT)
-        x = np.radians(lon) * EARTH_RADIUS
-        y = np.log(np.tan(np.pi / 4 + np.radians(lat) / 2)) * EARTH_RADIUS
-        return np.column_stack([x, y])
-
-    return shapely.transform(geometries, project)
 
 
 @dataclass
@@ -282,7 +251,8 @@ def _read(store, layer: LayerDef, year: int | None):
     indicator_year = layer.params.get("year")
     if indicator_year in (None, "latest"):
         indicator_year = published.indicator_year(store, None)
-    return published.decorate(store, collection, page.features, indicator_year, None)
+    return published.decorate(store, collection, page.features, indicator_year,
+                              Area.national())
 
 
 class SourceCache:

@@ -1,15 +1,14 @@
 """Seeding the tile cache and exporting a layer's tiles for offline use.
 
-`tile_range` lists the tiles of a bounding box at some zooms; `seed` renders them into the
-service's cache (so the first officials to open the map get cached tiles); `export_mbtiles`
-and `export_pmtiles` write them into one file that other systems (or nginx, for PMTiles)
-serve without us. Empty tiles are left out of the files.
+`geoservice.tilemath.tile_range` lists the tiles of a bounding box; `seed` renders them
+into the service's cache (so the first officials to open the map get cached tiles);
+`export_mbtiles` and `export_pmtiles` write them into one file that other systems (or
+nginx, for PMTiles) serve without us. Empty tiles are left out of the files.
 """
 
 from __future__ import annotations
 
 import json
-import math
 import sqlite3
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -29,36 +28,6 @@ def parse_zooms(text: str) -> tuple[int, int]:
         raise InvalidParameter("zooms must be 'a-b' with 0 <= a <= b <= 22, e.g. 5-10.",
                                parameter="zooms")
     return low, high
-
-
-def tile_range(bbox: tuple[float, float, float, float], low: int, high: int
-               ) -> Iterator[tuple[int, int, int]]:
-    """Every tile (z, x, y) covering `bbox` (degrees) at zooms low..high."""
-    west, south, east, north = bbox
-    for z in range(low, high + 1):
-        n = 2**z
-        x0, x1 = _x(west, n), _x(east, n)
-        y0, y1 = _y(north, n), _y(south, n)
-        for x in range(x0, x1 + 1):
-            for y in range(y0, y1 + 1):
-                yield z, x, y
-
-
-def count_tiles(bbox, low: int, high: int) -> int:
-    """How many tiles `tile_range` yields."""
-    west, south, east, north = bbox
-    return sum((_x(east, 2**z) - _x(west, 2**z) + 1) * (_y(south, 2**z) - _y(north, 2**z) + 1)
-               for z in range(low, high + 1))
-
-
-def _x(lon: float, n: int) -> int:
-    return min(max(int((lon + 180) / 360 * n), 0), n - 1)
-
-
-def _y(lat: float, n: int) -> int:
-    lat = max(min(lat, 85.0511), -85.0511)
-    value = (1 - math.asinh(math.tan(math.radians(lat))) / math.pi) / 2 * n
-    return min(max(int(value), 0), n - 1)
 
 
 def render_all(store, sources, cache, layer, decision, tiles, fmt: str,

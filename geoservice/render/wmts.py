@@ -3,8 +3,9 @@ tiles, in the Web Mercator tile matrix set (GoogleMapsCompatible), for desktop G
 
 from __future__ import annotations
 
-import math
 from xml.sax.saxutils import escape, quoteattr
+
+from geoservice.tilemath import matrix_limits
 
 MATRIX_SET = "WebMercatorQuad"
 TOP_LEFT = "-20037508.3427892 20037508.3427892"
@@ -78,13 +79,10 @@ def _limits(low: int, high: int) -> str:
     west, south, east, north = REGION_BOUNDS
     rows = []
     for z in range(low, high + 1):
-        n = 2**z
-        col = (int((west + 180) / 360 * n), int((east + 180) / 360 * n))
-        row = tuple(int((1 - math.asinh(math.tan(math.radians(lat))) / math.pi) / 2 * n)
-                    for lat in (north, south))
+        (col0, row0), (col1, row1) = matrix_limits((west, south, east, north), z)
         rows.append(f"""
           <TileMatrixLimits><TileMatrix>{z}</TileMatrix>
-            <MinTileRow>{row[0]}</MinTileRow><MaxTileRow>{min(row[1], n - 1)}</MaxTileRow>
-            <MinTileCol>{col[0]}</MinTileCol><MaxTileCol>{min(col[1], n - 1)}</MaxTileCol>
+            <MinTileRow>{row0}</MinTileRow><MaxTileRow>{row1}</MaxTileRow>
+            <MinTileCol>{col0}</MinTileCol><MaxTileCol>{col1}</MaxTileCol>
           </TileMatrixLimits>""")
     return "".join(rows)

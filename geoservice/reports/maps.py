@@ -19,9 +19,9 @@ import numpy as np
 import shapely
 from PIL import Image, ImageDraw
 
+from geoservice.access import Area
 from geoservice.indicators import published
-from geoservice.layers.catalog import BACKGROUND
-from geoservice.layers.source import EARTH_RADIUS, to_mercator
+from geoservice.layers.definition import BACKGROUND
 from geoservice.render.fonts import load_font
 from geoservice.render.legend import legend_image, style_entries
 from geoservice.render.map_decorations import draw_north_arrow, draw_scale_bar
@@ -30,6 +30,7 @@ from geoservice.render.symbols import Symbol, parse_colour
 from geoservice.reports.units import Unit
 from geoservice.store import FeatureQuery
 from geoservice.text import nfc
+from geoservice.tilemath import to_lonlat, to_mercator
 
 ALL = 10**6
 PADDING = 0.06  # share of the unit's extent left around it
@@ -69,10 +70,9 @@ class Frame:
 
     def lonlat_bbox(self) -> tuple[float, float, float, float]:
         """The frame as (west, south, east, north) in degrees."""
-        def lat(y: float) -> float:
-            return math.degrees(math.atan(math.sinh(y / EARTH_RADIUS)))
-        return (math.degrees(self.minx / EARTH_RADIUS), lat(self.miny),
-                math.degrees(self.maxx / EARTH_RADIUS), lat(self.maxy))
+        west, south = to_lonlat(self.minx, self.miny)
+        east, north = to_lonlat(self.maxx, self.maxy)
+        return west, south, east, north
 
     def ground_metres_per_pixel(self) -> float:
         """True ground distance of one CSS pixel at the frame's centre."""
@@ -180,7 +180,7 @@ def _layers(store, catalog, unit: Unit, year, frame: Frame, bbox, outline, hot_s
     communes = _query(store, "communes", bbox)
     layer = catalog["certification-rate"].with_params(year=year)
     if classify:
-        communes = published.decorate(store, "communes", communes, year, None)
+        communes = published.decorate(store, "communes", communes, year, Area.national())
     members = set(unit.commune_codes)
     placed = add("certification-rate", [({**p, "code": f}, g) for f, p, g in communes
                                         if unit.kind == "commune" or f in members],

@@ -18,7 +18,7 @@ no client of ours uses it).
 from __future__ import annotations
 
 from geoservice.collections import COLLECTIONS
-from geoservice.layers.catalog import LayerDef
+from geoservice.layers.definition import LayerDef
 
 EXTENT = 4096
 BUFFER = 64

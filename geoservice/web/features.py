@@ -2,23 +2,25 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, g, jsonify, request
+from flask import Blueprint, g, jsonify, request
 
-from geoservice import access
-from geoservice.api import features as ogcapi
-from geoservice.api import layers as layerfeatures
+from geoservice import access, services
+from geoservice.api import collections as api_collections
+from geoservice.api import landing as landing_api
+from geoservice.api.context import GEOJSON, RequestContext
 from geoservice.errors import InvalidParameter
 from geoservice.web.openapi import openapi_document
 
 blueprint = Blueprint("features", __name__)
 
 
-def _store():
-    return current_app.extensions["geoservice.store"]
-
-
 def _base() -> str:
     return request.url_root.rstrip("/")
+
+
+def context() -> RequestContext:
+    """The API's view of this request: the app's services, the base URL, the caller."""
+    return RequestContext(services.current(), _base(), g.principal)
 
 
 def _json(body: dict, content_type: str = "application/json"):
@@ -43,7 +45,7 @@ def landing():
         from geoservice.web.mappage import map_page
 
         return map_page()
-    response = _json(ogcapi.landing(_base()))
+    response = _json(landing_api.landing(_base()))
     response.vary.add("Accept")
     return response
 
@@ -52,7 +54,7 @@ def landing():
 @access.public
 def conformance():
     """Conformance classes."""
-    return _json(ogcapi.conformance())
+    return _json(landing_api.conformance())
 
 
 @blueprint.get("/api")
@@ -65,52 +67,31 @@ def api():
 @blueprint.get("/collections")
 @access.public
 def collections():
-    """All collections."""
-    body = ogcapi.collections(_store(), _base(), g.principal)
-    catalog = current_app.extensions["geoservice.catalog"]
-    body["collections"] += [layerfeatures.collection(catalog, _base(), layer_id, g.principal)
-                            for layer_id in layerfeatures.layer_ids(catalog, g.principal)]
-    return _json(body)
+    """All collections the caller may read."""
+    return _json(api_collections.listing(context()))
 
 
 @blueprint.get("/collections/<collection_id>")
 @access.public
 def collection(collection_id: str):
     """One collection."""
-    catalog = current_app.extensions["geoservice.catalog"]
-    if layerfeatures.is_layer(catalog, collection_id):
-        return _json(layerfeatures.collection(catalog, _base(), collection_id, g.principal))
-    return _json(ogcapi.collection(_store(), _base(), collection_id, g.principal))
+    ctx = context()
+    return _json(api_collections.find(ctx, collection_id).document(ctx))
 
 
 @blueprint.get("/collections/<collection_id>/items")
 @access.public
 def items(collection_id: str):
     """A page of features."""
-    config = current_app.config
-    catalog = current_app.extensions["geoservice.catalog"]
-    if layerfeatures.is_layer(catalog, collection_id):
-        body = layerfeatures.items(_store(), current_app.extensions["geoservice.sources"],
-                                   catalog, _base(), collection_id, request.args.to_dict(),
-                                   config["GEOSERVICE_DEFAULT_ITEMS_LIMIT"],
-                                   config["GEOSERVICE_MAX_ITEMS_LIMIT"], g.principal)
-        return _json(body, ogcapi.GEOJSON)
-    body = ogcapi.items(_store(), _base(), collection_id, request.args.to_dict(),
-                        config["GEOSERVICE_DEFAULT_ITEMS_LIMIT"],
-                        config["GEOSERVICE_MAX_ITEMS_LIMIT"], g.principal)
-    return _json(body, ogcapi.GEOJSON)
+    ctx = context()
+    body = api_collections.find(ctx, collection_id).items(ctx, request.args.to_dict())
+    return _json(body, GEOJSON)
 
 
 @blueprint.get("/collections/<collection_id>/items/<feature_id>")
 @access.public
 def item(collection_id: str, feature_id: str):
     """One feature."""
-    catalog = current_app.extensions["geoservice.catalog"]
-    if layerfeatures.is_layer(catalog, collection_id):
-        body = layerfeatures.item(_store(), current_app.extensions["geoservice.sources"],
-                                  catalog, _base(), collection_id, feature_id,
-                                  request.args.to_dict(), g.principal)
-        return _json(body, ogcapi.GEOJSON)
-    body = ogcapi.item(_store(), _base(), collection_id, feature_id, g.principal,
-                       request.args.to_dict())
-    return _json(body, ogcapi.GEOJSON)
+    ctx = context()
+    body = api_collections.find(ctx, collection_id).item(ctx, feature_id, request.args.to_dict())
+    return _json(body, GEOJSON)

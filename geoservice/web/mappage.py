@@ -40,7 +40,7 @@ from geoservice.errors import GeoserviceError, InvalidParameter, SourceMissing, 
 from geoservice.i18n import LANGUAGES, request_language
 from geoservice.indicators import published
 from geoservice.indicators.compute import CERTIFICATION_GROUPS
-from geoservice.layers.catalog import PARAM_LABELS, THEMES
+from geoservice.layers.definition import PARAM_LABELS, THEMES
 from geoservice.web.security import _nonce, content_security_policy
 from geoservice.web.viewer import node_modules, vendor_url
 

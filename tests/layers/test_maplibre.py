@@ -7,7 +7,8 @@ import json
 import pytest
 
 from geoservice.errors import NotFound
-from geoservice.layers.catalog import load_catalog, maplibre_layers, maplibre_style
+from geoservice.layers.catalog import load_catalog
+from geoservice.layers.style import maplibre_layers, maplibre_style
 from geoservice.render.classify import tile_value
 from tests.layers.helpers import css_to_rgba, evaluate
 

@@ -17,12 +17,21 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from geoservice import audit, users
-from geoservice.api import features as ogcapi
+from geoservice import params as P
 from geoservice.api import tiles as tileapi
 from geoservice.errors import GeoserviceError, InvalidParameter, NotFound
 from geoservice.layers.catalog import load_catalog
-from geoservice.records import parsing
 from geoservice.records.kinds import INCIDENT_CATEGORIES, KINDS
+from geoservice.records.parsing.coordinates import (
+    LAT_RANGE,
+    LON_RANGE,
+    parse_lat,
+    parse_lon,
+    parse_wkt,
+)
+from geoservice.records.parsing.reading import MAX_XLSX_MEMBERS, MAX_XLSX_UNCOMPRESSED, read_table
+from geoservice.records.parsing.rows import parse_rows
+from geoservice.records.parsing.values import MAX_COUNT, parse_date, parse_enum, parse_int
 from geoservice.text import ascii_fold
 
 SETTINGS = settings(max_examples=300, deadline=None, derandomize=True, database=None,
@@ -51,30 +60,30 @@ DATES = st.dates(min_value=dt.date(1950, 1, 1), max_value=dt.date(2100, 12, 31))
                                "ngày {d} tháng {m} năm {y}", " {d:02d}/{m:02d}/{y} 08:30 "]))
 def test_every_written_form_of_a_date_reads_back(day, form):
     text = form.format(d=day.day, m=day.month, y=day.year)
-    assert parsing.parse_date(text) == (day, None)
-    assert parsing.parse_date(unicodedata.normalize("NFD", text)) == (day, None)
+    assert parse_date(text) == (day, None)
+    assert parse_date(unicodedata.normalize("NFD", text)) == (day, None)
 
 
 @SETTINGS
 @given(DATES)
 def test_excel_dates_and_serials_read_back(day):
     serial = (day - dt.date(1899, 12, 30)).days
-    assert parsing.parse_date(serial) == (day, None)
-    assert parsing.parse_date(float(serial)) == (day, None)
-    assert parsing.parse_date(dt.datetime.combine(day, dt.time(13, 5))) == (day, None)
+    assert parse_date(serial) == (day, None)
+    assert parse_date(float(serial)) == (day, None)
+    assert parse_date(dt.datetime.combine(day, dt.time(13, 5))) == (day, None)
 
 
 @SETTINGS
 @given(st.integers(1, 31), st.integers(13, 31), st.integers(1950, 2100))
 def test_dates_are_never_read_month_first(day, month, year):
-    value, *problem = parsing.parse_date(f"{day:02d}/{month:02d}/{year}")
+    value, *problem = parse_date(f"{day:02d}/{month:02d}/{year}")
     assert value is None and problem[0]
 
 
 @SETTINGS
 @given(ANYTHING)
 def test_date_parser_never_fails_on_anything(value):
-    outcome = parsing.parse_date(value)
+    outcome = parse_date(value)
     assert well_formed(outcome)
     assert outcome[0] is None or dt.date(1900, 1, 1) <= outcome[0] <= dt.date(2100, 12, 31) \
         or isinstance(value, dt.date)
@@ -83,41 +92,41 @@ def test_date_parser_never_fails_on_anything(value):
 # --- counts -----------------------------------------------------------------------------
 
 @SETTINGS
-@given(st.integers(0, parsing.MAX_COUNT), st.sampled_from(["", ".", ",", " "]))
+@given(st.integers(0, MAX_COUNT), st.sampled_from(["", ".", ",", " "]))
 def test_every_written_form_of_a_count_reads_back(number, separator):
     text = f"{number:,}".replace(",", separator) if separator else str(number)
     assume(separator == "" or number >= 1000)
-    assert parsing.parse_int(text) == (number, None)
-    assert parsing.parse_int(float(number)) == (number, None)
-    assert parsing.parse_int(f"  {number}  ") == (number, None)
+    assert parse_int(text) == (number, None)
+    assert parse_int(float(number)) == (number, None)
+    assert parse_int(f"  {number}  ") == (number, None)
 
 
 @SETTINGS
 @given(st.integers(max_value=-1))
 def test_negative_counts_are_refused(number):
-    value, reason, _suggestion = parsing.parse_int(str(number))
+    value, reason, _suggestion = parse_int(str(number))
     assert value is None and "negative" in reason
 
 
 @SETTINGS
 @given(ANYTHING)
 def test_count_parser_never_fails_on_anything(value):
-    outcome = parsing.parse_int(value)
+    outcome = parse_int(value)
     assert well_formed(outcome)
-    assert outcome[0] is None or 0 <= outcome[0] <= parsing.MAX_COUNT
+    assert outcome[0] is None or 0 <= outcome[0] <= MAX_COUNT
 
 
 # --- coordinates ------------------------------------------------------------------------
 
-LONS = st.floats(*parsing.LON_RANGE, allow_nan=False)
-LATS = st.floats(*parsing.LAT_RANGE, allow_nan=False)
+LONS = st.floats(*LON_RANGE, allow_nan=False)
+LATS = st.floats(*LAT_RANGE, allow_nan=False)
 
 
 @SETTINGS
 @given(LONS, LATS)
 def test_decimal_coordinates_read_back_with_point_or_comma(lon, lat):
-    for text, expected, parse in ((f"{lon:.6f}", lon, parsing.parse_lon),
-                                  (f"{lat:.6f}", lat, parsing.parse_lat)):
+    for text, expected, parse in ((f"{lon:.6f}", lon, parse_lon),
+                                  (f"{lat:.6f}", lat, parse_lat)):
         for written in (text, text.replace(".", ",")):
             value, problem = parse(written)
             assert problem is None and math.isclose(value, round(expected, 6), abs_tol=1e-9)
@@ -127,23 +136,23 @@ def test_decimal_coordinates_read_back_with_point_or_comma(lon, lat):
 @given(st.integers(101, 117), st.integers(0, 59), st.integers(0, 59),
        st.sampled_from(["{d}°{m}'{s}\"E", "{d}° {m}′ {s}″ Đ", "E{d}°{m}'{s}\""]))
 def test_degrees_minutes_seconds_read_back(degrees, minutes, seconds, form):
-    value, problem = parsing.parse_lon(form.format(d=degrees, m=minutes, s=seconds))
+    value, problem = parse_lon(form.format(d=degrees, m=minutes, s=seconds))
     assert problem is None
     assert math.isclose(value, degrees + minutes / 60 + seconds / 3600, abs_tol=1e-9)
 
 
 @SETTINGS
 @given(st.floats(allow_nan=False, allow_infinity=False).filter(
-    lambda v: not parsing.LON_RANGE[0] <= v <= parsing.LON_RANGE[1]))
+    lambda v: not LON_RANGE[0] <= v <= LON_RANGE[1]))
 def test_longitudes_outside_the_region_are_refused(value):
-    assert parsing.parse_lon(repr(value))[0] is None
+    assert parse_lon(repr(value))[0] is None
 
 
 @SETTINGS
 @given(ANYTHING)
 def test_coordinate_parsers_never_fail_on_anything(value):
-    for parse, bounds in ((parsing.parse_lon, parsing.LON_RANGE),
-                          (parsing.parse_lat, parsing.LAT_RANGE)):
+    for parse, bounds in ((parse_lon, LON_RANGE),
+                          (parse_lat, LAT_RANGE)):
         outcome = parse(value)
         assert well_formed(outcome)
         assert outcome[0] is None or bounds[0] <= outcome[0] <= bounds[1]
@@ -153,7 +162,7 @@ def test_coordinate_parsers_never_fail_on_anything(value):
 @given(st.one_of(st.text(), st.from_regex(r"(POINT|POLYGON|MULTIPOLYGON|LINESTRING) ?\(.{0,60}",
                                           fullmatch=True)))
 def test_wkt_parser_never_fails_on_anything(text):
-    outcome = parsing.parse_wkt(text)
+    outcome = parse_wkt(text)
     assert well_formed(outcome)
     if outcome[0] is not None:
         assert outcome[0].is_valid and outcome[0].geom_type in ("Point", "Polygon",
@@ -168,13 +177,13 @@ def test_wkt_parser_never_fails_on_anything(text):
        st.sampled_from([str.upper, str.title, str.lower, lambda t: f"  {t} "]))
 def test_every_spelling_of_a_choice_reads_back(pair, change):
     choice, spelling = pair
-    assert parsing.parse_enum(change(spelling), INCIDENT_CATEGORIES) == (choice, None)
+    assert parse_enum(change(spelling), INCIDENT_CATEGORIES) == (choice, None)
 
 
 @SETTINGS
 @given(ANYTHING)
 def test_choice_parser_never_fails_on_anything(value):
-    outcome = parsing.parse_enum(value, INCIDENT_CATEGORIES)
+    outcome = parse_enum(value, INCIDENT_CATEGORIES)
     assert well_formed(outcome) and outcome[0] in (None, *INCIDENT_CATEGORIES)
 
 
@@ -183,7 +192,8 @@ def test_choice_parser_never_fails_on_anything(value):
 def test_codes_are_two_or_five_ascii_digits_or_refused(text):
     for digits, name in ((2, "province_code"), (5, "commune_code")):
         try:
-            assert ogcapi._code(text, digits, name) == text
+            parse = P.province_code if digits == 2 else P.commune_code
+            assert parse(text, name) == text
             assert text.isascii() and text.isdigit() and len(text) == digits
         except InvalidParameter as error:
             assert error.parameter == name
@@ -194,7 +204,7 @@ def test_codes_are_two_or_five_ascii_digits_or_refused(text):
     lambda v: ",".join(map(repr, v)))))
 def test_bbox_is_four_ordered_finite_degrees_or_refused(text):
     try:
-        minx, miny, maxx, maxy = ogcapi.parse_bbox(text)
+        minx, miny, maxx, maxy = P.bbox(text)
     except InvalidParameter as error:
         assert error.parameter == "bbox"
         return
@@ -249,12 +259,12 @@ def test_user_names_are_normalised_or_refused(text):
 @given(st.binary(max_size=3000), st.sampled_from(["a.csv", "a.xlsx", "a.xls", "a.txt", "a"]))
 def test_any_bytes_are_read_or_refused_clearly(data, name):
     try:
-        table = parsing.read_table(data, name)
+        table = read_table(data, name)
     except InvalidParameter as error:
         assert error.parameter == "file" and error.message
         return
     assert table.headers and table.rows
-    result = parsing.parse_rows(table, KINDS["incidents"])
+    result = parse_rows(table, KINDS["incidents"])
     assert all(well_formed((None, e.reason, e.suggestion)) for e in result.errors)
 
 
@@ -266,15 +276,15 @@ def test_any_csv_grid_parses_into_rows_or_errors(grid):
                      for row in [["Mã vụ việc", "Tỉnh", "Xã", "Ngày", "Loại", "Kinh độ",
                                   "Vĩ độ"], *grid])
     try:
-        table = parsing.read_table(text.encode(), "x.csv")
+        table = read_table(text.encode(), "x.csv")
     except InvalidParameter as error:  # e.g. only blank rows, or a NUL character
         assert error.parameter == "file"
         return
-    result = parsing.parse_rows(table, KINDS["incidents"])
+    result = parse_rows(table, KINDS["incidents"])
     for row in result.rows:
         lon, lat = row.values.get("lon"), row.values.get("lat")
-        assert lon is None or parsing.LON_RANGE[0] <= lon <= parsing.LON_RANGE[1]
-        assert lat is None or parsing.LAT_RANGE[0] <= lat <= parsing.LAT_RANGE[1]
+        assert lon is None or LON_RANGE[0] <= lon <= LON_RANGE[1]
+        assert lat is None or LAT_RANGE[0] <= lat <= LAT_RANGE[1]
 
 
 def bomb(size: int, members: int = 1) -> bytes:
@@ -288,20 +298,20 @@ def bomb(size: int, members: int = 1) -> bytes:
 
 
 @pytest.mark.parametrize("data, words", [
-    (bomb(parsing.MAX_XLSX_UNCOMPRESSED + 1), "too large"),
-    (bomb(1, parsing.MAX_XLSX_MEMBERS + 1), "not a valid Excel"),
+    (bomb(MAX_XLSX_UNCOMPRESSED + 1), "too large"),
+    (bomb(1, MAX_XLSX_MEMBERS + 1), "not a valid Excel"),
     (b"PK\x03\x04" + b"\x00" * 100, "not a valid Excel"),
 ])
 def test_zip_bombs_are_refused_before_opening_the_workbook(data, words):
     assert len(data) < 20 * 1024 * 1024  # small on the wire, huge once unpacked
     with pytest.raises(InvalidParameter, match=words):
-        parsing.read_table(data, "bomb.xlsx")
+        read_table(data, "bomb.xlsx")
 
 
 def test_parsers_take_vietnamese_text_in_any_normal_form():
     for form in ("NFC", "NFD"):
         text = unicodedata.normalize(form, "ma tuý")
-        assert parsing.parse_enum(text, INCIDENT_CATEGORIES) == ("drugs", None)
+        assert parse_enum(text, INCIDENT_CATEGORIES) == ("drugs", None)
     assert ascii_fold("Lũng Cú") == "Lung Cu"
     with pytest.raises(GeoserviceError):
         tileapi.parse_tile(CATALOG, "no-such-layer", "1", "0", "0.mvt", {})

@@ -12,10 +12,11 @@ import shapely
 from shapely.geometry import shape
 
 from geoservice.layers.catalog import load_catalog
-from geoservice.layers.source import WORLD, prepare
+from geoservice.layers.source import prepare
 from geoservice.render.tiles import mvt_tile
 from geoservice.store import open_store
 from geoservice.store.postgis_tiles import can_tile
+from geoservice.tilemath import WORLD
 
 CATALOG = load_catalog()
 DATABASE_LAYERS = sorted(layer_id for layer_id, layer in CATALOG.items() if can_tile(layer))

@@ -8,12 +8,13 @@ import json
 import orjson
 import shapely
 
-from geoservice.web.jsonio import OPTIONS, EncodedShapes, geojson
+from geoservice.geojson import EncodedShapes
+from geoservice.web.jsonio import OPTIONS
 
 
 def test_spliced_geometry_is_the_geojson_geos_writes():
     shape = shapely.Polygon([(104.5, 22.5), (105.6, 22.5), (105.6, 23.4), (104.5, 22.5)])
-    body = json.loads(orjson.dumps({"geometry": geojson(shape), "name": "Lũng Cú"},
+    body = json.loads(orjson.dumps({"geometry": EncodedShapes().fragment(shape), "name": "Lũng Cú"},
                                    option=OPTIONS))
     assert body["geometry"] == json.loads(shapely.to_geojson(shape))
     assert body["name"] == "Lũng Cú"

@@ -24,7 +24,8 @@ from geoservice.api import tiles as tileapi
 from geoservice.auth import create_key
 from geoservice.errors import ConfigError
 from geoservice.indicators import published
-from geoservice.layers.catalog import THEMES, load_catalog
+from geoservice.layers.catalog import load_catalog
+from geoservice.layers.definition import THEMES
 from geoservice.store import FeatureQuery, open_store
 from geoservice.store.records import RecordQuery
 from tests.conftest import NODE_MODULES, REPO_ROOT

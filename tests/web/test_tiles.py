@@ -18,7 +18,8 @@ from PIL import Image
 
 from geoservice.auth import create_key
 from geoservice.layers.catalog import load_catalog
-from geoservice.layers.source import WORLD, prepare
+from geoservice.layers.source import prepare
+from geoservice.tilemath import WORLD
 from tests.web.helpers import assert_error, decode
 
 CATALOG = load_catalog()

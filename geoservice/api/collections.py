@@ -1,0 +1,158 @@
+"""Collections of the features API: one `Collection` interface, three kinds behind it.
+
+Boundary collections (provinces, communes …) and record collections (certification,
+incidents …) are read from the store (`geoservice.api.stored`); every published layer
+whose id is not a collection's is a collection of its own, its features as its tiles hold
+them (`geoservice.api.layers`). Each answers the same three documents — its description,
+a page of items and one item — in the same shapes, so views never ask which kind it is.
+"""
+
+from __future__ import annotations
+
+import json
+from abc import ABC, abstractmethod
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from urllib.parse import urlencode
+
+import shapely
+
+from geoservice.access import decide
+from geoservice.api.context import CRS84, GEOJSON, VIETNAM_BOUNDS, RequestContext
+from geoservice.collections import COLLECTIONS
+from geoservice.errors import CollectionNotFound, GeoserviceError
+from geoservice.indicators import published
+
+
+class Collection(ABC):
+    """A collection of the features API."""
+
+    id: str
+    restricted: bool
+    is_layer: bool = False
+
+    @abstractmethod
+    def titles(self, lang: str = "vi") -> tuple[str, str, str]:
+        """(Vietnamese title, English title, description)."""
+
+    @abstractmethod
+    def extent(self, ctx: RequestContext) -> tuple[int | None, tuple | None]:
+        """(number of features the reader may see or None, bbox or None)."""
+
+    @abstractmethod
+    def items(self, ctx: RequestContext, args: Mapping[str, str]) -> dict:
+        """A page of features as a GeoJSON FeatureCollection with paging links."""
+
+    @abstractmethod
+    def item(self, ctx: RequestContext, feature_id: str, args: Mapping[str, str]) -> dict:
+        """One feature with its links."""
+
+    def links(self, ctx: RequestContext) -> list[dict]:
+        """Links of the collection document beyond self and items."""
+        return []
+
+    def readable(self, ctx: RequestContext) -> bool:
+        """True when the reader may read this collection."""
+        try:
+            decide(ctx.principal, self)
+        except GeoserviceError:
+            return False
+        return True
+
+    def document(self, ctx: RequestContext, lang: str = "vi") -> dict:
+        """The collection's description (the same shape for every kind)."""
+        title, title_en, description = self.titles(lang)
+        count, bbox = self.extent(ctx)
+        url = ctx.url(f"/collections/{self.id}")
+        return {
+            "id": self.id, "title": title, "title_en": title_en, "description": description,
+            "itemType": "feature", "crs": [CRS84],
+            "extent": {"spatial": {"bbox": [list(bbox or VIETNAM_BOUNDS)], "crs": CRS84}},
+            "restricted": self.restricted, "layer": self.is_layer,
+            "numberOfFeatures": count,
+            "links": [{"href": url, "rel": "self", "type": "application/json"},
+                      {"href": f"{url}/items", "rel": "items", "type": GEOJSON},
+                      *self.links(ctx)],
+        }
+
+
+def find(ctx: RequestContext, collection_id: str) -> Collection:
+    """The collection `collection_id`, or `CollectionNotFound` naming those there are."""
+    from geoservice.api.layers import LayerCollection
+    from geoservice.api.stored import StoredCollection
+
+    if collection_id in COLLECTIONS:
+        return StoredCollection(COLLECTIONS[collection_id])
+    if collection_id in ctx.catalog:
+        return LayerCollection(ctx.catalog[collection_id])
+    known = ", ".join([*COLLECTIONS, *(i for i in ctx.catalog if i not in COLLECTIONS)])
+    raise CollectionNotFound(f"There is no collection '{collection_id}'. Collections: "
+                             f"{known}.")
+
+
+def every(ctx: RequestContext) -> list[Collection]:
+    """Every collection the reader may read: stored collections, then layers."""
+    from geoservice.api.layers import LayerCollection
+    from geoservice.api.stored import StoredCollection
+    from geoservice.layers.params import readable_layers
+
+    stored = [StoredCollection(d) for d in COLLECTIONS.values()]
+    layers = [LayerCollection(ctx.catalog[i])
+              for i in readable_layers(ctx.catalog, ctx.principal) if i not in COLLECTIONS]
+    return [c for c in stored if c.readable(ctx)] + layers
+
+
+def listing(ctx: RequestContext) -> dict:
+    """The /collections document (restricted collections only for those who may read)."""
+    return {"collections": [c.document(ctx) for c in every(ctx)],
+            "links": [{"href": ctx.url("/collections"), "rel": "self",
+                       "type": "application/json"}]}
+
+
+# --- shared by every kind ----------------------------------------------------------------
+
+def feature(ctx: RequestContext | None, fid: str, properties: dict, geometry) -> dict:
+    """A GeoJSON Feature. With a request context the geometry is spliced in as GEOS wrote
+    it (kept for the next page showing the same shape: `Services.shapes`); a fragment only
+    our response encoder writes, for bodies that go straight out."""
+    if geometry is None:
+        shape = None
+    elif ctx is not None:
+        shape = ctx.services.shapes.fragment(geometry)
+    else:
+        shape = json.loads(shapely.to_geojson(geometry))
+    return {"type": "Feature", "id": fid, "geometry": shape, "properties": properties}
+
+
+def page(ctx: RequestContext, collection_id: str, features: list[dict], matched: int,
+         args: Mapping[str, str], limit: int, offset: int) -> dict:
+    """A FeatureCollection of one page with self, next and prev links (and the notice)."""
+    url = ctx.url(f"/collections/{collection_id}/items")
+    kept = {k: v for k, v in args.items() if k not in ("offset", "limit")}
+
+    def link(at: int, rel: str) -> dict:
+        query = urlencode({**kept, "limit": limit, "offset": at})
+        return {"href": f"{url}?{query}", "rel": rel, "type": GEOJSON}
+
+    links = [link(offset, "self")]
+    if offset + limit < matched:
+        links.append(link(offset + limit, "next"))
+    if offset > 0:
+        links.append(link(max(offset - limit, 0), "prev"))
+    return with_notice(ctx.store, collection_id, {
+        "type": "FeatureCollection", "features": features,
+        "numberMatched": matched, "numberReturned": len(features),
+        "timeStamp": datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z"),
+        "links": links,
+    })
+
+
+def with_notice(store, collection_id: str, body: dict) -> dict:
+    """Add the synthetic-data notice to a response that shows records or indicators."""
+    shows_records = (collection_id not in COLLECTIONS
+                     or COLLECTIONS[collection_id].source == "records"
+                     or collection_id in published.UNIT_LEVELS)
+    notice = published.synthetic_notice(store) if shows_records else None
+    if notice:
+        body["notice"] = notice
+    return body

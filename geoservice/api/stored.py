@@ -1,0 +1,175 @@
+"""Collections read straight from the store: boundaries (provinces, communes, border lines,
+pre-reform communes, basemap) and records (certification, models, incidents …).
+
+Communes and provinces carry a year's indicators (`?year=`, default the latest); restricted
+indicators and restricted records only within the reader's area (`Area`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from geoservice import params as P
+from geoservice.access import decide
+from geoservice.api.collections import Collection, feature, page, with_notice
+from geoservice.api.context import GEOJSON, RequestContext
+from geoservice.collections import CollectionDef
+from geoservice.errors import DataNotBuilt, FeatureNotFound, Forbidden, InvalidParameter
+from geoservice.indicators import published
+from geoservice.store import FeatureQuery
+from geoservice.store.records import RecordQuery
+from geoservice.text import search_key
+
+MAX_QUERY_CHARS = 200  # a name search longer than any unit name is refused, not run
+PAGING = ("bbox", "limit", "offset", "f")
+BOUNDARY_PARAMETERS = (*PAGING, "province_code", "border_neighbor", "q", "year")
+RECORD_PARAMETERS = (*PAGING, "province_code", "commune_code", "year", "datetime",
+                     "category", "border_neighbor")
+F = P.fmt("json", "geojson")
+Q = P.Parameter("q", P.text(MAX_QUERY_CHARS), description="Name search (diacritics, case "
+                "and unit-type words such as Xã/Phường ignored)")
+
+
+class StoredCollection(Collection):
+    """A boundary or record collection of the store."""
+
+    def __init__(self, definition: CollectionDef):
+        self.definition = definition
+        self.id = definition.id
+        self.restricted = definition.restricted
+
+    @property
+    def records(self) -> bool:
+        """True for record collections (imported tables), False for boundaries."""
+        return self.definition.source == "records"
+
+    def titles(self, lang: str = "vi") -> tuple[str, str, str]:
+        """(Vietnamese title, English title, description)."""
+        d = self.definition
+        return d.title, d.title_en, d.description
+
+    def extent(self, ctx: RequestContext):
+        """(features the reader may see, bbox): a restricted count only for its readers."""
+        if not self.records:
+            return ctx.store.extent(self.id)
+        if not self.readable(ctx):
+            return None, None
+        decision = decide(ctx.principal, self.definition)
+        found = ctx.store.query_records(self.id, RecordQuery(
+            limit=1, province_code=decision.province_code))
+        return found.number_matched, None
+
+    def items(self, ctx: RequestContext, args: Mapping[str, str]) -> dict:
+        """A page of features with paging links."""
+        decision = decide(ctx.principal, self.definition)
+        limits = _limits(ctx)
+        if self.records:
+            query = self.record_query(args, limits, decision.province_code)
+            _require_data(ctx.store)
+            found = ctx.store.query_records(self.id, query)
+        else:
+            year = self.unit_year(ctx, args)
+            query = self.feature_query({k: v for k, v in args.items() if k != "year"}, limits)
+            _require_data(ctx.store)
+            found = ctx.store.query(self.id, query)
+            found.features = published.decorate(ctx.store, self.id, found.features, year,
+                                                ctx.restricted_area)
+        features = [feature(ctx, fid, props, geom) for fid, props, geom in found.features]
+        return page(ctx, self.id, features, found.number_matched, args, query.limit,
+                    query.offset)
+
+    def item(self, ctx: RequestContext, feature_id: str, args: Mapping[str, str]) -> dict:
+        """One feature with its links."""
+        decision = decide(ctx.principal, self.definition)
+        P.known(args, ("f", "year") if self.id in published.UNIT_LEVELS else ("f",))
+        F.get(args)
+        year = self.unit_year(ctx, args)
+        _require_data(ctx.store)
+        if self.records:
+            found = ctx.store.query_records(self.id, RecordQuery(
+                record_id=feature_id, province_code=decision.province_code, limit=1))
+            found = found.features[0] if found.features else None
+        else:
+            found = ctx.store.get(self.id, feature_id)
+        if found is None:
+            raise FeatureNotFound(f"Collection '{self.id}' has no feature '{feature_id}'.")
+        found = published.decorate(ctx.store, self.id, [found], year, ctx.restricted_area)[0]
+        body = feature(None, *found)
+        url = ctx.url(f"/collections/{self.id}")
+        body["links"] = [{"href": f"{url}/items/{feature_id}", "rel": "self", "type": GEOJSON},
+                         {"href": url, "rel": "collection", "type": "application/json"}]
+        return with_notice(ctx.store, self.id, body)
+
+    def unit_year(self, ctx: RequestContext, args: Mapping[str, str]) -> int | None:
+        """The indicator year of a communes/provinces request (others take none)."""
+        if self.id not in published.UNIT_LEVELS:
+            if "year" in args and not self.records:
+                raise InvalidParameter(f"Collection '{self.id}' has no yearly indicators.",
+                                       parameter="year")
+            return None
+        return published.indicator_year(ctx.store, args.get("year"))
+
+    def feature_query(self, args: Mapping[str, str], limits: tuple[int, int]) -> FeatureQuery:
+        """Validate a boundary items request into a `FeatureQuery`."""
+        P.known(args, [name for name in BOUNDARY_PARAMETERS if name != "year"])
+        F.get(args)
+        for name in ("province_code", "border_neighbor", "q"):
+            if args.get(name) is not None and name not in self.definition.filters:
+                raise InvalidParameter(f"Collection '{self.id}' cannot be filtered by "
+                                       f"{name}.", parameter=name)
+        q = Q.get(args)
+        if q is not None:
+            q = search_key(q)
+            if not q:
+                raise InvalidParameter("q must contain letters or digits.", parameter="q")
+        default, maximum = limits
+        return FeatureQuery(limit=P.limit(default, maximum).get(args, default),
+                            offset=P.OFFSET.get(args, 0), bbox=P.BBOX.get(args),
+                            province_code=P.PROVINCE_CODE.get(args),
+                            border_neighbor=P.BORDER_NEIGHBOR.get(args), q=q)
+
+    def record_query(self, args: Mapping[str, str], limits: tuple[int, int],
+                     area_province: str | None) -> RecordQuery:
+        """Validate a records items request into a `RecordQuery` (limited to the reader's
+        province when it has one)."""
+        P.known(args, RECORD_PARAMETERS)
+        F.get(args)
+        province = P.PROVINCE_CODE.get(args)
+        if area_province:
+            if province not in (None, area_province):
+                raise Forbidden(f"Your area is province {area_province}.",
+                                parameter="province_code")
+            province = area_province
+        date_from, date_to = P.DATETIME.get(args, (None, None))
+        default, maximum = limits
+        return RecordQuery(
+            limit=P.limit(default, maximum).get(args, default), offset=P.OFFSET.get(args, 0),
+            bbox=P.BBOX.get(args), province_code=province,
+            commune_code=P.COMMUNE_CODE.get(args), year=P.YEAR.get(args),
+            date_from=date_from, date_to=date_to, category=self.category(args),
+            border_neighbor=P.BORDER_NEIGHBOR.get(args),
+        )
+
+    def category(self, args: Mapping[str, str]) -> str | None:
+        """The `category` filter of a record kind that has categories."""
+        from geoservice.records.kinds import KINDS
+
+        value = args.get("category")
+        if value is None:
+            return None
+        kind = KINDS[self.id]
+        if kind.category_field is None:
+            raise InvalidParameter(f"Collection '{self.id}' has no category.",
+                                   parameter="category")
+        return P.choice(kind.field(kind.category_field).choices)(value, "category")
+
+
+def _limits(ctx: RequestContext) -> tuple[int, int]:
+    settings = ctx.services.settings
+    return settings["DEFAULT_ITEMS_LIMIT"], settings["MAX_ITEMS_LIMIT"]
+
+
+def _require_data(store) -> None:
+    if store.get_meta("boundaries_loaded_at") is None:
+        raise DataNotBuilt("The boundary data has not been built yet: run "
+                           "'geoservice build-data' (make run does it).")

@@ -1,0 +1,238 @@
+"""Request parameters, parsed once at the edge into typed values by one parser each.
+
+Every route, command and document uses these parsers, so one value gets one answer and one
+mistake one message wherever it is given: ``year=02024`` or ``province_code=٠٨`` (digits of
+another script) are refused alike by the features API, the tiles, the analyses, the reports
+and the map page. Each parser raises `InvalidParameter` naming the parameter; `openapi()`
+describes it for the OpenAPI document.
+
+    >>> YEAR.parse("2024")
+    2024
+    >>> known({"year": "2024", "colour": "red"}, ("year",))
+    Traceback (most recent call last):
+    geoservice.errors.InvalidParameter: Unknown parameter 'colour'. Accepted: year.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+from geoservice.errors import InvalidParameter
+
+FIRST_YEAR, LAST_YEAR = 1900, 2100
+LARGEST_WHOLE = 10**9  # limit, offset and counts beyond this are refused, not overflowed
+NEIGHBOURS = ("CN", "LA", "KH")
+LANGUAGES = ("vi", "en")
+
+
+def known(args: Mapping[str, Any], accepted: Iterable[str]) -> None:
+    """Refuse a parameter the route does not take (the first one, in name order)."""
+    accepted = sorted(set(accepted))
+    unknown = sorted(set(args) - set(accepted))
+    if unknown:
+        name = unknown[0][:50]
+        raise InvalidParameter(f"Unknown parameter '{name}'. Accepted: "
+                               f"{', '.join(accepted) or 'none'}.", parameter=name)
+
+
+def digits(value: str) -> bool:
+    """True for a non-empty run of ASCII digits (no other script's digits, no sign)."""
+    return value.isascii() and value.isdigit()
+
+
+@dataclass(frozen=True)
+class Parameter:
+    """One query parameter: its name, its parser and how the OpenAPI document shows it."""
+
+    name: str
+    parser: Callable[[str, str], Any]  # (text, name) -> value, or raise InvalidParameter
+    schema: dict = field(default_factory=lambda: {"type": "string"})
+    description: str = ""
+
+    def parse(self, value: str) -> Any:
+        """The typed value of `value` (text as received)."""
+        return self.parser(value, self.name)
+
+    def get(self, args: Mapping[str, str], default: Any = None) -> Any:
+        """The typed value of this parameter in `args`, `default` when absent."""
+        value = args.get(self.name)
+        return default if value is None else self.parse(value)
+
+    def openapi(self) -> dict:
+        """The OpenAPI 3.0 parameter object."""
+        return {"name": self.name, "in": "query", "required": False,
+                "schema": self.schema, "description": self.description}
+
+
+# --- parsers: (text, parameter name) -> value ------------------------------------------------
+
+def year(value: str, name: str = "year") -> int:
+    """A four-digit year from 1900 to 2100."""
+    if not (digits(value) and len(value) == 4 and FIRST_YEAR <= int(value) <= LAST_YEAR):
+        raise InvalidParameter(f"{name} must be a four-digit year from {FIRST_YEAR} to "
+                               f"{LAST_YEAR}, e.g. 2024.", parameter=name)
+    return int(value)
+
+
+def year_or_latest(value: str, name: str = "year") -> int | None:
+    """A year, or 'latest' (None: the latest year with data)."""
+    if value == "latest":
+        return None
+    try:
+        return year(value, name)
+    except InvalidParameter:
+        raise InvalidParameter(f"{name} must be 'latest' or a four-digit year from "
+                               f"{FIRST_YEAR} to {LAST_YEAR}, e.g. 2024.",
+                               parameter=name) from None
+
+
+def code(length: int, what: str, example: str) -> Callable[[str, str], str]:
+    """A parser of official unit codes of `length` ASCII digits."""
+    def parse(value: str, name: str) -> str:
+        if not (digits(value) and len(value) == length):
+            raise InvalidParameter(f"{name} must be a {what} code of {length} digits, "
+                                   f"e.g. {example}.", parameter=name)
+        return value
+
+    return parse
+
+
+province_code = code(2, "province", "08")
+commune_code = code(5, "commune", "00715")
+
+
+def whole(minimum: int = 0, maximum: int = LARGEST_WHOLE) -> Callable[[str, str], int]:
+    """A parser of whole numbers from `minimum` to `maximum` (ASCII digits)."""
+    def parse(value: str, name: str) -> int:
+        if not (digits(value) and len(value) <= 10 and minimum <= int(value) <= maximum):
+            raise InvalidParameter(f"{name} must be a whole number from {minimum} to "
+                                   f"{maximum}.", parameter=name)
+        return int(value)
+
+    return parse
+
+
+def choice(options: Iterable[str], fold: Callable[[str], str] | None = None
+           ) -> Callable[[str, str], str]:
+    """A parser of one of `options` (`fold`, e.g. str.upper, applied first)."""
+    options = tuple(options)
+
+    def parse(value: str, name: str) -> str:
+        folded = fold(value) if fold else value
+        if folded not in options:
+            raise InvalidParameter(f"{name} must be one of {', '.join(options)}.",
+                                   parameter=name)
+        return folded
+
+    return parse
+
+
+def bbox(value: str, name: str = "bbox") -> tuple[float, float, float, float]:
+    """`minLon,minLat,maxLon,maxLat` in WGS 84 degrees."""
+    message = "bbox must be four numbers: minLon,minLat,maxLon,maxLat."
+    parts = value.split(",")
+    if len(parts) != 4:
+        raise InvalidParameter(message, parameter=name)
+    try:
+        minx, miny, maxx, maxy = (float(p) for p in parts)
+    except ValueError:
+        raise InvalidParameter(message, parameter=name) from None
+    finite = all(abs(v) < float("inf") for v in (minx, miny, maxx, maxy))
+    if not finite or not (-180 <= minx <= 180 and -180 <= maxx <= 180 and -90 <= miny <= 90
+                          and -90 <= maxy <= 90):
+        raise InvalidParameter("bbox is out of range: longitudes within ±180, latitudes within "
+                               "±90.", parameter=name)
+    if minx > maxx or miny > maxy:
+        raise InvalidParameter("bbox minimum must not exceed its maximum.", parameter=name)
+    return minx, miny, maxx, maxy
+
+
+def interval(value: str, name: str = "datetime") -> tuple[date | None, date | None]:
+    """An OGC `datetime`: a date, or an interval `a/b` with `..` (or nothing) for an open end."""
+    parts = value.split("/")
+    if len(parts) > 2:
+        raise InvalidParameter(f"{name} must be a date or an interval start/end.",
+                               parameter=name)
+    try:
+        bounds = [None if p in ("..", "") else date.fromisoformat(p[:10]) for p in parts]
+    except ValueError:
+        raise InvalidParameter(f"{name} dates must be written YYYY-MM-DD.",
+                               parameter=name) from None
+    start, end = (bounds[0], bounds[0]) if len(bounds) == 1 else bounds
+    if start and end and start > end:
+        raise InvalidParameter(f"{name} interval starts after it ends.", parameter=name)
+    return start, end
+
+
+def tile_address(z: str, x: str, y: str, max_zoom: int = 22) -> tuple[int, int, int]:
+    """The zoom, column and row of a tile URL (ASCII digits, within the zoom's matrix)."""
+    if not (digits(z) and len(z) <= 2 and int(z) <= max_zoom):
+        raise InvalidParameter(f"z must be a whole number from 0 to {max_zoom}.", parameter="z")
+    zoom = int(z)
+    limit = 2**zoom
+    for name, value in (("x", x), ("y", y)):
+        if not (digits(value) and len(value) <= 8 and int(value) < limit):
+            raise InvalidParameter(f"{name} must be from 0 to {limit - 1} at zoom {zoom}.",
+                                   parameter=name)
+    return zoom, int(x), int(y)
+
+
+def text(max_chars: int) -> Callable[[str, str], str]:
+    """A parser of free text of at most `max_chars` characters."""
+    def parse(value: str, name: str) -> str:
+        if len(value) > max_chars:
+            raise InvalidParameter(f"{name} is at most {max_chars} characters.",
+                                   parameter=name)
+        return value
+
+    return parse
+
+
+# --- the parameters ----------------------------------------------------------------------
+
+YEAR = Parameter("year", year, {"type": "integer", "minimum": FIRST_YEAR,
+                                "maximum": LAST_YEAR},
+                 "Year (four digits), e.g. 2024")
+LAYER_YEAR = Parameter("year", year_or_latest,
+                       {"oneOf": [{"type": "integer", "minimum": FIRST_YEAR,
+                                   "maximum": LAST_YEAR}, {"type": "string",
+                                                           "enum": ["latest"]}]},
+                       "Year of the indicators (four digits) or 'latest' (the default)")
+PROVINCE_CODE = Parameter("province_code", province_code,
+                          {"type": "string", "pattern": "^[0-9]{2}$"},
+                          "Two-digit code of a 2025 province, e.g. 08")
+COMMUNE_CODE = Parameter("commune_code", commune_code,
+                         {"type": "string", "pattern": "^[0-9]{5}$"},
+                         "Five-digit code of a 2025 commune, e.g. 00715")
+OFFSET = Parameter("offset", whole(0), {"type": "integer", "minimum": 0,
+                                        "maximum": LARGEST_WHOLE},
+                   "How many features to skip (paging)")
+BBOX = Parameter("bbox", bbox, {"type": "array", "items": {"type": "number"},
+                                "minItems": 4, "maxItems": 4},
+                 "minLon,minLat,maxLon,maxLat in WGS 84 degrees")
+DATETIME = Parameter("datetime", interval, {"type": "string"},
+                     "A date (YYYY-MM-DD) or an interval start/end, '..' for an open end")
+BORDER_NEIGHBOR = Parameter("border_neighbor", choice(NEIGHBOURS, str.upper),
+                            {"type": "string", "enum": list(NEIGHBOURS)},
+                            "Neighbouring country along the land border: CN, LA or KH")
+LANG = Parameter("lang", choice(LANGUAGES), {"type": "string", "enum": list(LANGUAGES)},
+                 "Language of titles and labels: vi (default) or en")
+
+
+def limit(default: int, maximum: int) -> Parameter:
+    """The page size parameter: at least 1; values above `maximum` are served as `maximum`."""
+    def parse(value: str, name: str) -> int:
+        return min(whole(1)(value, name), maximum)
+
+    return Parameter("limit", parse, {"type": "integer", "minimum": 1, "maximum": maximum,
+                                      "default": default},
+                     f"Features per page (at most {maximum})")
+
+
+def fmt(*options: str) -> Parameter:
+    """The `f` parameter choosing a response format among `options`."""
+    return Parameter("f", choice(options), {"type": "string", "enum": list(options)},
+                     f"Response format: {', '.join(options)}")
