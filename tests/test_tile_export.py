@@ -9,8 +9,8 @@ import mapbox_vector_tile
 import pytest
 from click.testing import CliRunner
 
+from geoservice.api.export import parse_zooms
 from geoservice.cli import main
-from geoservice.render.export import parse_zooms
 from geoservice.tilemath import count_tiles, tile_range
 from tests.conftest import _copy_database
 

@@ -1,9 +1,10 @@
 """Tile services as plain functions (no Flask): tiles, TileJSON, styles and legends.
 
-Every function takes the principal and passes the one access decision: a restricted layer
-answers 401/403 to readers without the right, and a province reader's tiles hold only
-that province's features (the cache key carries the area). Parameters are validated here
-into typed values, so the views only adapt HTTP.
+Every function takes the request's context (`RequestContext`: the app's services and the
+reader) and passes the one access decision: a restricted layer answers 401/403 to readers
+without the right, and a province reader's tiles hold only that province's features (the
+cache key carries the area). Parameters are validated here into typed values, so the views
+only adapt HTTP.
 """
 
 from __future__ import annotations
@@ -12,27 +13,27 @@ import hashlib
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from geoservice import params as P
-from geoservice.access import ANONYMOUS, AccessDecision, Principal
+from geoservice.api.context import VIETNAM_BOUNDS, RequestContext
 from geoservice.errors import InvalidParameter
 from geoservice.indicators import published
 from geoservice.layers.definition import LayerDef
 from geoservice.layers.fields import tile_field_types
 from geoservice.layers.params import layer_for, query_string, readable_layers
-from geoservice.layers.source import SourceCache
 from geoservice.layers.style import maplibre_style
 from geoservice.render import legend as legend_png
-from geoservice.render.tilecache import TileCache, cache_key
+from geoservice.render.tilecache import cache_key
 from geoservice.render.tiles import mvt_tile, png_tile
-from geoservice.singleflight import SingleFlight
 from geoservice.tilemath import MAX_ZOOM
+
+if TYPE_CHECKING:
+    from geoservice.services import Services
 
 MVT = "application/vnd.mapbox-vector-tile"
 PNG = "image/png"
 TILE_NAME = re.compile(r"^([0-9]{1,7})(@2x)?\.(mvt|pbf|png)\Z")  # ASCII digits only
-DRAWING = SingleFlight()  # tiles being made now, by store, cache folder and name
-VIETNAM_BOUNDS = (102.14, 8.18, 109.47, 23.39)  # west, south, east, north (mainland)
 
 
 @dataclass(frozen=True)
@@ -44,8 +45,14 @@ class TileRequest:
     x: int
     y: int
     fmt: str  # "mvt" or "png"
-    scale: int
-    record_year: int | None  # record layers: only this year's records
+    scale: int = 1
+    record_year: int | None = None  # record layers: only this year's records
+    area: str | None = None  # a province reader's province: only its features
+
+    @property
+    def content_type(self) -> str:
+        """The tile's media type."""
+        return MVT if self.fmt == "mvt" else PNG
 
 
 @dataclass
@@ -58,10 +65,10 @@ class TileResult:
     public: bool
 
 
-def parse_tile(catalog, layer_id: str, z: str, x: str, name: str, args: Mapping[str, str],
-               principal: Principal = ANONYMOUS) -> tuple[TileRequest, AccessDecision]:
+def parse_tile(ctx: RequestContext, layer_id: str, z: str, x: str, name: str,
+               args: Mapping[str, str]) -> TileRequest:
     """Validate a tile URL's parts (`name` is '<y>.mvt', '<y>.png' or '<y>@2x.png')."""
-    layer, decision, record_year = layer_for(catalog, layer_id, args, principal)
+    layer, decision, record_year = layer_for(ctx.catalog, layer_id, args, ctx.principal)
     match = TILE_NAME.match(name)
     if not match:
         raise InvalidParameter("A tile is <y>.mvt, <y>.png or <y>@2x.png.", parameter="y")
@@ -70,73 +77,80 @@ def parse_tile(catalog, layer_id: str, z: str, x: str, name: str, args: Mapping[
         raise InvalidParameter("@2x is for PNG tiles only.", parameter="y")
     zoom, column, row = P.tile_address(z, x, match.group(1), MAX_ZOOM)
     return TileRequest(layer, zoom, column, row, fmt, 2 if match.group(2) else 1,
-                       record_year), decision
+                       record_year, decision.province_code)
 
 
-def tile(store, sources: SourceCache, cache: TileCache, request: TileRequest,
-         decision: AccessDecision) -> TileResult:
+def tile(services: Services, request: TileRequest) -> TileResult:
     """Return a tile, from the cache when it holds this data version's copy."""
     layer = request.layer
-    params = {**layer.params, "record_year": request.record_year, "scale": request.scale}
-    fmt = request.fmt
-    content_type = MVT if fmt == "mvt" else PNG
-    area = decision.province_code
     if not layer.minzoom <= request.z <= layer.maxzoom:
-        data = b"" if fmt == "mvt" else png_tile_empty(request.scale)
-        return TileResult(data, content_type, _etag(data), not layer.restricted)
+        return _result(request, empty_tile(request))
     if layer.source.analysis is not None:
-        return _analysis_tile(store, sources, cache, request, area)
-    version = store.data_version()
-    folder, name = cache_key(layer.id, params, area, version, request.z, request.x,
-                             request.y, fmt)
-    data = cache.get(folder, name)
+        return _analysis_tile(services, request)
+    version = services.store.data_version()
+    key = _cache_key(request, version)
+    data = services.tile_cache.get(*key)
     if data is None:  # many readers asking for this tile at once: drawn once
-        data = DRAWING.run((id(store), folder, name), lambda: _draw(store, sources, cache, request,
-                                                         area, version, folder, name))
-    return TileResult(data, content_type, _etag(data), not layer.restricted)
+        data = services.drawing.run(key, lambda: _draw(services, request, version, key))
+    return _result(request, data)
 
 
-def _draw(store, sources: SourceCache, cache: TileCache, request: TileRequest,
-          area: str | None, version: str, folder: str, name: str) -> bytes:
+def _cache_key(request: TileRequest, version: str, params: dict | None = None
+               ) -> tuple[str, str]:
+    params = {**request.layer.params, "record_year": request.record_year,
+              "scale": request.scale} if params is None else params
+    return cache_key(request.layer.id, params, request.area, version,
+                     (request.z, request.x, request.y), request.fmt)
+
+
+def _draw(services: Services, request: TileRequest, version: str,
+          key: tuple[str, str]) -> bytes:
     """Make a tile (by the database where it can, else by our encoder) and keep it."""
-    layer, fmt = request.layer, request.fmt
     data = None
-    if fmt == "mvt" and request.record_year is None:
-        data = store.database_mvt(layer, request.z, request.x, request.y, area)
+    if request.fmt == "mvt" and request.record_year is None:
+        data = services.store.database_mvt(request.layer, request.z, request.x, request.y,
+                                           request.area)
     if data is None:
-        source = sources.get(store, layer, request.record_year, version)
-        if fmt == "mvt":
-            data = mvt_tile(source, request.z, request.x, request.y, area)
-        else:
-            data = png_tile(source, request.z, request.x, request.y, area, request.scale)
-    cache.put(folder, name, data)
+        source = services.sources.get(services.store, request.layer, request.record_year,
+                                      version)
+        data = _encode(source, request)
+    services.tile_cache.put(*key, data)
     return data
 
 
-def _analysis_tile(store, sources: SourceCache, cache: TileCache, request: TileRequest,
-                   area: str | None) -> TileResult:
+def _encode(source, request: TileRequest) -> bytes:
+    if request.fmt == "mvt":
+        return mvt_tile(source, request.z, request.x, request.y, request.area)
+    return png_tile(source, request.z, request.x, request.y, request.area, request.scale)
+
+
+def _result(request: TileRequest, data: bytes) -> TileResult:
+    public = not request.layer.restricted
+    return TileResult(data, request.content_type, _etag(data), public)
+
+
+def _analysis_tile(services: Services, request: TileRequest) -> TileResult:
     """A tile of an analysis layer: from its result (cached under the result's own version,
     which may be an older data version while a new result is computed), or an empty tile
     at once when no result exists yet (`geoservice.hotspots.runs.STATUS` says why)."""
     from geoservice.hotspots.runs import AnalysisNotReady
 
-    layer, fmt = request.layer, request.fmt
-    content_type = MVT if fmt == "mvt" else PNG
     try:
-        source = sources.get(store, layer)
+        source = services.sources.get(services.store, request.layer)
     except AnalysisNotReady:
-        data = b"" if fmt == "mvt" else png_tile_empty(request.scale)
-        return TileResult(data, content_type, _etag(data), False)
-    folder, name = cache_key(layer.id, {**layer.params, "scale": request.scale}, area,
-                             source.version, request.z, request.x, request.y, fmt)
-    data = cache.get(folder, name)
+        return _result(request, empty_tile(request))
+    key = _cache_key(request, source.version, {**request.layer.params,
+                                               "scale": request.scale})
+    data = services.tile_cache.get(*key)
     if data is None:
-        if fmt == "mvt":
-            data = mvt_tile(source, request.z, request.x, request.y, area)
-        else:
-            data = png_tile(source, request.z, request.x, request.y, area, request.scale)
-        cache.put(folder, name, data)
-    return TileResult(data, content_type, _etag(data), False)
+        data = _encode(source, request)
+        services.tile_cache.put(*key, data)
+    return _result(request, data)
+
+
+def empty_tile(request: TileRequest) -> bytes:
+    """An empty tile of the request's format."""
+    return b"" if request.fmt == "mvt" else png_tile_empty(request.scale)
 
 
 def png_tile_empty(scale: int) -> bytes:
@@ -150,22 +164,22 @@ def _etag(data: bytes) -> str:
     return '"' + hashlib.sha256(data).hexdigest()[:32] + '"'
 
 
-def tilejson(store, catalog, layer_id: str, base: str, args: Mapping[str, str],
-             principal: Principal = ANONYMOUS) -> dict:
+def tilejson(ctx: RequestContext, layer_id: str, args: Mapping[str, str]) -> dict:
     """Return the TileJSON 3.0 document of a layer."""
-    layer, _decision, _year_filter = layer_for(catalog, layer_id, args, principal)
-    query = query_string(args)
+    layer, _decision, _year_filter = layer_for(ctx.catalog, layer_id, args, ctx.principal)
+    lang = _lang(args)
+    store, base, query = ctx.store, ctx.base, query_string(args)
     year = layer.params.get("year")
     if year == "latest":
         year = published.indicator_year(store, None)
+    notice = published.synthetic_notice(store)
     return {
         "tilejson": "3.0.0",
-        "name": layer.title(args.get("lang", "vi")),
-        "description": layer.description.get(args.get("lang", "vi")),
+        "name": layer.title(lang),
+        "description": layer.description.get(lang),
         "version": "1.0.0",
         "attribution": "geoservice (boundaries: docs/data.md; records: see provenance)"
-                       + (" — synthetic demo data" if published.synthetic_notice(store)
-                          else ""),
+                       + (" — synthetic demo data" if notice else ""),
         "scheme": "xyz",
         "tiles": [f"{base}/tiles/{layer.id}/{{z}}/{{x}}/{{y}}.mvt{query}"],
         "minzoom": layer.minzoom,
@@ -180,19 +194,17 @@ def tilejson(store, catalog, layer_id: str, base: str, args: Mapping[str, str],
         "geoservice:params": {**{k: v for k, v in layer.params.items()
                                  if not k.startswith("_")}, "year": year},
         "geoservice:access": layer.access, "geoservice:theme": layer.theme,
-        **({"geoservice:notice": notice} if (notice := published.synthetic_notice(store))
-           and layer.source.collection not in ("countries", "sea", "border-lines",
-                                               "legacy-communes") else {}),
+        **({"geoservice:notice": notice} if notice and layer.source.collection
+           not in ("countries", "sea", "border-lines", "legacy-communes") else {}),
         "geoservice:legend": f"{base}/tiles/{layer.id}/legend.json{query}",
     }
 
 
-def mbtiles_metadata(store, catalog, layer_id: str, base: str, args: Mapping[str, str],
-                     principal: Principal = ANONYMOUS) -> dict:
+def mbtiles_metadata(ctx: RequestContext, layer_id: str, args: Mapping[str, str]) -> dict:
     """Return a layer's metadata in the MBTiles form (as GDAL's MVT driver reads it)."""
     import json
 
-    doc = tilejson(store, catalog, layer_id, base, args, principal)
+    doc = tilejson(ctx, layer_id, args)
     return {"name": layer_id, "description": doc["description"], "format": "pbf",
             "scheme": "xyz", "minzoom": doc["minzoom"], "maxzoom": doc["maxzoom"],
             "bounds": ",".join(str(v) for v in doc["bounds"]),
@@ -200,30 +212,48 @@ def mbtiles_metadata(store, catalog, layer_id: str, base: str, args: Mapping[str
             "json": json.dumps({"vector_layers": doc["vector_layers"]}, ensure_ascii=False)}
 
 
-def style(catalog, base: str, layer_ids: list[str] | None, args: Mapping[str, str],
-          principal: Principal = ANONYMOUS) -> dict:
+def style(ctx: RequestContext, layer_ids: list[str] | None, args: Mapping[str, str]) -> dict:
     """Return a MapLibre style for one layer or for every layer the principal may read."""
     lang = _lang(args)
+    catalog = ctx.catalog
     if layer_ids is None:
-        layer_ids = readable_layers(catalog, principal)
+        P.known(args, ("lang",))
+        layer_ids = readable_layers(catalog, ctx.principal)
         selected = {i: catalog[i] for i in layer_ids}
     else:
-        selected = {i: layer_for(catalog, i, {k: v for k, v in args.items() if k != "lang"},
-                                 principal)[0] for i in layer_ids}
-    return maplibre_style(selected, f"{base}/tiles", layer_ids, lang)
+        selected = {i: layer_for(catalog, i, args, ctx.principal)[0] for i in layer_ids}
+    return maplibre_style(selected, ctx.url("/tiles"), layer_ids, lang)
 
 
-def legend(catalog, layer_id: str, args: Mapping[str, str], fmt: str,
-           principal: Principal = ANONYMOUS, node_modules=None):
+def legend(ctx: RequestContext, layer_id: str, args: Mapping[str, str], fmt: str):
     """Return a layer's legend as JSON data or PNG bytes."""
-    layer, _decision, _year_filter = layer_for(
-        catalog, layer_id, {k: v for k, v in args.items() if k != "lang"}, principal)
+    layer, _decision, _year_filter = layer_for(ctx.catalog, layer_id, args, ctx.principal)
     lang = _lang(args)
     if fmt == "json":
         return layer.legend(lang)
     entries = legend_png.style_entries(layer.style, lang, layer.legend_title)
     return legend_png.legend_png(layer.legend_title.get(lang), entries,
-                                 node_modules=node_modules)
+                                 node_modules=ctx.services.node_modules)
+
+
+def layer_list(ctx: RequestContext, args: Mapping[str, str]) -> dict:
+    """The layers this reader may use, with links to their tiles, styles and legends."""
+    P.known(args, ("lang",))
+    lang, base, catalog = _lang(args), ctx.base, ctx.catalog
+    return {"layers": [{
+        "id": i, "title": catalog[i].title(lang),
+        "access": catalog[i].access, "theme": catalog[i].theme,
+        "geometry": catalog[i].geometry,
+        "minzoom": catalog[i].minzoom, "maxzoom": catalog[i].maxzoom,
+        "params": catalog[i].params,
+        "links": {"tilejson": f"{base}/tiles/{i}.json",
+                  "mvt": f"{base}/tiles/{i}/{{z}}/{{x}}/{{y}}.mvt",
+                  "png": f"{base}/tiles/{i}/{{z}}/{{x}}/{{y}}.png",
+                  "style": f"{base}/tiles/{i}/style.json",
+                  "legend": f"{base}/tiles/{i}/legend.json"},
+    } for i in readable_layers(catalog, ctx.principal)],
+        "style": f"{base}/styles/geoservice.json",
+        "wmts": f"{base}/wmts/1.0.0/WMTSCapabilities.xml"}
 
 
 def _lang(args: Mapping[str, str]) -> str:

@@ -25,6 +25,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, fields, replace
 from datetime import date
 
+from geoservice import params as P
 from geoservice.errors import Forbidden, InvalidParameter
 from geoservice.records.kinds import KINDS
 
@@ -132,11 +133,10 @@ def parse(method: str, args: Mapping[str, object], area: str | None = None,
     given = {k: v for k, v in args.items() if v is not None and v != ""}
     accepted = [name for name in ACCEPTED[method] if name not in fixed]
     for name in given:
-        if name not in accepted:
-            why = "is set by this layer" if name in fixed else "is not a parameter of " \
-                f"'{method}'"
-            raise InvalidParameter(f"'{name}' {why}. Accepted: {', '.join(accepted)}.",
-                                   parameter=name)
+        if name in fixed:
+            raise InvalidParameter(f"'{name}' is set by this layer. Accepted: "
+                                   f"{', '.join(accepted)}.", parameter=name)
+    P.known(given, accepted)
     values = {**{k: str(v) for k, v in fixed.items()}, **{k: _arg(k, v)
                                                           for k, v in given.items()}}
     params = replace(AnalysisParams(method), **_scope(values, area), **_settings(values))
@@ -180,13 +180,11 @@ def _settings(values: dict) -> dict:
 def _arg(name: str, value) -> str:
     if isinstance(value, bool) or not isinstance(value, str | int | float):
         raise InvalidParameter(f"{name} must be a text or a number.", parameter=name)
-    return str(value).strip()
+    return str(value)
 
 
 def _choice(value: str, choices: tuple, name: str) -> str:
-    if value not in choices:
-        raise InvalidParameter(f"{name} must be one of {', '.join(choices)}.", parameter=name)
-    return value
+    return P.choice(choices)(value, name)
 
 
 def _number(text: str, name: str) -> float:
@@ -202,9 +200,8 @@ def _number(text: str, name: str) -> float:
 
 
 def _province(value: str | None, area: str | None) -> str | None:
-    if value is not None and not (value.isascii() and value.isdigit() and len(value) == 2):
-        raise InvalidParameter("province_code must be a two-digit province code, e.g. 08.",
-                               parameter="province_code")
+    if value is not None:
+        P.province_code(value, "province_code")
     if area is not None and value not in (None, area):
         raise Forbidden(f"Your area is province {area}.", parameter="province_code")
     return area or value
@@ -225,8 +222,8 @@ def parse_period(text: str, name: str = "period",
                  whole_year: bool = False) -> tuple[date | None, date | None]:
     """Parse ``2024``, ``2024-Q3`` or ``from/to`` (dates or years, ``..`` open) into dates."""
     text = text.strip()
-    if whole_year and not (text.isascii() and text.isdigit() and len(text) == 4):
-        raise InvalidParameter("year must be a four-digit year, e.g. 2024.", parameter=name)
+    if whole_year:
+        P.year(text, name)
     quarter = QUARTER.match(text)
     if quarter:
         year, q = int(quarter.group(1)), int(quarter.group(2))
@@ -259,8 +256,9 @@ def _checked(start: date | None, end: date | None, name: str):
     if start and end and start > end:
         raise InvalidParameter(f"{name} starts after it ends.", parameter=name)
     for bound in (start, end):
-        if bound is not None and not 1900 <= bound.year <= 2100:
-            raise InvalidParameter(f"{name} must lie between 1900 and 2100.", parameter=name)
+        if bound is not None and not P.FIRST_YEAR <= bound.year <= P.LAST_YEAR:
+            raise InvalidParameter(f"{name} must lie between {P.FIRST_YEAR} and "
+                                   f"{P.LAST_YEAR}.", parameter=name)
     return start, end
 
 

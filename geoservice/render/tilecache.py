@@ -20,9 +20,11 @@ LOGGER = logging.getLogger(__name__)
 REDIS_TTL_SECONDS = 7 * 24 * 3600
 
 
-def cache_key(layer: str, params: dict, area: str | None, version: str, z: int, x: int,
-              y: int, fmt: str) -> tuple[str, str]:
-    """Return (the layer's version folder, the tile's name) for a tile."""
+def cache_key(layer: str, params: dict, area: str | None, version: str,
+              address: tuple[int, int, int], fmt: str) -> tuple[str, str]:
+    """Return (the layer's version folder, the tile's name) for the tile at `address`
+    (z, x, y)."""
+    z, x, y = address
     variant = "&".join(f"{k}={v}" for k, v in sorted(params.items()))
     digest = hashlib.sha1(f"{variant}|{area or '*'}|{version}".encode()).hexdigest()[:16]
     return f"{layer}/{digest}", f"{z}/{x}/{y}.{fmt}"

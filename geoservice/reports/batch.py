@@ -12,6 +12,7 @@ import io
 import zipfile
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import replace
+from typing import TYPE_CHECKING
 
 from flask_babel import gettext as _
 
@@ -22,6 +23,9 @@ from geoservice.reports.document import report_context
 from geoservice.reports.pdf import layout, render_html
 from geoservice.reports.reads import ReportReads
 from geoservice.reports.units import ReportRequest, Unit, find_unit
+
+if TYPE_CHECKING:
+    from geoservice.services import Services
 
 CONTENTS_TEMPLATE = "reports/contents.html"
 
@@ -47,30 +51,31 @@ def commune_requests(store, province: Unit, year: int, lang: str) -> list[Report
             for c in province.communes]
 
 
-def commune_documents(store, catalog, requests: list[ReportRequest], principal: Principal,
-                      node_modules=None, progress: Callable[[int], None] | None = None):
+def commune_documents(services: Services, requests: list[ReportRequest],
+                      principal: Principal, progress: Callable[[int], None] | None = None):
     """Lay out each commune's report (WeasyPrint documents), reporting progress."""
-    reads = ReportReads(store)  # the province's records are read once for all its communes
+    node_modules = services.node_modules
+    reads = ReportReads(services.store)  # the province's records, read once for its communes
     for request in requests:
-        context = report_context(store, catalog, request, principal, node_modules,
-                                 reads=reads)
+        context = report_context(services, request, principal, reads=reads)
         yield request.unit, layout(render_html(context, node_modules=node_modules),
                                    node_modules)
         if progress:
             progress(1)
 
 
-def batch_pdf(store, catalog, province: Unit, year: int, lang: str, principal: Principal,
-              node_modules=None, progress: Callable[[int], None] | None = None
-              ) -> tuple[bytes, int]:
-    """The province's commune reports as one PDF after a contents page; (PDF, pages)."""
-    requests = commune_requests(store, province, year, lang)
-    documents = list(commune_documents(store, catalog, requests, principal, node_modules,
-                                       progress))
+def batch_pdf(services: Services, batch: ReportRequest, principal: Principal,
+              progress: Callable[[int], None] | None = None) -> tuple[bytes, int]:
+    """The commune reports of the province of `batch` (its unit, maybe limited to some
+    communes by `select_communes`) as one PDF after a contents page; (PDF, pages)."""
+    province, year, lang = batch.unit, batch.year, batch.lang
+    node_modules = services.node_modules
+    requests = commune_requests(services.store, province, year, lang)
+    documents = list(commune_documents(services, requests, principal, progress))
     name = province.full_name if lang == "vi" else province.english_name()
     context = {"province": province, "year": year, "lang": lang,
                "title": _("Commune reports: %(unit)s", unit=name),
-               "notice": published.synthetic_notice(store)}
+               "notice": published.synthetic_notice(services.store)}
     entries = [(unit, 0) for unit, _document in documents]
     contents = layout(_contents_html(context, entries, node_modules), node_modules)
     first = len(contents.pages) + 1
@@ -89,14 +94,13 @@ def _contents_html(context: dict, entries: list, node_modules) -> str:
                        template=CONTENTS_TEMPLATE)
 
 
-def commune_pdfs(store, catalog, province: Unit, year: int, lang: str, principal: Principal,
-                 node_modules=None, progress: Callable[[int], None] | None = None
+def commune_pdfs(services: Services, batch: ReportRequest, principal: Principal,
+                 progress: Callable[[int], None] | None = None
                  ) -> Iterator[tuple[str, bytes]]:
-    """(file name, PDF) of each commune report of the province, one after the other."""
-    requests = commune_requests(store, province, year, lang)
-    for unit, document in commune_documents(store, catalog, requests, principal,
-                                            node_modules, progress):
-        yield report_filename("commune", unit.code, year, lang), document.write_pdf()
+    """(file name, PDF) of each commune report of the province of `batch`, one by one."""
+    requests = commune_requests(services.store, batch.unit, batch.year, batch.lang)
+    for unit, document in commune_documents(services, requests, principal, progress):
+        yield report_filename("commune", unit.code, batch.year, batch.lang), document.write_pdf()
 
 
 def report_filename(kind: str, code: str, year: int, lang: str, suffix: str = "pdf") -> str:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 from datetime import date
+from typing import TYPE_CHECKING
 
 from babel.dates import format_date
 from flask_babel import gettext as _
@@ -19,10 +20,13 @@ from geoservice.records.kinds import KINDS
 from geoservice.reports import charts, labels
 from geoservice.reports.content import KEY_GROUPS, provenance, public_figures
 from geoservice.reports.format import Formatter
-from geoservice.reports.maps import unit_map
+from geoservice.reports.maps import MapSpec, unit_map
 from geoservice.reports.reads import ReportReads
 from geoservice.reports.restricted import SECTIONS, restricted_figures
 from geoservice.reports.units import ReportRequest, Unit
+
+if TYPE_CHECKING:
+    from geoservice.services import Services
 
 DATE_FORMATS = {"vi": "dd/MM/y", "en": "d MMMM y"}
 SECTION_OF = {collection: section for section, collection in SECTIONS.items()}
@@ -46,26 +50,25 @@ def kind_label(unit: Unit) -> str:
     return _("Commune report (%(province)s)", province=unit.province_name or "")
 
 
-def report_context(store, catalog: dict, request: ReportRequest, principal: Principal,
-                   node_modules=None, map_scale: float = 2.0,
-                   reads: ReportReads | None = None) -> dict:
+def report_context(services: Services, request: ReportRequest, principal: Principal,
+                   map_scale: float = 2.0, reads: ReportReads | None = None) -> dict:
     """Gather the template context of one report.
 
     `reads` keeps the store's answers across the reports of a batch (default: this
     report's own).
     """
+    store, catalog, node_modules = services.store, services.catalog, services.node_modules
     unit, year, lang = request.unit, request.year, request.lang
     fmt = Formatter(lang)
     reads = reads or ReportReads(store)
     public = public_figures(reads, unit, year)
     restricted = restricted_figures(reads, unit, year, principal, with_data=public.has_data)
     label = unit_label(unit, catalog, lang)
-    report_map = unit_map(
-        store, catalog, unit, year, restricted.hot_spot_features,
-        {"north": _("N"), "boundaries": _("Boundaries"),
-         "province_boundary": _("Provincial boundary"), "unit": label},
-        lang, "portrait" if unit.kind == "commune" else "landscape", map_scale,
-        classify=public.has_data, node_modules=node_modules)
+    spec = MapSpec(unit, year, lang, "portrait" if unit.kind == "commune" else "landscape",
+                   map_scale, classify=public.has_data, node_modules=node_modules)
+    report_map = unit_map(store, catalog, spec, restricted.hot_spot_features, {
+        "north": _("N"), "boundaries": _("Boundaries"),
+        "province_boundary": _("Provincial boundary"), "unit": label})
     layer = catalog["certification-rate"].with_params(year=year)
     source = provenance(store)
     return {

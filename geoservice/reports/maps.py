@@ -117,23 +117,34 @@ def unit_geometry(store, unit: Unit):
     return shapely.union_all(shapes) if shapes else None
 
 
-def unit_map(store, catalog: dict, unit: Unit, year: int, hot_spots: list, texts: dict,
-             lang: str = "vi", orientation: str = "landscape", scale: float = 2.0,
-             classify: bool = True, node_modules=None) -> ReportMap | None:
+@dataclass(frozen=True)
+class MapSpec:
+    """What a report map shows and how it is printed."""
+
+    unit: Unit
+    year: int
+    lang: str = "vi"
+    orientation: str = "landscape"
+    scale: float = 2.0  # image pixels per CSS pixel
+    classify: bool = True  # False (a year without records): no indicators computed
+    node_modules: str | None = None
+
+
+def unit_map(store, catalog: dict, spec: MapSpec, hot_spots: list,
+             texts: dict) -> ReportMap | None:
     """Draw the unit's map; None when the unit has no geometry.
 
     `hot_spots` are (properties, geometry) pairs the reader may see (empty otherwise);
     `texts` holds the translated words the map needs: ``north``, ``boundaries``,
-    ``province_boundary`` and ``unit``. `classify` False (a year without records) draws
-    every commune as having no data, without computing indicators.
+    ``province_boundary`` and ``unit``. `spec.classify` False draws every commune as
+    having no data, without computing indicators.
     """
-    outline = unit_geometry(store, unit)
+    outline = unit_geometry(store, spec.unit)
     if outline is None or outline.is_empty:
         return None
-    frame = fit_frame(outline, *SIZES[orientation])
-    bbox = frame.lonlat_bbox()
-    items, labels, drawn = _layers(store, catalog, unit, year, frame, bbox, outline,
-                                   hot_spots, scale, lang, classify)
+    frame = fit_frame(outline, *SIZES[spec.orientation])
+    items, labels, drawn = _layers(store, catalog, spec, frame, outline, hot_spots)
+    scale, node_modules = spec.scale, spec.node_modules
     background = Image.new("RGBA", (round(frame.width * scale), round(frame.height * scale)),
                            parse_colour(BACKGROUND))
     background.alpha_composite(render_image(items, frame.width, frame.height, scale))
@@ -143,7 +154,7 @@ def unit_map(store, catalog: dict, unit: Unit, year: int, hot_spots: list, texts
                    frame.width * scale * 0.25, scale, node_modules)
     draw_north_arrow(background, ((frame.width - 26) * scale, 12 * scale), scale=scale,
                      label=texts["north"], node_modules=node_modules)
-    legends = _legends(catalog, year, lang, drawn, texts, scale, node_modules)
+    legends = _legends(catalog, spec, drawn, texts)
     return ReportMap(encode_png(background.convert("RGB")), frame.width, frame.height,
                      legends, {k: len(v) for k, v in drawn.items()})
 
@@ -152,9 +163,10 @@ def _query(store, collection: str, bbox) -> list:
     return store.query(collection, FeatureQuery(limit=ALL, bbox=bbox)).features
 
 
-def _layers(store, catalog, unit: Unit, year, frame: Frame, bbox, outline, hot_spots,
-            scale, lang: str, classify: bool):
+def _layers(store, catalog, spec: MapSpec, frame: Frame, outline, hot_spots):
     """(pixel geometry, symbol) items in drawing order, labels, and what each layer drew."""
+    unit, year, scale, lang = spec.unit, spec.year, spec.scale, spec.lang
+    bbox = frame.lonlat_bbox()
     drawn: dict[str, list] = {}
     items: list = []
 
@@ -179,7 +191,7 @@ def _layers(store, catalog, unit: Unit, year, frame: Frame, bbox, outline, hot_s
                                   for f, p, g in _query(store, "provinces", bbox)])
     communes = _query(store, "communes", bbox)
     layer = catalog["certification-rate"].with_params(year=year)
-    if classify:
+    if spec.classify:
         communes = published.decorate(store, "communes", communes, year, Area.national())
     members = set(unit.commune_codes)
     placed = add("certification-rate", [({**p, "code": f}, g) for f, p, g in communes
@@ -246,9 +258,10 @@ def _draw_labels(image: Image.Image, labels: list, scale: float, node_modules) -
                   anchor="mm", stroke_width=max(1, round(1.5 * scale)), stroke_fill=LABEL_HALO)
 
 
-def _legends(catalog, year, lang, drawn, texts, scale, node_modules) -> list[tuple]:
+def _legends(catalog, spec: MapSpec, drawn: dict, texts: dict) -> list[tuple]:
     """Legend images: certification classes, boundaries, border lines, hot spots."""
-    layer = catalog["certification-rate"].with_params(year=year)
+    lang, scale, node_modules = spec.lang, spec.scale, spec.node_modules
+    layer = catalog["certification-rate"].with_params(year=spec.year)
     images = [legend_image(layer.legend_title.get(lang),
                            style_entries(layer.style, lang, layer.legend_title), scale,
                            node_modules)]

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date
 
-from geoservice.errors import InvalidParameter, NotFound
+from geoservice.errors import NotFound
 from geoservice.store import FeatureQuery
 
 KINDS = ("province", "commune", "border")
@@ -70,10 +70,10 @@ class ReportRequest:
 def parse_request(store, kind: str, code: str, year: str | None,
                   lang: str | None) -> ReportRequest:
     """Validate the parts of a report request; the unit is read from the store."""
-    language = "vi" if lang is None else lang
-    if language not in LANGUAGES:
-        raise InvalidParameter("lang must be 'vi' or 'en'.", parameter="lang")
+    from geoservice import params as P
     from geoservice.indicators import published
+
+    language = "vi" if lang is None else P.LANG.parse(lang)
 
     unit = find_unit(store, kind, code)
     chosen = published.indicator_year(store, year)

@@ -9,6 +9,7 @@ extent of a collection. Backends are chosen by the scheme of `GEOSERVICE_DATABAS
 
 from __future__ import annotations
 
+import functools
 import importlib
 from abc import ABC, abstractmethod
 from collections.abc import Iterable
@@ -16,6 +17,7 @@ from dataclasses import dataclass, field
 from urllib.parse import urlparse
 
 from geoservice.errors import ConfigError
+from geoservice.store.derived import Derived
 from geoservice.store.security import SecurityTables
 
 
@@ -124,6 +126,11 @@ class Store(SecurityTables, ABC):
 
     def close(self) -> None:  # noqa: B027 - optional for backends without resources
         """Release connections."""
+
+    @functools.cached_property
+    def derived(self) -> Derived:
+        """Values computed from this store's data, kept until its data version changes."""
+        return Derived()
 
 
 BACKENDS: dict[str, str] = {

@@ -2,25 +2,17 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, g, jsonify, request
+from flask import Blueprint, jsonify, request
 
-from geoservice import access, services
+from geoservice import access
 from geoservice.api import collections as api_collections
 from geoservice.api import landing as landing_api
-from geoservice.api.context import GEOJSON, RequestContext
+from geoservice.api.context import GEOJSON
 from geoservice.errors import InvalidParameter
+from geoservice.web.context import base_url, context
 from geoservice.web.openapi import openapi_document
 
 blueprint = Blueprint("features", __name__)
-
-
-def _base() -> str:
-    return request.url_root.rstrip("/")
-
-
-def context() -> RequestContext:
-    """The API's view of this request: the app's services, the base URL, the caller."""
-    return RequestContext(services.current(), _base(), g.principal)
 
 
 def _json(body: dict, content_type: str = "application/json"):
@@ -45,7 +37,7 @@ def landing():
         from geoservice.web.mappage import map_page
 
         return map_page()
-    response = _json(landing_api.landing(_base()))
+    response = _json(landing_api.landing(base_url()))
     response.vary.add("Accept")
     return response
 
@@ -61,7 +53,7 @@ def conformance():
 @access.public
 def api():
     """The OpenAPI 3.0 document."""
-    return _json(openapi_document(_base()), "application/vnd.oai.openapi+json;version=3.0")
+    return _json(openapi_document(base_url()), "application/vnd.oai.openapi+json;version=3.0")
 
 
 @blueprint.get("/collections")

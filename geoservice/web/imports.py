@@ -10,9 +10,10 @@ file may only hold rows of its province. `GET /imports` lists the imports made.
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, current_app, g, jsonify, request
+from flask import Blueprint, Response, g, jsonify, request
 
-from geoservice import access, audit
+from geoservice import access, audit, services
+from geoservice import params as P
 from geoservice.access import decide_write
 from geoservice.errors import GeoserviceError, InvalidParameter
 from geoservice.records import parsing
@@ -33,16 +34,12 @@ def upload(kind: str):
                                parameter="kind")
     decision = decide_write(g.principal, kind)
     params = {**request.args.to_dict(), **request.form.to_dict()}
-    unknown = sorted(str(name) for name in set(params) - OPTIONS - {"csrf_token"})
-    if unknown:
-        name = unknown[0][:50]
-        raise InvalidParameter(f"Unknown parameter '{name}'. Accepted: file, "
-                               f"{', '.join(sorted(OPTIONS))}.", parameter=name)
+    P.known({k: v for k, v in params.items() if k != "csrf_token"}, {"file", *OPTIONS})
     upload = request.files.get("file")
     if upload is None or not upload.filename:
         raise InvalidParameter("Send the file as the multipart form field 'file'.",
                                parameter="file")
-    store, filename = current_app.extensions["geoservice.store"], clean_filename(upload.filename)
+    store, filename = services.current().store, clean_filename(upload.filename)
     options = _coordinate_options(params)
     data = upload.read()
     try:
@@ -69,14 +66,9 @@ def imports():
     """The imports made (newest first): every one for national editors, else one's own."""
     principal = g.principal
     decide_write(principal, "any")
-    unknown = sorted(set(request.args) - {"kind"})
-    if unknown:
-        raise InvalidParameter(f"Unknown parameter '{unknown[0][:50]}'. Accepted: kind.",
-                               parameter=unknown[0][:50])
-    kind = request.args.get("kind")
-    if kind is not None and kind not in KINDS:
-        raise InvalidParameter(f"kind must be one of: {', '.join(KINDS)}.", parameter="kind")
-    rows = current_app.extensions["geoservice.store"].imports(kind)
+    P.known(request.args, ("kind",))
+    kind = P.Parameter("kind", P.choice(KINDS)).get(request.args)
+    rows = services.current().store.imports(kind)
     if principal.province_code is not None:
         rows = [r for r in rows if r.get("imported_by") == principal.name]
     return jsonify({"imports": rows})
@@ -90,14 +82,12 @@ def clean_filename(name: str) -> str:
 
 
 def _coordinate_options(params: dict) -> dict:
-    if params.get("format") not in (None, "json", "csv"):
-        raise InvalidParameter("format must be 'json' or 'csv'.", parameter="format")
+    P.Parameter("format", P.choice(("json", "csv"))).get(params)
     meridian, zone = params.get("vn2000_meridian"), params.get("utm_zone")
     try:
         meridian = float(meridian) if meridian is not None else None
     except ValueError:
         raise InvalidParameter("vn2000_meridian must be a number, e.g. 105.5.",
                                parameter="vn2000_meridian") from None
-    if zone is not None and zone not in ("48", "49"):
-        raise InvalidParameter("utm_zone must be 48 or 49.", parameter="utm_zone")
+    P.Parameter("utm_zone", P.choice(("48", "49"))).get(params)
     return coordinate_options(meridian, int(zone) if zone else None)

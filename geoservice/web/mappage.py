@@ -34,13 +34,15 @@ from flask import (
 from flask_babel import gettext as _
 from markupsafe import Markup
 
-from geoservice import access
-from geoservice.api import tiles as tileapi
+from geoservice import access, services
+from geoservice import params as P
+from geoservice.api.context import VIETNAM_BOUNDS
 from geoservice.errors import GeoserviceError, InvalidParameter, SourceMissing, status_for
 from geoservice.i18n import LANGUAGES, request_language
 from geoservice.indicators import published
 from geoservice.indicators.compute import CERTIFICATION_GROUPS
 from geoservice.layers.definition import PARAM_LABELS, THEMES
+from geoservice.layers.params import readable_layers
 from geoservice.web.security import _nonce, content_security_policy
 from geoservice.web.viewer import node_modules, vendor_url
 
@@ -101,11 +103,8 @@ def prepare_first_layers(app) -> list[str]:
     do not wait seconds for them; returns their ids. Run by each gunicorn worker on start
     (geoservice/gunicorn_conf.py), beside requests: a request for a layer being prepared
     waits for that preparation instead of repeating it."""
-    from geoservice.layers.source import SourceCache
-
-    store = app.extensions["geoservice.store"]
-    sources: SourceCache = app.extensions["geoservice.sources"]
-    catalog = app.extensions["geoservice.catalog"]
+    current = services.of(app)
+    store, sources, catalog = current.store, current.sources, current.catalog
     layers = [catalog[layer_id] for layer_id in VISIBLE]
     year = published.indicator_year(store, None)
     if year is not None:
@@ -121,12 +120,8 @@ def prepare_first_layers(app) -> list[str]:
 
 
 def _parse_page_args(args, years: list[int]) -> int | None:
-    unknown = sorted(set(args) - set(PAGE_PARAMETERS))
-    if unknown:
-        raise InvalidParameter(f"Unknown parameter '{unknown[0]}'. The map page accepts "
-                               "lang (vi or en) and year.", parameter=unknown[0])
-    if args.get("lang") not in (None, *LANGUAGES):
-        raise InvalidParameter("lang must be vi or en.", parameter="lang")
+    P.known(args, PAGE_PARAMETERS)
+    P.LANG.get(args)
     if args.get("f") not in (None, "html"):
         raise InvalidParameter("The map page is HTML: f=html, or ?f=json at / for the API.",
                                parameter="f")
@@ -136,7 +131,7 @@ def _parse_page_args(args, years: list[int]) -> int | None:
 
 
 def _store():
-    return current_app.extensions["geoservice.store"]
+    return services.current().store
 
 
 def _render(lang: str, year: int | None, years: list[int]) -> Response:
@@ -146,8 +141,8 @@ def _render(lang: str, year: int | None, years: list[int]) -> Response:
         raise SourceMissing(f"The map's scripts are not installed: npm package {missing[0]} "
                             "(run `npm ci` in the project folder).",
                             detail=f"looked in {node_modules()}")
-    catalog = current_app.extensions["geoservice.catalog"]
-    basemap = current_app.config["GEOSERVICE_BASEMAP_URL"]
+    catalog = services.current().catalog
+    basemap = services.current().settings["BASEMAP_URL"]
     map_parts = folium_parts(basemap, lang)
     config = page_config(catalog, lang, year, years, basemap, map_parts["name"])
     html = render_template("map/page.html", lang=lang, config=config,
@@ -207,10 +202,10 @@ def page_config(catalog: dict, lang: str, year: int | None, years: list[int], ba
     """The page's settings for static/js/map.js (JSON in the page)."""
     store, root = _store(), request.script_root
     layers = [_layer(catalog[i], lang, basemap)
-              for i in tileapi.readable_layers(catalog, g.principal)]
+              for i in readable_layers(catalog, g.principal)]
     return {
         "map": map_name, "lang": lang, "year": year, "years": years,
-        "bounds": list(tileapi.VIETNAM_BOUNDS), "basemap": bool(basemap),
+        "bounds": list(VIETNAM_BOUNDS), "basemap": bool(basemap),
         "layers": layers, "indicator": DEFAULT_INDICATOR if any(
             layer["id"] == DEFAULT_INDICATOR for layer in layers) else None,
         "groups": [{"value": group, "label": PARAM_LABELS[group][lang == "en"]}
@@ -219,7 +214,7 @@ def page_config(catalog: dict, lang: str, year: int | None, years: list[int], ba
         "density": _density(catalog),
         "notice": published.synthetic_notice(store),
         "may_read_cooperation": _may_read(catalog, "cooperation"),
-        "points_limit": min(500, current_app.config["GEOSERVICE_MAX_ITEMS_LIMIT"]),
+        "points_limit": min(500, services.current().settings["MAX_ITEMS_LIMIT"]),
         "login": _login_url(),
         "urls": {"tiles": url_for("tiles.layers"), "search": url_for("search.search"),
                  "collections": f"{root}/collections", "reports": f"{root}/reports",

@@ -97,7 +97,7 @@ def openapi_document(base: str) -> dict:
             "responses": {"200": {"description": "GeoJSON Feature", "content": {
                 "application/geo+json": {"schema": {"type": "object", "properties": {
                     "properties": feature_schema}}}}}, **_error_responses()}}}
-    from geoservice.web import search
+    from geoservice.api import search
 
     paths.update(search.openapi_paths())
     from geoservice.web import reports

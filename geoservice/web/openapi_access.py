@@ -12,8 +12,9 @@ cookie of /login.
 
 from __future__ import annotations
 
-from flask import current_app, has_app_context
+from flask import has_app_context
 
+from geoservice import services
 from geoservice.records.kinds import KINDS
 
 ERROR = {"$ref": "#/components/schemas/Error"}
@@ -54,7 +55,7 @@ def _query(name: str, schema: dict, description: str | None = None) -> dict:
 
 def _layer_ids() -> list[str]:
     if has_app_context():
-        return sorted(current_app.extensions["geoservice.catalog"])
+        return sorted(services.current().catalog)
     return []
 
 

@@ -13,11 +13,11 @@ with a readable page.
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 
 from flask import (
     Blueprint,
     Response,
-    current_app,
     g,
     render_template,
     request,
@@ -25,8 +25,9 @@ from flask import (
     stream_with_context,
 )
 
-from geoservice import access, i18n
-from geoservice.errors import GeoserviceError, InvalidParameter, NotFound, status_for
+from geoservice import access, i18n, services
+from geoservice import params as P
+from geoservice.errors import GeoserviceError, NotFound, status_for
 from geoservice.render.fonts import FONT_FILES, font_path
 from geoservice.reports.units import ReportRequest, parse_request
 
@@ -39,21 +40,14 @@ PARAMETERS = ("year", "lang")
 FORMATS = ("pdf", "html")
 
 
-def _ext(name: str):
-    return current_app.extensions[name]
-
-
 def _node_modules():
-    return current_app.config["GEOSERVICE_NODE_MODULES"] or None
+    return services.current().node_modules
 
 
 def _parse(kind: str, code: str, accepted: tuple[str, ...] = PARAMETERS) -> ReportRequest:
-    unknown = sorted(set(request.args) - set(accepted))
-    if unknown:
-        raise InvalidParameter(f"Unknown parameter '{unknown[0]}'. Accepted: "
-                               f"{', '.join(accepted)}.", parameter=unknown[0])
+    P.known(request.args, accepted)
     lang = request.args.get("lang") or i18n.request_language()
-    return parse_request(_ext("geoservice.store"), kind, code, request.args.get("year"), lang)
+    return parse_request(services.current().store, kind, code, request.args.get("year"), lang)
 
 
 def _private(response: Response) -> Response:
@@ -77,8 +71,7 @@ def report(kind: str, code: str, fmt: str):
     from geoservice.reports.pdf import render_html, write_pdf
 
     parsed = _parse(kind, code)
-    context = report_context(_ext("geoservice.store"), _ext("geoservice.catalog"), parsed,
-                             g.principal, _node_modules())
+    context = report_context(services.current(), parsed, g.principal)
     pdf = write_pdf(render_html(context, node_modules=_node_modules()), _node_modules())
     response = Response(pdf, mimetype="application/pdf")
     name = report_filename(parsed.unit.kind, parsed.unit.code, parsed.year, parsed.lang)
@@ -93,8 +86,7 @@ def _preview(kind: str, code: str):
 
     try:
         parsed = _parse(kind, code)
-        context = report_context(_ext("geoservice.store"), _ext("geoservice.catalog"),
-                                 parsed, g.principal, _node_modules())
+        context = report_context(services.current(), parsed, g.principal)
     except GeoserviceError as error:
         status = status_for(error)
         if status >= 500:
@@ -120,11 +112,8 @@ def communes_zip(code: str):
     )
 
     parsed = _parse("province", code, (*PARAMETERS, "communes"))
-    store, catalog, principal = _ext("geoservice.store"), _ext("geoservice.catalog"), \
-        g.principal
     province = select_communes(parsed.unit, request.args.get("communes"))
-    files = commune_pdfs(store, catalog, province, parsed.year, parsed.lang, principal,
-                         _node_modules())
+    files = commune_pdfs(services.current(), replace(parsed, unit=province), g.principal)
     response = Response(stream_with_context(zip_stream(files)), mimetype="application/zip")
     name = report_filename("communes", code, parsed.year, parsed.lang, "zip")
     response.headers["Content-Disposition"] = f'attachment; filename="{name}"'

@@ -24,8 +24,6 @@ from pathlib import Path
 
 from flask import (
     Blueprint,
-    current_app,
-    g,
     jsonify,
     render_template,
     request,
@@ -33,8 +31,10 @@ from flask import (
     url_for,
 )
 
-from geoservice import access
+from geoservice import access, services
+from geoservice import params as P
 from geoservice.api import tiles as tileapi
+from geoservice.api.context import VIETNAM_BOUNDS
 from geoservice.errors import (
     GeoserviceError,
     InvalidParameter,
@@ -42,6 +42,7 @@ from geoservice.errors import (
     SourceMissing,
     status_for,
 )
+from geoservice.web.context import context
 
 LOGGER = logging.getLogger(__name__)
 blueprint = Blueprint("viewer", __name__)
@@ -85,13 +86,8 @@ def _style(args: dict) -> dict:
     """The MapLibre style for these query parameters (validates them all)."""
     layer_ids = parse_layers(args.pop("layers", None))
     if layer_ids is None:
-        unknown = sorted(set(args) - {"lang"})
-        if unknown:
-            raise InvalidParameter(f"Unknown parameter '{unknown[0]}'. Accepted: layers, lang "
-                                   "and, with layers, the layers' parameters.",
-                                   parameter=unknown[0])
-    return tileapi.style(current_app.extensions["geoservice.catalog"],
-                         request.url_root.rstrip("/"), layer_ids, args, g.principal)
+        P.known(args, ("layers", "lang"))
+    return tileapi.style(context(), layer_ids, args)
 
 
 @blueprint.get("/viewer/style.json")
@@ -104,7 +100,7 @@ def style():
 def viewer():
     """The map page (HTML; its errors are HTML pages too)."""
     args = request.args.to_dict()
-    lang = args["lang"] if args.get("lang") in PAGE_TEXT else "vi"
+    lang = args["lang"] if args.get("lang") in PAGE_TEXT else "vi"  # the error page's
     text = PAGE_TEXT[lang]
     try:
         _style(dict(args))
@@ -122,7 +118,7 @@ def viewer():
         style_url = url_for("viewer.style", **args)
     else:
         style_url = url_for("tiles.combined_style", lang=lang)
-    settings = {"style": style_url, "bounds": list(tileapi.VIETNAM_BOUNDS), "lang": lang}
+    settings = {"style": style_url, "bounds": list(VIETNAM_BOUNDS), "lang": lang}
     return render_template("viewer.html", lang=lang, text=text, settings=settings)
 
 
@@ -153,7 +149,7 @@ def vendor_asset(package: str, filename: str):
 
 def node_modules() -> Path:
     """The node_modules folder (NODE_MODULES setting, else ./node_modules), absolute."""
-    return Path(current_app.config["GEOSERVICE_NODE_MODULES"] or "node_modules").resolve()
+    return Path(services.current().node_modules or "node_modules").resolve()
 
 
 def package_version(package: str) -> str | None:

@@ -11,6 +11,7 @@ import io
 import math
 import unicodedata
 import zipfile
+from types import SimpleNamespace
 
 import pytest
 from hypothesis import HealthCheck, assume, given, settings
@@ -19,6 +20,7 @@ from hypothesis import strategies as st
 from geoservice import audit, users
 from geoservice import params as P
 from geoservice.api import tiles as tileapi
+from geoservice.api.context import RequestContext
 from geoservice.errors import GeoserviceError, InvalidParameter, NotFound
 from geoservice.layers.catalog import load_catalog
 from geoservice.records.kinds import INCIDENT_CATEGORIES, KINDS
@@ -214,13 +216,14 @@ def test_bbox_is_four_ordered_finite_degrees_or_refused(text):
 # --- request validators -----------------------------------------------------------------
 
 CATALOG = load_catalog()
+CONTEXT = RequestContext(SimpleNamespace(catalog=CATALOG), "")  # no store: parsing only
 
 
 @SETTINGS
 @given(st.text(max_size=10), st.text(max_size=10), st.text(max_size=14))
 def test_tile_addresses_are_in_range_or_refused(z, x, name):
     try:
-        request, _decision = tileapi.parse_tile(CATALOG, "provinces", z, x, name, {})
+        request = tileapi.parse_tile(CONTEXT, "provinces", z, x, name, {})
     except InvalidParameter as error:
         assert error.parameter in ("z", "x", "y")
         return
@@ -314,6 +317,6 @@ def test_parsers_take_vietnamese_text_in_any_normal_form():
         assert parse_enum(text, INCIDENT_CATEGORIES) == ("drugs", None)
     assert ascii_fold("Lũng Cú") == "Lung Cu"
     with pytest.raises(GeoserviceError):
-        tileapi.parse_tile(CATALOG, "no-such-layer", "1", "0", "0.mvt", {})
+        tileapi.parse_tile(CONTEXT, "no-such-layer", "1", "0", "0.mvt", {})
     with pytest.raises(NotFound):
-        tileapi.parse_tile(CATALOG, "no-such-layer", "1", "0", "0.mvt", {})
+        tileapi.parse_tile(CONTEXT, "no-such-layer", "1", "0", "0.mvt", {})

@@ -30,7 +30,7 @@ FIXTURE_LACKS = {"border-communes-kh": "the fixture provinces do not border Camb
 @pytest.fixture(scope="session")
 def demo_db(loaded_db, tmp_path_factory):
     """The fixture boundaries with the synthetic demo records of their communes."""
-    from geoservice.records.demo import load_demo
+    from geoservice.demo.dataset import load_demo
     from geoservice.store import open_store
 
     path = tmp_path_factory.mktemp("demo-store") / "geoservice.sqlite"
@@ -289,3 +289,36 @@ def test_ogc_api_tiles_documents_lead_to_real_tiles(app):
     assert abs(matrices[0]["scaleDenominator"] - 559082264.0287178) < 1e-6
     assert_error(decode(client.get("/collections/incidents/tiles"), 401), 401,
                  "Unauthorized")
+
+
+TILE_VALUE_TYPES = {"String": str, "Number": (int, float), "Boolean": bool}
+
+
+@pytest.mark.parametrize("layer_id", sorted(CATALOG))
+def test_tilejson_declares_the_types_its_tiles_carry(app, national, layer_id):
+    """Field types come from the layer's source definitions, never from names: every
+    value in a decoded tile has the type TileJSON declares for its field."""
+    store = app.extensions["geoservice.store"]
+    (z, x, y), _pixel, _source, _index = tile_of(layer_id, store)
+    client = app.test_client()
+    declared = decode(client.get(f"/tiles/{layer_id}.json", headers=national))[
+        "vector_layers"][0]["fields"]
+    assert set(declared) == set(CATALOG[layer_id].fields)
+    tile = mapbox_vector_tile.decode(client.get(f"/tiles/{layer_id}/{z}/{x}/{y}.mvt",
+                                                headers=national).data)
+    for feature in tile[layer_id]["features"]:
+        for name, value in feature["properties"].items():
+            wanted = TILE_VALUE_TYPES[declared[name]]
+            assert isinstance(value, wanted) and not (
+                declared[name] == "Number" and isinstance(value, bool)), (name, value)
+
+
+def test_fields_named_like_numbers_are_declared_as_what_they_are(app, national):
+    client = app.test_client()
+    cooperation = decode(client.get("/tiles/cooperation-lines.json", headers=national))
+    assert cooperation["vector_layers"][0]["fields"]["partner_country"] == "String"
+    border = decode(client.get("/tiles/border-communes.json"))["vector_layers"][0]["fields"]
+    assert border["border_length_km"] == "String"  # {"CN": 29.868} as compact JSON text
+    rate = decode(client.get("/tiles/certification-rate.json"))["vector_layers"][0]["fields"]
+    assert rate["certification_rate_residential"] == "Number"
+    assert rate["indicator_year"] == "Number" and rate["name"] == "String"
