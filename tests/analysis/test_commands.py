@@ -10,7 +10,7 @@ import rasterio
 from click.testing import CliRunner
 
 from geoservice.cli import main
-from geoservice.records.demo import PLANTED_AREAS
+from geoservice.demo.planted import PLANTED_AREAS
 from tests.conftest import _copy_database
 from tests.web.test_tiles import demo_db  # noqa: F401 - the shared session fixture
 

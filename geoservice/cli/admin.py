@@ -1,9 +1,8 @@
-"""Administrators' commands: `geoservice users …`, `backup`, `restore`, `audit export`.
+"""Administrators' commands: `geoservice keys …`, `users …`, `backup`, `restore`, `audit export`.
 
-Registered on the `geoservice` command group in geoservice/cli.py. Every change is written
-to the audit trail with the actor `cli:<system user>` and the address `local`. Passwords
-are read from a hidden prompt (asked twice) or, with --password-stdin, from the first line
-of standard input; there is never a default password.
+Every change is written to the audit trail with the actor `cli:<system user>` and the
+address `local`. Passwords are read from a hidden prompt (asked twice) or, with
+--password-stdin, from the first line of standard input; there is never a default password.
 """
 
 from __future__ import annotations
@@ -13,16 +12,12 @@ import sys
 from pathlib import Path
 
 import click
-from flask import current_app
 from flask.cli import with_appcontext
 
+from geoservice import services
 from geoservice.errors import GeoserviceError
 
 ROLE_CHOICE = click.Choice(["viewer", "editor", "admin"])
-
-
-def _store():
-    return current_app.extensions["geoservice.store"]
 
 
 def cli_actor() -> str:
@@ -34,7 +29,7 @@ def record_change(action: str, target: str | None, detail: dict | None = None) -
     """Write a command-line change to the audit trail."""
     from geoservice import audit
 
-    audit.record(_store(), action, cli_actor(), target, detail or {}, "local")
+    audit.record(services.current().store, action, cli_actor(), target, detail or {}, "local")
 
 
 def _fail(error: GeoserviceError) -> None:
@@ -51,6 +46,68 @@ def _password(from_stdin: bool) -> str:
         return line.rstrip("\r\n")
     return click.prompt("Password", hide_input=True, confirmation_prompt=True)
 
+
+# --- API keys -------------------------------------------------------------------------------
+
+@click.group("keys")
+def keys() -> None:
+    """API keys for other systems and editors (shown once, stored hashed)."""
+
+
+@keys.command("create")
+@click.argument("name")
+@click.option("--role", type=ROLE_CHOICE, default="viewer", show_default=True)
+@click.option("--area", default="national", show_default=True,
+              help="'national' or a two-digit province code.")
+@click.option("--layers", default=None,
+              help="Comma-separated layer ids the key may use (default: every layer).")
+@with_appcontext
+def keys_create(name: str, role: str, area: str, layers: str | None) -> None:
+    """Create a key for NAME (a system or person) and print it once."""
+    from geoservice.auth import create_key
+    from geoservice.collections import COLLECTIONS
+
+    current = services.current()
+    store = current.store
+    if area != "national" and store.get("provinces", area) is None:
+        click.echo(f"area must be 'national' or the code of a province in the store, "
+                   f"not {area!r}", err=True)
+        sys.exit(2)
+    scope = [i.strip() for i in layers.split(",") if i.strip()] if layers else None
+    try:
+        row, key = create_key(store, name, role, area, created_by=cli_actor(), layers=scope,
+                              known_layers=[*current.catalog, *COLLECTIONS])
+    except GeoserviceError as error:
+        _fail(error)
+    record_change("key_create", row["id"], {"name": row["name"], "role": role, "area": area,
+                                            "layers": row["layers"]})
+    click.echo(f"key {row['id']} for {row['name']} ({role}, {area}); keep it now, it is not "
+               f"shown again:\n{key}")
+
+
+@keys.command("list")
+@with_appcontext
+def keys_list() -> None:
+    """List the keys (never their secrets)."""
+    for row in services.current().store.api_keys():
+        state = f"revoked {row['revoked_at']}" if row["revoked_at"] else "active"
+        click.echo(f"{row['id']}  {row['name']}  {row['role']}  "
+                   f"{row['province_code'] or 'national'}  created {row['created_at']}  {state}")
+
+
+@keys.command("revoke")
+@click.argument("key_id")
+@with_appcontext
+def keys_revoke(key_id: str) -> None:
+    """Revoke a key by its id (the part after gsk_ and before the dot)."""
+    if not services.current().store.revoke_api_key(key_id):
+        click.echo(f"no active key {key_id}", err=True)
+        sys.exit(1)
+    record_change("key_revoke", key_id)
+    click.echo(f"key {key_id} revoked")
+
+
+# --- users ----------------------------------------------------------------------------------
 
 @click.group("users")
 def users_group() -> None:
@@ -70,16 +127,18 @@ def users_create(username: str, role: str, area: str, password_stdin: bool) -> N
 
     password = _password(password_stdin)
     try:
-        user = users.create_user(_store(), username, password, role, area, cli_actor())
+        user = users.create_user(services.current().store, username, password, role, area,
+                                 cli_actor())
     except GeoserviceError as error:
         _fail(error)
     record_change("user_create", user["username"], {"role": role, "area": user["area"]})
     click.echo(f"user {user['username']} created ({role}, {user['area']})")
 
 
-def _change(action: str, username: str, change, detail: dict) -> None:
+def _change(action: str, change, detail: dict) -> None:
+    """Apply `change(store)` to a user, record it and show the user as they are now."""
     try:
-        user = change()
+        user = change(services.current().store)
     except GeoserviceError as error:
         _fail(error)
     record_change(action, user["username"], detail)
@@ -94,7 +153,7 @@ def users_disable(username: str) -> None:
     """Disable a user: they cannot sign in, and their sessions end at once."""
     from geoservice import users
 
-    _change("user_disable", username, lambda: users.set_enabled(_store(), username, False), {})
+    _change("user_disable", lambda store: users.set_enabled(store, username, False), {})
 
 
 @users_group.command("enable")
@@ -104,7 +163,7 @@ def users_enable(username: str) -> None:
     """Enable a disabled (or locked) user again."""
     from geoservice import users
 
-    _change("user_enable", username, lambda: users.set_enabled(_store(), username, True), {})
+    _change("user_enable", lambda store: users.set_enabled(store, username, True), {})
 
 
 @users_group.command("set-role")
@@ -117,7 +176,7 @@ def users_set_role(username: str, role: str, area: str) -> None:
     """Change a user's role and area (their sessions end)."""
     from geoservice import users
 
-    _change("user_set_role", username, lambda: users.set_role(_store(), username, role, area),
+    _change("user_set_role", lambda store: users.set_role(store, username, role, area),
             {"role": role, "area": area})
 
 
@@ -130,8 +189,8 @@ def users_set_password(username: str, password_stdin: bool) -> None:
     from geoservice import users
 
     password = _password(password_stdin)
-    _change("user_set_password", username,
-            lambda: users.set_password(_store(), username, password), {})
+    _change("user_set_password", lambda store: users.set_password(store, username, password),
+            {})
 
 
 @users_group.command("list")
@@ -140,11 +199,13 @@ def users_list() -> None:
     """List the users (never their passwords)."""
     from geoservice import users
 
-    for user in map(users.public, _store().list_users()):
+    for user in map(users.public, services.current().store.list_users()):
         state = "enabled" if user["enabled"] else "disabled"
         locked = f"  locked until {user['locked_until']}" if user["locked_until"] else ""
         click.echo(f"{user['username']}  {user['role']}  {user['area']}  {state}{locked}")
 
+
+# --- the store and the audit trail ----------------------------------------------------------
 
 @click.command("backup")
 @click.argument("output", type=click.Path(dir_okay=False, path_type=Path))
@@ -154,7 +215,7 @@ def backup_command(output: Path) -> None:
     from geoservice.store.backup import backup
 
     try:
-        counts = backup(_store(), output)
+        counts = backup(services.current().store, output)
     except GeoserviceError as error:
         _fail(error)
     record_change("backup", str(output), counts)
@@ -176,7 +237,7 @@ def restore_command(source: Path, yes: bool) -> None:
     if not yes:
         click.confirm(f"Replace the store with {source} ({counts})?", abort=True)
     try:
-        counts = restore(_store(), source)
+        counts = restore(services.current().store, source)
     except GeoserviceError as error:
         _fail(error)
     record_change("restore", str(source), counts)
@@ -203,7 +264,7 @@ def audit_export(fmt: str, output: Path | None, action, since, until) -> None:
 
     args = {k: v for k, v in (("action", action), ("since", since), ("until", until)) if v}
     try:
-        rows = audit.rows_for_export(_store(), audit.parse_query(args))
+        rows = audit.rows_for_export(services.current().store, audit.parse_query(args))
     except GeoserviceError as error:
         _fail(error)
     body = audit.to_csv(rows) if fmt == "csv" else audit.to_json(rows)
@@ -215,4 +276,4 @@ def audit_export(fmt: str, output: Path | None, action, since, until) -> None:
         click.echo(f"{len(rows)} audit rows written to {output}", err=True)
 
 
-COMMANDS = (users_group, backup_command, restore_command, audit_group)
+COMMANDS = (keys, users_group, backup_command, restore_command, audit_group)

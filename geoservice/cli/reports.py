@@ -11,12 +11,13 @@ from __future__ import annotations
 import logging
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import click
-from flask import current_app
 from flask.cli import with_appcontext
 
+from geoservice import services
 from geoservice.access import ANONYMOUS, Principal
 from geoservice.errors import GeoserviceError
 from geoservice.reports.units import KINDS, LANGUAGES
@@ -42,6 +43,13 @@ def principal_for_area(store, area: str) -> Principal:
 def _quiet() -> None:
     """WeasyPrint logs each rendering step at INFO: keep the console for our own lines."""
     logging.getLogger("weasyprint.progress").setLevel(logging.WARNING)
+
+
+def _in_language(lang: str):
+    """A request context of the report's language (templates and labels read it)."""
+    from flask import current_app
+
+    return current_app.test_request_context("/", query_string={"lang": lang})
 
 
 def _options(command):
@@ -70,18 +78,17 @@ def report_command(kind, code, year, lang, area, output: Path) -> None:
     from geoservice.reports.pdf import layout, render_html
     from geoservice.reports.units import parse_request
 
-    store, catalog = current_app.extensions["geoservice.store"], \
-        current_app.extensions["geoservice.catalog"]
-    node_modules = current_app.config["GEOSERVICE_NODE_MODULES"] or None
+    current = services.current()
+    store, node_modules = current.store, current.node_modules
     started = time.perf_counter()
-    with current_app.test_request_context("/", query_string={"lang": lang}):
+    with _in_language(lang):
         try:
             request = parse_request(store, kind, code, year, lang)
         except GeoserviceError as error:
             click.echo(error.message, err=True)
             sys.exit(2)
         principal = principal_for_area(store, area)
-        context = report_context(store, catalog, request, principal, node_modules)
+        context = report_context(current, request, principal)
         html = render_html(context, node_modules=node_modules)
         if output.suffix.lower() == ".html":
             output.write_text(html, encoding="utf-8")
@@ -105,11 +112,10 @@ def report_batch_command(province_code, year, lang, area, output: Path, communes
     from geoservice.reports.batch import batch_pdf, commune_pdfs, select_communes, zip_stream
     from geoservice.reports.units import parse_request
 
-    store, catalog = current_app.extensions["geoservice.store"], \
-        current_app.extensions["geoservice.catalog"]
-    node_modules = current_app.config["GEOSERVICE_NODE_MODULES"] or None
+    current = services.current()
+    store = current.store
     started = time.perf_counter()
-    with current_app.test_request_context("/", query_string={"lang": lang}):
+    with _in_language(lang):
         try:
             request = parse_request(store, "province", province_code, year, lang)
             province = select_communes(request.unit, communes)
@@ -120,15 +126,15 @@ def report_batch_command(province_code, year, lang, area, output: Path, communes
         label = f"{province.full_name}: {len(province.communes)} communes"
         with click.progressbar(length=len(province.communes), label=label) as bar:
             if output.suffix.lower() == ".zip":
-                files = commune_pdfs(store, catalog, province, request.year, lang, principal,
-                                     node_modules, progress=bar.update)
+                batch = replace(request, unit=province)
+                files = commune_pdfs(current, batch, principal, progress=bar.update)
                 with output.open("wb") as out:
                     for chunk in zip_stream(files):
                         out.write(chunk)
                 pages = None
             else:
-                pdf, pages = batch_pdf(store, catalog, province, request.year, lang,
-                                       principal, node_modules, progress=bar.update)
+                pdf, pages = batch_pdf(current, replace(request, unit=province), principal,
+                                       progress=bar.update)
                 output.write_bytes(pdf)
     size = output.stat().st_size // 1024
     what = f"{pages} pages" if pages is not None else f"{len(province.communes)} PDFs"

@@ -1,0 +1,133 @@
+"""Loading data: `geoservice build-data`, `load-boundaries`, `import` and `demo-data`."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import click
+from flask.cli import with_appcontext
+
+from geoservice import services
+
+
+@click.command("build-data")
+@click.option("--provinces", default="", help="Comma-separated 2025 province codes (default: all).")
+@click.option("--if-missing", is_flag=True,
+              help="Do nothing when the data is already built and loaded.")
+@click.option("--no-load", is_flag=True, help="Build the GeoPackage only; do not load the store.")
+@with_appcontext
+def build_data(provinces: str, if_missing: bool, no_load: bool) -> None:
+    """Build the boundaries into the instance folder and load them into the store."""
+    from geoservice.boundaries.build import GPKG_NAME, build
+    from geoservice.boundaries.load import load_boundaries
+
+    current = services.current()
+    instance, store = current.instance_path, current.store
+    gpkg = instance / GPKG_NAME
+    if if_missing and gpkg.exists() and store.get_meta("boundaries_loaded_at"):
+        click.echo(f"boundaries already built ({gpkg}); nothing to do")
+        return
+    codes = [c.strip() for c in provinces.split(",") if c.strip()] or None
+    if not (if_missing and gpkg.exists()):
+        node_modules = current.node_modules
+        build(instance, provinces=codes, node_modules=Path(node_modules) if node_modules else None)
+        click.echo((instance / "quality.txt").read_text(encoding="utf-8"))
+    if not no_load:
+        counts = load_boundaries(store, gpkg)
+        click.echo(f"loaded into the store: {json.dumps(counts)}")
+
+
+@click.command("load-boundaries")
+@with_appcontext
+def load_boundaries_command() -> None:
+    """Load the built boundaries.gpkg into the store (again)."""
+    from geoservice.boundaries.build import GPKG_NAME
+    from geoservice.boundaries.load import load_boundaries
+
+    current = services.current()
+    gpkg = current.instance_path / GPKG_NAME
+    if not gpkg.exists():
+        click.echo(f"{gpkg} does not exist: run 'geoservice build-data' first", err=True)
+        sys.exit(1)
+    counts = load_boundaries(current.store, gpkg)
+    click.echo(f"loaded into the store: {json.dumps(counts)}")
+
+
+@click.command("import")
+@click.argument("kind")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--user", default=None, help="Who imports (recorded with every record).")
+@click.option("--vn2000-meridian", type=float, default=None,
+              help="Coordinates are VN-2000 TM-3 with this central meridian (e.g. 105.5).")
+@click.option("--utm-zone", type=click.Choice(["48", "49"]), default=None,
+              help="Coordinates are VN-2000 / UTM zone 48N or 49N.")
+@click.option("--errors-csv", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Write the row-level error report to this CSV file.")
+@with_appcontext
+def import_command(kind, path, user, vn2000_meridian, utm_zone, errors_csv) -> None:
+    """Import a CSV or Excel file of KIND records (all rows, or none when any row is wrong)."""
+    import getpass
+
+    from geoservice import audit
+    from geoservice.errors import GeoserviceError
+    from geoservice.records.importer import coordinate_options, run_import
+    from geoservice.records.parsing.report import errors_csv as error_report
+
+    store, data = services.current().store, path.read_bytes()
+    actor = f"cli:{user or getpass.getuser()}"
+    try:
+        options = coordinate_options(vn2000_meridian, int(utm_zone) if utm_zone else None)
+        report = run_import(store, kind, data, path.name, user or getpass.getuser(), **options)
+    except GeoserviceError as error:  # the file as a whole cannot be read: nothing written
+        audit.import_refused(store, actor, kind, path.name, data, error.message, "local")
+        click.echo(f"{path.name}: rejected, nothing was written - {error.message}", err=True)
+        sys.exit(2)
+    audit.import_report(store, actor, report, data, "local")
+    for warning in report.warnings:
+        click.echo(f"warning: {warning}")
+    if report.status == "applied":
+        written = report.outcome
+        click.echo(f"{path.name}: {report.rows} rows applied - {written['inserted']} new, "
+                   f"{written['updated']} updated, {written['unchanged']} unchanged")
+        return
+    click.echo(f"{path.name}: rejected, nothing was written - {len(report.errors)} errors:",
+               err=True)
+    for error in report.errors[:50]:
+        hint = f" (did you mean: {error.suggestion})" if error.suggestion else ""
+        click.echo(f"  row {error.row}, {error.column}: {error.value!r}: {error.reason}{hint}",
+                   err=True)
+    if errors_csv:
+        errors_csv.write_bytes(error_report(report.errors))
+        click.echo(f"error report written to {errors_csv}", err=True)
+    sys.exit(1)
+
+
+@click.command("demo-data")
+@click.option("--seed", default=2025, show_default=True, type=int)
+@click.option("--if-empty", is_flag=True, help="Do nothing when the store already holds records.")
+@with_appcontext
+def demo_data(seed: int, if_empty: bool) -> None:
+    """Load the synthetic demo data set (2022-2025, every record marked synthetic)."""
+    from geoservice.demo.dataset import load_demo
+    from geoservice.store.records import RecordQuery
+
+    store = services.current().store
+    if if_empty and store.query_records("certification", RecordQuery(limit=1)).number_matched:
+        click.echo("the store already holds records; demo data not loaded")
+        return
+    from geoservice.indicators.published import warm
+
+    try:
+        outcomes = load_demo(store, seed=seed)
+    except ValueError as error:  # no boundaries in the store yet
+        click.echo(f"demo data not loaded: {error}", err=True)
+        sys.exit(1)
+    for kind, outcome in outcomes.items():
+        click.echo(f"{kind}: {outcome.inserted} new, {outcome.updated} updated, "
+                   f"{outcome.unchanged} unchanged (synthetic)")
+    warm(store)  # the latest year's indicators, so the first map and API requests are quick
+
+
+COMMANDS = (build_data, load_boundaries_command, import_command, demo_data)
