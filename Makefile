@@ -24,10 +24,10 @@ test: install  ## Run the whole test-suite (builds its own fixtures, incl. one f
 
 install: $(VENV)/.installed node_modules/.installed
 
-$(VENV)/.installed: pyproject.toml constraints.txt
+$(VENV)/.installed: pyproject.toml setup.py constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[test]'
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[test,dev]'
 	touch $@
 
 node_modules/.installed: package.json package-lock.json
@@ -38,7 +38,7 @@ data: install  ## Build boundaries and load them (and the synthetic demo data) u
 	$(BIN)/geoservice build-data --if-missing
 	$(BIN)/geoservice demo-data --if-empty
 
-lint: install
+lint: $(VENV)/.installed  ## ruff (pinned in the dev extra) over the code and the tests
 	$(BIN)/python -m ruff check geoservice tests
 
 constraints:  ## Re-pin every Python dependency from the current environment

@@ -15,7 +15,7 @@ from flask import Flask
 def create_app(config: dict | None = None) -> Flask:
     """Create the application (flaskr-style factory); `config` overrides every other source."""
     from geoservice import config as config_mod
-    from geoservice import i18n
+    from geoservice import i18n, resources
     from geoservice import services as services_mod
     from geoservice.layers.catalog import load_catalog
     from geoservice.layers.source import SourceCache
@@ -29,7 +29,7 @@ def create_app(config: dict | None = None) -> Flask:
         "GEOSERVICE_INSTANCE_PATH")
     app = Flask(__name__, instance_path=str(Path(instance_path).resolve()) if instance_path
                 else None, instance_relative_config=True,
-                static_folder=str(Path(__file__).resolve().parents[1] / "static"))
+                static_folder=str(resources.STATIC_FOLDER))
     settings = config_mod.load(Path(app.instance_path), overrides)
     app.config.update({f"GEOSERVICE_{k}": v for k, v in settings.items()})
     app.config["JSON_AS_ASCII"] = False

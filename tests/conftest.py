@@ -52,13 +52,13 @@ def loaded_db(built, tmp_path_factory) -> Path:
     Loaded once; every test gets its own copy (see `app`), so tests cannot see each other's
     writes and nothing is re-read from the GeoPackage per test.
     """
-    from geoservice.collections import load_boundaries
+    from geoservice.boundaries.load import load_boundaries
     from geoservice.store import open_store
 
     path = tmp_path_factory.mktemp("loaded-store") / "geoservice.sqlite"
     store = open_store(f"sqlite:///{path}")
     counts = load_boundaries(store, built.gpkg)
-    from geoservice.collections import SOURCES
+    from geoservice.boundaries.load import SOURCES
 
     assert counts == {collection: len(built.layers[layer])
                       for collection, (layer, _key) in SOURCES.items()}
@@ -185,7 +185,7 @@ def store_url(request, tmp_path):
 @pytest.fixture(scope="session")
 def loaded_postgis(built):
     """A PostGIS schema holding the fixture boundaries, loaded once (read-only use)."""
-    from geoservice.collections import load_boundaries
+    from geoservice.boundaries.load import load_boundaries
     from geoservice.store import open_store
 
     _require_postgis()

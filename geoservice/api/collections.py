@@ -1,10 +1,11 @@
-"""Collections of the features API: one `Collection` interface, three kinds behind it.
+"""The `Collection` interface of the features API, and what every kind of collection shares.
 
 Boundary collections (provinces, communes …) and record collections (certification,
 incidents …) are read from the store (`geoservice.api.stored`); every published layer
 whose id is not a collection's is a collection of its own, its features as its tiles hold
 them (`geoservice.api.layers`). Each answers the same three documents — its description,
-a page of items and one item — in the same shapes, so views never ask which kind it is.
+a page of items and one item — in the same shapes, so views never ask which kind it is;
+`geoservice.api.listing` finds them.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ import shapely
 from geoservice.access import decide
 from geoservice.api.context import CRS84, GEOJSON, VIETNAM_BOUNDS, RequestContext
 from geoservice.collections import COLLECTIONS
-from geoservice.errors import CollectionNotFound, GeoserviceError
+from geoservice.errors import GeoserviceError
 from geoservice.indicators import published
 
 
@@ -74,39 +75,6 @@ class Collection(ABC):
                       {"href": f"{url}/items", "rel": "items", "type": GEOJSON},
                       *self.links(ctx)],
         }
-
-
-def find(ctx: RequestContext, collection_id: str) -> Collection:
-    """The collection `collection_id`, or `CollectionNotFound` naming those there are."""
-    from geoservice.api.layers import LayerCollection
-    from geoservice.api.stored import StoredCollection
-
-    if collection_id in COLLECTIONS:
-        return StoredCollection(COLLECTIONS[collection_id])
-    if collection_id in ctx.catalog:
-        return LayerCollection(ctx.catalog[collection_id])
-    known = ", ".join([*COLLECTIONS, *(i for i in ctx.catalog if i not in COLLECTIONS)])
-    raise CollectionNotFound(f"There is no collection '{collection_id}'. Collections: "
-                             f"{known}.")
-
-
-def every(ctx: RequestContext) -> list[Collection]:
-    """Every collection the reader may read: stored collections, then layers."""
-    from geoservice.api.layers import LayerCollection
-    from geoservice.api.stored import StoredCollection
-    from geoservice.layers.params import readable_layers
-
-    stored = [StoredCollection(d) for d in COLLECTIONS.values()]
-    layers = [LayerCollection(ctx.catalog[i])
-              for i in readable_layers(ctx.catalog, ctx.principal) if i not in COLLECTIONS]
-    return [c for c in stored if c.readable(ctx)] + layers
-
-
-def listing(ctx: RequestContext) -> dict:
-    """The /collections document (restricted collections only for those who may read)."""
-    return {"collections": [c.document(ctx) for c in every(ctx)],
-            "links": [{"href": ctx.url("/collections"), "rel": "self",
-                       "type": "application/json"}]}
 
 
 # --- shared by every kind ----------------------------------------------------------------

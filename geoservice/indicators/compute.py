@@ -12,7 +12,8 @@ Rules shared by every indicator:
   tracked, a change with no previous year. A count of events (incidents, cooperation
   activities) with no record is 0 in `unit_indicators`; a reported figure (certification,
   awareness) with no report is ``None``. Columns that may be missing (`NULLABLE`) are
-  object columns of Python numbers and ``None``; the other counts are integers.
+  object columns of Python numbers and ``None``; the other counts are integers
+  (`geoservice.indicators.frames`).
 * Incidents and cooperation come from restricted kinds: callers that decorate public
   features must apply the same access rule as the records API (`restricted=False` in
   `unit_indicators` leaves them out).
@@ -20,52 +21,33 @@ Rules shared by every indicator:
 
 from __future__ import annotations
 
-import math
 from datetime import date
 
 import numpy as np
 import pandas as pd
 
-from geoservice.records.kinds import ACTIVITY_TYPES, GROUPS, INCIDENT_CATEGORIES, MODEL_TYPES
+from geoservice.indicators.frames import (
+    KEYS,
+    additive,
+    derive,
+    finish,
+    numeric,
+    plain,
+    sum_counts,
+    unit_column,
+)
+from geoservice.indicators.names import (
+    ANY_MODEL,
+    COMBINED_GROUP,
+    COMBINED_MEMBERS,
+    INDICATOR_NAMES,
+    RESTRICTED_INDICATORS,
+)
+from geoservice.records.kinds import ACTIVITY_TYPES, INCIDENT_CATEGORIES, MODEL_TYPES
 from geoservice.store import FeatureQuery
 from geoservice.store.records import RecordQuery
 
 PAGE = 10**6
-LEVELS = {"commune": "commune_code", "province": "province_code"}
-COMBINED_GROUP = "agencies_enterprises_schools"
-COMBINED_MEMBERS = ("agencies", "enterprises", "schools")
-CERTIFICATION_GROUPS = (*GROUPS, COMBINED_GROUP)
-ANY_MODEL = "any"
-
-INDICATOR_NAMES: dict[str, str] = {
-    **{f"certification_rate_{g}": f"Certified ÷ reviewed, {g.replace('_', ', ')} (0–1)"
-       for g in CERTIFICATION_GROUPS},
-    **{f"model_coverage_{t}": f"Share of communes with an active {t.replace('_', ' ')} "
-                              "model (0–1)" for t in (*MODEL_TYPES, ANY_MODEL)},
-    "incidents": "Incidents recorded in the year (restricted)",
-    "cooperation_activities": "Cross-border cooperation activities in the year (restricted)",
-    "awareness_sessions": "Awareness sessions held in the year",
-    "awareness_participants": "Participants in awareness sessions in the year",
-    "awareness_commended_collectives": "Collectives commended in the year",
-    "awareness_commended_individuals": "Individuals commended in the year",
-}
-RESTRICTED_INDICATORS = ("incidents", "cooperation_activities")
-
-# Columns that add up across units (summed by roll-ups and by `by_border_neighbor`).
-ADDITIVE = ("registered", "reviewed", "certified", "previous_registered", "previous_reviewed",
-            "previous_certified", "communes", "covered_communes", "models",
-            "residential_areas", "covered_residential_areas", "incidents", "activities",
-            "participants", "sessions", "commended_collectives", "commended_individuals")
-ADDITIVE_PREFIXES = ("incidents_", "activities_")
-# Columns that identify a row besides its unit.
-KEYS = ("year", "group", "model_type", "partner_country", "target")
-# Sums that are None as soon as one part is None (registration not tracked somewhere).
-STRICT = ("registered", "previous_registered")
-NULLABLE = ("registered", "rate_reviewed", "rate_registered", "previous_registered",
-            "previous_reviewed", "previous_certified", "previous_rate_reviewed",
-            "change_vs_previous_year", "gap_to_target", "units_short", "gap_basis",
-            "residential_areas", "covered_residential_areas", "residential_coverage",
-            "coverage")
 
 
 def records_frame(store, kind: str, **filters) -> pd.DataFrame:
@@ -86,7 +68,7 @@ def records_frame(store, kind: str, **filters) -> pd.DataFrame:
 
 def unit_codes(store, level: str, province_code: str | None = None) -> pd.DataFrame:
     """Return the units of a level from the boundaries: ``code`` and ``province_code``."""
-    collection = "communes" if _unit_column(level) == "commune_code" else "provinces"
+    collection = "communes" if unit_column(level) == "commune_code" else "provinces"
     page = store.query(collection, FeatureQuery(limit=PAGE, province_code=province_code))
     rows = [{"code": fid, "province_code": props.get("province_code") or props.get("code")}
             for fid, props, _geometry in page.features]
@@ -117,10 +99,10 @@ def certification_rates(store, year: int, level: str = "commune", group: str | N
         columns={c: f"previous_{c}" for c in ("registered", "reviewed", "certified")})
     frame = current.merge(previous, on=["code", "group"], how="left")
     frame["target"] = float(target)
-    frame = _derive(frame)
+    frame = derive(frame)
     if group is not None:
         frame = frame[frame["group"] == group]
-    return _finish(frame.sort_values(["code", "group"]), level)
+    return finish(frame.sort_values(["code", "group"]), level)
 
 
 def gap_to_target(frame: pd.DataFrame, target: float = 1.0) -> pd.DataFrame:
@@ -132,22 +114,22 @@ def gap_to_target(frame: pd.DataFrame, target: float = 1.0) -> pd.DataFrame:
     """
     out = frame.copy()
     out["target"] = float(target)
-    return _finish(_derive(out), out.attrs.get("level"))
+    return finish(derive(out), out.attrs.get("level"))
 
 
 def _certification_sums(store, year: int, level: str, province_code: str | None):
-    unit = _unit_column(level)
+    unit = unit_column(level)
     raw = records_frame(store, "certification", year=year, province_code=province_code)
     columns = ["code", "province_code", "year", "group", "registered", "reviewed",
                "certified"]
     if raw.empty:
         return pd.DataFrame(columns=columns)
-    raw = _numeric(raw, ("registered", "reviewed", "certified"))
+    raw = numeric(raw, ("registered", "reviewed", "certified"))
     raw["code"] = raw[unit]
     combined = raw[raw["group"].isin(COMBINED_MEMBERS)].assign(group=COMBINED_GROUP)
     raw = pd.concat([raw, combined], ignore_index=True)
     raw["year"] = int(year)
-    return _sum(raw[columns], ["code", "province_code", "year", "group"])
+    return sum_counts(raw[columns], ["code", "province_code", "year", "group"])
 
 
 # --- models ------------------------------------------------------------------------------
@@ -190,9 +172,9 @@ def model_coverage(store, year: int, model_type: str | None = None, level: str =
     frame = frame.merge(areas, on="code", how="left")
     frame["covered_residential_areas"] = np.minimum(frame["models"], frame["residential_areas"])
     if level == "province":
-        frame = _sum(frame.assign(code=frame["province_code"]),
+        frame = sum_counts(frame.assign(code=frame["province_code"]),
                      ["code", "province_code", "model_type"], strict=())
-    return _finish(_derive(frame).sort_values(["code", "model_type"]), level)
+    return finish(derive(frame).sort_values(["code", "model_type"]), level)
 
 
 def _active_models(models: pd.DataFrame, year: int) -> pd.DataFrame:
@@ -219,7 +201,7 @@ def _residential_areas(store, year: int, province_code: str | None) -> pd.DataFr
     if raw.empty:
         return pd.DataFrame({"code": pd.Series(dtype=str),
                              "residential_areas": pd.Series(dtype=float)})
-    raw = _numeric(raw, ("registered", "reviewed"))
+    raw = numeric(raw, ("registered", "reviewed"))
     areas = raw["registered"].where(raw["registered"].notna(), raw["reviewed"])
     return pd.DataFrame({"code": raw["commune_code"], "residential_areas": areas})
 
@@ -264,36 +246,36 @@ def awareness_totals(store, year: int | None = None, level: str = "commune",
     Columns: ``code``, ``province_code``, ``year``, ``sessions``, ``participants``,
     ``commended_collectives``, ``commended_individuals`` (missing commendations count 0).
     """
-    unit = _unit_column(level)
+    unit = unit_column(level)
     columns = ["code", "province_code", "year", "sessions", "participants",
                "commended_collectives", "commended_individuals"]
     raw = records_frame(store, "awareness", year=year, province_code=province_code)
     if raw.empty:
-        return _finish(pd.DataFrame(columns=columns), level)
-    raw = _numeric(raw, columns[3:], fill=0)
+        return finish(pd.DataFrame(columns=columns), level)
+    raw = numeric(raw, columns[3:], fill=0)
     raw["code"] = raw[unit]
     raw["year"] = raw["year"].astype(int)
-    return _finish(_sum(raw[columns], ["code", "province_code", "year"], strict=()), level)
+    return finish(sum_counts(raw[columns], ["code", "province_code", "year"], strict=()), level)
 
 
 def _event_counts(raw: pd.DataFrame, level: str, name: str, category: str, choices: dict,
                   keys: tuple) -> pd.DataFrame:
-    unit = _unit_column(level)
+    unit = unit_column(level)
     per_type = [f"{name}_{c}" for c in choices]
     extra = ["participants"] if name == "activities" else []
     columns = ["code", "province_code", *keys, name, *extra, *per_type]
     if raw.empty:
-        return _finish(pd.DataFrame(columns=columns), level)
+        return finish(pd.DataFrame(columns=columns), level)
     raw = raw.copy()
     raw["code"] = raw[unit]
     raw[name] = 1
     for choice, column in zip(choices, per_type):
         raw[column] = (raw[category] == choice).astype(int)
     if extra:
-        raw = _numeric(raw, extra, fill=0)
+        raw = numeric(raw, extra, fill=0)
     grouped = raw.groupby(["code", "province_code", *keys], as_index=False)[
         [name, *extra, *per_type]].sum()
-    return _finish(grouped[columns].sort_values(["code", *keys]), level)
+    return finish(grouped[columns].sort_values(["code", *keys]), level)
 
 
 # --- per border neighbour ----------------------------------------------------------------
@@ -312,17 +294,17 @@ def by_border_neighbor(frame: pd.DataFrame, store) -> pd.DataFrame:
     page = store.query("communes", FeatureQuery(limit=PAGE))
     neighbours = {fid: list(props.get("border_neighbors") or ())
                   for fid, props, _geometry in page.features}
-    data = _numeric(frame.copy(), [c for c in frame.columns if _additive(c)])
+    data = numeric(frame.copy(), [c for c in frame.columns if additive(c)])
     data["neighbor"] = data["code"].map(lambda code: neighbours.get(code) or [])
     data = data.explode("neighbor")
     data = data[data["neighbor"].notna()]
     keys = ["neighbor", *[c for c in KEYS if c in data.columns]]
-    summed = _sum(data.drop(columns=["code"]), keys)
+    summed = sum_counts(data.drop(columns=["code"]), keys)
     summed = summed.merge(
         data.groupby(keys, as_index=False)["code"].nunique().rename(
             columns={"code": "commune_count"}), on=keys, how="left")
-    result = _derive(summed).sort_values(keys)
-    return _finish(result.drop(columns=["province_code"], errors="ignore"), "neighbor")
+    result = derive(summed).sort_values(keys)
+    return finish(result.drop(columns=["province_code"], errors="ignore"), "neighbor")
 
 
 # --- indicators for features -------------------------------------------------------------
@@ -335,7 +317,7 @@ def unit_indicators(store, level: str, year: int, codes=None,
     where none were recorded). `codes` defaults to every unit of the level in the
     boundaries. `restricted=False` leaves out incidents and cooperation.
     """
-    _unit_column(level)
+    unit_column(level)
     if codes is None:
         codes = unit_codes(store, level)["code"].tolist()
     values = {code: {name: None for name in INDICATOR_NAMES} for code in codes}
@@ -374,107 +356,4 @@ def _fill(values: dict, frame: pd.DataFrame, key: str | None, column: str, name:
             continue
         target = name.format(part) if key else name
         if target in unit:
-            unit[target] = _plain(value, ndigits)
-
-
-# --- shared helpers ----------------------------------------------------------------------
-
-def _unit_column(level: str) -> str:
-    if level not in LEVELS:
-        raise ValueError(f"unknown level {level!r} (levels: {', '.join(LEVELS)})")
-    return LEVELS[level]
-
-
-def _additive(column: str) -> bool:
-    return column in ADDITIVE or column.startswith(ADDITIVE_PREFIXES)
-
-
-def _numeric(frame: pd.DataFrame, columns, fill=None) -> pd.DataFrame:
-    for column in columns:
-        values = (pd.to_numeric(frame[column], errors="coerce") if column in frame
-                  else pd.Series(np.nan, index=frame.index))
-        frame[column] = values.fillna(fill) if fill is not None else values.astype(float)
-    return frame
-
-
-def _sum(frame: pd.DataFrame, keys: list, strict=STRICT) -> pd.DataFrame:
-    """Sum the additive columns per key; a strict column's sum is NaN if any part is."""
-    columns = [c for c in frame.columns if _additive(c)]
-    numbers = frame[columns].apply(pd.to_numeric, errors="coerce").astype(float)
-    grouped = pd.concat([frame[keys], numbers], axis=1).groupby(keys, dropna=False)
-    sums = grouped[columns].sum(min_count=1)
-    for column in [c for c in columns if c in strict]:
-        missing = numbers[column].isna().groupby([frame[k] for k in keys], dropna=False).any()
-        sums.loc[missing[missing].index, column] = np.nan
-    return sums.reset_index()
-
-
-def _ratio(numerator: pd.Series, denominator: pd.Series) -> pd.Series:
-    numerator, denominator = numerator.astype(float), denominator.astype(float)
-    return (numerator / denominator.where(denominator > 0)).astype(float)
-
-
-def _derive(frame: pd.DataFrame) -> pd.DataFrame:
-    """(Re)compute rates, changes, gaps and coverage from the summed counts."""
-    out = frame.copy()
-    if "certified" in out:
-        out = _numeric(out, ["registered", "reviewed", "certified"])
-        out["rate_reviewed"] = _ratio(out["certified"], out["reviewed"])
-        out["rate_registered"] = _ratio(out["certified"], out["registered"])
-    if "previous_certified" in out:
-        out = _numeric(out, ["previous_reviewed", "previous_certified"])
-        out["previous_rate_reviewed"] = _ratio(out["previous_certified"],
-                                               out["previous_reviewed"])
-        out["change_vs_previous_year"] = 100 * (out["rate_reviewed"]
-                                                - out["previous_rate_reviewed"])
-    if "target" in out and "certified" in out:
-        out = _gap(out)
-    if "covered_communes" in out:
-        out["coverage"] = _ratio(out["covered_communes"], out["communes"])
-        out["residential_coverage"] = _ratio(
-            pd.to_numeric(out["covered_residential_areas"], errors="coerce"),
-            pd.to_numeric(out["residential_areas"], errors="coerce"))
-    return out
-
-
-def _gap(out: pd.DataFrame) -> pd.DataFrame:
-    tracked = out["registered"].notna()
-    basis = out["registered"].where(tracked, out["reviewed"])
-    rate = _ratio(out["certified"], basis)
-    target = out["target"].astype(float)
-    out["gap_basis"] = np.where(tracked, "registered", "reviewed")
-    out["gap_to_target"] = target - rate
-    needed = np.ceil(target * basis - 1e-9)
-    out["units_short"] = (needed - out["certified"]).clip(lower=0).where(basis.notna())
-    return out
-
-
-def _plain(value, ndigits: int | None = None):
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return None
-    if hasattr(value, "item"):
-        value = value.item()
-    if isinstance(value, float) and value.is_integer() and ndigits is None:
-        return int(value)
-    return round(value, ndigits) if ndigits is not None and isinstance(value, float) else value
-
-
-def _finish(frame: pd.DataFrame, level: str | None) -> pd.DataFrame:
-    """Counts as integers, missing values as None, a fresh index; remember the level."""
-    out = frame.reset_index(drop=True)
-    for column in out.columns:
-        if _additive(column) and column not in NULLABLE and len(out):
-            out[column] = pd.to_numeric(out[column], errors="coerce").fillna(0).astype(int)
-    for column in [c for c in NULLABLE if c in out.columns]:
-        convert = _plain_count(column)
-        out[column] = pd.Series([None if pd.isna(v) else convert(v) for v in out[column]],
-                                index=out.index, dtype=object)
-    out.attrs["level"] = level
-    return out
-
-
-def _plain_count(column: str):
-    integral = _additive(column) or column == "units_short"
-    if not integral:
-        return lambda v: v if isinstance(v, str) else float(v)
-    return int
+            unit[target] = plain(value, ndigits)

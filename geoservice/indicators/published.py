@@ -16,7 +16,8 @@ import logging
 
 from geoservice import params as P
 from geoservice.access import Area
-from geoservice.indicators.compute import INDICATOR_NAMES, RESTRICTED_INDICATORS, unit_indicators
+from geoservice.indicators.compute import unit_indicators
+from geoservice.indicators.names import INDICATOR_NAMES, RESTRICTED_INDICATORS
 
 LOGGER = logging.getLogger(__name__)
 

@@ -32,7 +32,7 @@ from pathlib import Path
 
 from geoservice.collections import COLLECTIONS
 from geoservice.errors import CatalogError, InvalidParameter
-from geoservice.indicators.compute import INDICATOR_NAMES, RESTRICTED_INDICATORS
+from geoservice.indicators.names import INDICATOR_NAMES, RESTRICTED_INDICATORS
 from geoservice.layers.analysis import ANALYSIS_FIELDS, check_fixed
 from geoservice.layers.definition import (
     ACCESS,
@@ -50,11 +50,12 @@ from geoservice.layers.definition import (
 from geoservice.layers.fields import collection_fields, source_fields
 from geoservice.layers.params import layer_year, resolve
 from geoservice.render import classify
-from geoservice.render.classify import GEOMETRIES, Table
+from geoservice.render.classify import GEOMETRIES
+from geoservice.render.toml_table import Table
+from geoservice.resources import LAYERS_FOLDER
 
 LOGGER = logging.getLogger(__name__)
 
-LAYERS_FOLDER = Path(__file__).resolve().parents[2] / "layers"
 LAYER_ID = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
 
 

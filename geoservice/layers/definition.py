@@ -13,11 +13,12 @@ from dataclasses import dataclass, field
 
 import shapely
 
-from geoservice.indicators.compute import ANY_MODEL, CERTIFICATION_GROUPS, INDICATOR_NAMES
+from geoservice.indicators.names import ANY_MODEL, CERTIFICATION_GROUPS, INDICATOR_NAMES
 from geoservice.records.kinds import KINDS, MODEL_TYPES
 from geoservice.render import classify
-from geoservice.render.classify import Style, StyleClass, Text, tile_value
+from geoservice.render.classify import Style, StyleClass, tile_value
 from geoservice.render.symbols import Symbol
+from geoservice.render.toml_table import Text
 
 ACCESS = ("public", "restricted")
 # Themes group the layers in the map page's layer control and in the catalogue listings.
@@ -120,19 +121,6 @@ class LayerDef:
     def title(self, lang: str = "vi") -> str:
         """Return the layer's title in `lang` ('vi' or 'en')."""
         return self.titles.get(lang)
-
-    def indicator_params(self, year: int | str | None = None, **overrides) -> dict:
-        """The indicator parameters: the defaults, `year` and `overrides` applied
-        (`geoservice.layers.params.indicator_params`)."""
-        from geoservice.layers.params import indicator_params
-
-        return indicator_params(self, year, **overrides)
-
-    def with_params(self, year: int | str | None = None, **overrides) -> LayerDef:
-        """This layer for other indicator parameters (`geoservice.layers.params.with_params`)."""
-        from geoservice.layers.params import with_params
-
-        return with_params(self, year, **overrides)
 
     def field_types(self) -> dict[str, str]:
         """The JSON type of each of the layer's fields, as declared by its source."""

@@ -9,7 +9,7 @@ comma-joined text and objects as compact JSON text, so TileJSON declares those a
 from __future__ import annotations
 
 from geoservice.collections import COLLECTIONS
-from geoservice.indicators.compute import INDICATOR_NAMES
+from geoservice.indicators.names import INDICATOR_NAMES
 
 # The one table of indicator properties and their types (features API, tiles, catalogue).
 YEAR_FIELD = "indicator_year"

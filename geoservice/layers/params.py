@@ -18,7 +18,7 @@ from geoservice import params as P
 from geoservice.access import ANONYMOUS, AccessDecision, Principal, decide
 from geoservice.errors import GeoserviceError, InvalidParameter, NotFound
 from geoservice.layers.definition import INDICATOR_FAMILIES, PARAM_LABELS, LayerDef
-from geoservice.render.classify import Text
+from geoservice.render.toml_table import Text
 
 LAYER_PARAMETERS = ("year", "group", "model_type")
 MEMBERS = ("group", "model_type")

@@ -15,10 +15,11 @@ from pathlib import Path
 from PIL import Image, ImageDraw
 from shapely.geometry import LineString, Point, box
 
-from geoservice.render.classify import Style, Text
+from geoservice.render.classify import Style
 from geoservice.render.fonts import draw_text, text_box
 from geoservice.render.png import DEFAULT_POINT_RADIUS, encode_png, render_image
 from geoservice.render.symbols import Symbol
+from geoservice.render.toml_table import Text
 
 GEOMETRY_KINDS = ("polygon", "line", "point")
 Entry = tuple[str, Symbol, str]  # label, symbol, geometry kind

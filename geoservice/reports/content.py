@@ -22,6 +22,7 @@ import pandas as pd
 
 from geoservice.indicators import compute as ind
 from geoservice.indicators import published
+from geoservice.indicators.names import CERTIFICATION_GROUPS
 from geoservice.reports.reads import computed, plain_store
 from geoservice.reports.units import Unit
 
@@ -156,7 +157,7 @@ def _plain(value):
 
 def _certification(frame: pd.DataFrame, values: dict) -> list[dict]:
     rows = []
-    for group in ind.CERTIFICATION_GROUPS:
+    for group in CERTIFICATION_GROUPS:
         match = frame[frame["group"] == group] if len(frame) else frame
         row = match.iloc[0].to_dict() if len(match) else {}
         name = f"certification_rate_{group}"

@@ -16,6 +16,7 @@ from babel.dates import format_date
 from flask_babel import gettext as _
 
 from geoservice.access import Principal
+from geoservice.layers.params import with_params
 from geoservice.records.kinds import KINDS
 from geoservice.reports import charts, labels
 from geoservice.reports.content import KEY_GROUPS, provenance, public_figures
@@ -69,7 +70,7 @@ def report_context(services: Services, request: ReportRequest, principal: Princi
     report_map = unit_map(store, catalog, spec, restricted.hot_spot_features, {
         "north": _("N"), "boundaries": _("Boundaries"),
         "province_boundary": _("Provincial boundary"), "unit": label})
-    layer = catalog["certification-rate"].with_params(year=year)
+    layer = with_params(catalog["certification-rate"], year=year)
     source = provenance(store)
     return {
         "lang": lang, "fmt": fmt, "unit": unit, "year": year, "unit_label": label,

@@ -22,6 +22,7 @@ from PIL import Image, ImageDraw
 from geoservice.access import Area
 from geoservice.indicators import published
 from geoservice.layers.definition import BACKGROUND
+from geoservice.layers.params import with_params
 from geoservice.render.fonts import load_font
 from geoservice.render.legend import legend_image, style_entries
 from geoservice.render.map_decorations import draw_north_arrow, draw_scale_bar
@@ -190,7 +191,7 @@ def _layers(store, catalog, spec: MapSpec, frame: Frame, outline, hot_spots):
     provinces = add("provinces", [({**p, "code": f}, g)
                                   for f, p, g in _query(store, "provinces", bbox)])
     communes = _query(store, "communes", bbox)
-    layer = catalog["certification-rate"].with_params(year=year)
+    layer = with_params(catalog["certification-rate"], year=year)
     if spec.classify:
         communes = published.decorate(store, "communes", communes, year, Area.national())
     members = set(unit.commune_codes)
@@ -261,7 +262,7 @@ def _draw_labels(image: Image.Image, labels: list, scale: float, node_modules) -
 def _legends(catalog, spec: MapSpec, drawn: dict, texts: dict) -> list[tuple]:
     """Legend images: certification classes, boundaries, border lines, hot spots."""
     lang, scale, node_modules = spec.lang, spec.scale, spec.node_modules
-    layer = catalog["certification-rate"].with_params(year=spec.year)
+    layer = with_params(catalog["certification-rate"], year=spec.year)
     images = [legend_image(layer.legend_title.get(lang),
                            style_entries(layer.style, lang, layer.legend_title), scale,
                            node_modules)]

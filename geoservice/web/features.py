@@ -5,8 +5,8 @@ from __future__ import annotations
 from flask import Blueprint, jsonify, request
 
 from geoservice import access
-from geoservice.api import collections as api_collections
 from geoservice.api import landing as landing_api
+from geoservice.api import listing
 from geoservice.api.context import GEOJSON
 from geoservice.errors import InvalidParameter
 from geoservice.web.context import base_url, context
@@ -60,7 +60,7 @@ def api():
 @access.public
 def collections():
     """All collections the caller may read."""
-    return _json(api_collections.listing(context()))
+    return _json(listing.listing(context()))
 
 
 @blueprint.get("/collections/<collection_id>")
@@ -68,7 +68,7 @@ def collections():
 def collection(collection_id: str):
     """One collection."""
     ctx = context()
-    return _json(api_collections.find(ctx, collection_id).document(ctx))
+    return _json(listing.find(ctx, collection_id).document(ctx))
 
 
 @blueprint.get("/collections/<collection_id>/items")
@@ -76,7 +76,7 @@ def collection(collection_id: str):
 def items(collection_id: str):
     """A page of features."""
     ctx = context()
-    body = api_collections.find(ctx, collection_id).items(ctx, request.args.to_dict())
+    body = listing.find(ctx, collection_id).items(ctx, request.args.to_dict())
     return _json(body, GEOJSON)
 
 
@@ -85,5 +85,5 @@ def items(collection_id: str):
 def item(collection_id: str, feature_id: str):
     """One feature."""
     ctx = context()
-    body = api_collections.find(ctx, collection_id).item(ctx, feature_id, request.args.to_dict())
+    body = listing.find(ctx, collection_id).item(ctx, feature_id, request.args.to_dict())
     return _json(body, GEOJSON)

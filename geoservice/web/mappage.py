@@ -40,9 +40,9 @@ from geoservice.api.context import VIETNAM_BOUNDS
 from geoservice.errors import GeoserviceError, InvalidParameter, SourceMissing, status_for
 from geoservice.i18n import LANGUAGES, request_language
 from geoservice.indicators import published
-from geoservice.indicators.compute import CERTIFICATION_GROUPS
+from geoservice.indicators.names import CERTIFICATION_GROUPS
 from geoservice.layers.definition import PARAM_LABELS, THEMES
-from geoservice.layers.params import readable_layers
+from geoservice.layers.params import readable_layers, with_params
 from geoservice.web.security import _nonce, content_security_policy
 from geoservice.web.viewer import node_modules, vendor_url
 
@@ -108,7 +108,7 @@ def prepare_first_layers(app) -> list[str]:
     layers = [catalog[layer_id] for layer_id in VISIBLE]
     year = published.indicator_year(store, None)
     if year is not None:
-        layers.append(catalog[DEFAULT_INDICATOR].with_params(year))
+        layers.append(with_params(catalog[DEFAULT_INDICATOR], year))
     done = []
     for layer in layers:
         try:

@@ -7,8 +7,9 @@ from datetime import date
 import pytest
 import shapely
 
-from geoservice.collections import load_boundaries
+from geoservice.boundaries.load import load_boundaries
 from geoservice.indicators import compute as ind
+from geoservice.indicators.names import INDICATOR_NAMES
 from geoservice.store import open_store
 from geoservice.store.records import ImportBatch, RecordWrite
 
@@ -290,7 +291,7 @@ def test_unit_indicators(with_boundaries):
     write(store, "awareness", [awareness(LUNG_CU, 2024, 12, 600, 1, 2)])
     values = ind.unit_indicators(store, "commune", 2024, codes=[LUNG_CU, MUONG_NHE])
     assert set(values) == {LUNG_CU, MUONG_NHE}
-    assert all(set(v) == set(ind.INDICATOR_NAMES) for v in values.values())
+    assert all(set(v) == set(INDICATOR_NAMES) for v in values.values())
     lung_cu, muong_nhe = values[LUNG_CU], values[MUONG_NHE]
     assert lung_cu["certification_rate_residential"] == 0.9
     assert lung_cu["certification_rate_agencies_enterprises_schools"] == 0.8

@@ -123,8 +123,8 @@ def national_app(country, tmp_path_factory):
     """The whole country and its synthetic demo records in the embedded store."""
     from geoservice import create_app
     from geoservice.boundaries.build import GPKG_NAME, write_geopackage
-    from geoservice.collections import load_boundaries
-    from geoservice.records.demo import load_demo
+    from geoservice.boundaries.load import load_boundaries
+    from geoservice.demo.dataset import load_demo
 
     result, _report = country
     instance = tmp_path_factory.mktemp("national-app")

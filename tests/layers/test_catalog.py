@@ -10,6 +10,7 @@ import shapely
 from geoservice.collections import COLLECTIONS
 from geoservice.errors import InvalidParameter
 from geoservice.layers.catalog import LAYERS_FOLDER, check_layers, load_catalog
+from geoservice.layers.params import indicator_params, with_params
 
 REQUIRED = {
     "provinces", "communes", "border-lines", "border-communes", "border-communes-cn",
@@ -66,8 +67,8 @@ def test_indicator_parameters_and_variants(catalog):
     assert layer.params == {"year": "latest", "group": "residential"}
     assert layer.style.property == "certification_rate_residential"
     assert layer.indicator_property == "certification_rate_residential"
-    assert layer.indicator_params(year=2024) == {"year": 2024, "group": "residential"}
-    variant = layer.with_params(year="2023", group="agencies")
+    assert indicator_params(layer, year=2024) == {"year": 2024, "group": "residential"}
+    variant = with_params(layer, year="2023", group="agencies")
     assert variant.params == {"year": 2023, "group": "agencies"}
     assert variant.style.property == "certification_rate_agencies"
     assert "certification_rate_agencies" in variant.fields
@@ -77,14 +78,14 @@ def test_indicator_parameters_and_variants(catalog):
     commune_unit = catalog["certification-rate-commune-unit"]
     assert commune_unit.style.property == "certification_rate_commune"
     assert catalog["model-coverage"].style.property == "model_coverage_any"
-    assert catalog["awareness"].indicator_params() == {"year": "latest"}
-    assert catalog["communes"].indicator_params(year=2024) == {}
+    assert indicator_params(catalog["awareness"]) == {"year": "latest"}
+    assert indicator_params(catalog["communes"], year=2024) == {}
     for bad in ({"group": "hamlets"}, {"model_type": "any"}, {"year": 1800},
                 {"year": "last"}):
         with pytest.raises(InvalidParameter):
-            layer.indicator_params(**bad)
+            indicator_params(layer, **bad)
     with pytest.raises(InvalidParameter):
-        catalog["communes"].indicator_params(group="residential")
+        indicator_params(catalog["communes"], group="residential")
 
 
 def test_source_filters_accept_the_right_communes(catalog):
@@ -129,7 +130,7 @@ def test_titles_follow_the_group_parameter():
     from geoservice.layers.catalog import load_catalog
 
     layer = load_catalog()["certification-rate"]
-    schools = layer.with_params(group="schools")
+    schools = with_params(layer, group="schools")
     assert schools.title("vi") == "Tỷ lệ cơ sở giáo dục đạt chuẩn An toàn về ANTT"
     assert "educational institutions" in schools.title("en")
     assert schools.legend("en")["title"] == "Certified / reviewed: educational institutions"

@@ -8,6 +8,7 @@ import pytest
 
 from geoservice.errors import NotFound
 from geoservice.layers.catalog import load_catalog
+from geoservice.layers.params import with_params
 from geoservice.layers.style import maplibre_layers, maplibre_style
 from geoservice.render.classify import tile_value
 from tests.layers.helpers import css_to_rgba, evaluate
@@ -135,7 +136,7 @@ def test_expressions_give_the_colours_of_symbol_for(style, catalog):
 
 
 def test_layer_subset_parameters_and_unknown_layers(catalog):
-    agencies = {**catalog, "certification-rate": catalog["certification-rate"].with_params(
+    agencies = {**catalog, "certification-rate": with_params(catalog["certification-rate"],
         year=2024, group="agencies")}
     style = maplibre_style(agencies, BASE, ["certification-rate", "border-lines"], lang="en")
     assert list(style["sources"]) == ["certification-rate", "border-lines"]

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import pytest
 
-from geoservice.collections import load_boundaries
+from geoservice.boundaries.load import load_boundaries
 from geoservice.records.importer import run_import
-from geoservice.records.parsing import errors_csv
+from geoservice.records.parsing.report import errors_csv
 from geoservice.store import open_store
 from geoservice.store.records import RecordQuery
 

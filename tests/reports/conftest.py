@@ -16,8 +16,8 @@ from tests.web.test_tiles import demo_db  # noqa: F401 - the shared session fixt
 @pytest.fixture(scope="session")
 def demo_postgis(built):
     """A PostGIS schema with the fixture boundaries and the demo records (read-mostly)."""
-    from geoservice.collections import load_boundaries
-    from geoservice.records.demo import load_demo
+    from geoservice.boundaries.load import load_boundaries
+    from geoservice.demo.dataset import load_demo
     from geoservice.store import open_store
 
     _require_postgis()

@@ -12,6 +12,7 @@ from shapely.geometry import box
 
 from geoservice.indicators import compute as ind
 from geoservice.layers.catalog import load_catalog
+from geoservice.layers.params import with_params
 from geoservice.render.png import render_image
 from tests.reports.conftest import key_headers
 from tests.reports.helpers import count, flat, largest_image, page_texts, read_pdf
@@ -60,7 +61,7 @@ def hot_spot_colour(store, year: int) -> tuple:
     """The colour inside the planted active hot spot of Lũng Cú (00715) on its map:
     the hot-spot fill over the commune's class colour over the province fill."""
     value = ind.unit_indicators(store, "commune", year, codes=["00715"])["00715"]
-    commune = CATALOG["certification-rate"].with_params(year=year).symbol_for(
+    commune = with_params(CATALOG["certification-rate"], year=year).symbol_for(
         {"certification_rate_residential": value["certification_rate_residential"]})
     spot = CATALOG["hot-spots"].symbol_for({"status": "active"})
     square = box(0, 0, 20, 20)

@@ -13,6 +13,7 @@ from shapely.geometry import box
 
 from geoservice.indicators import compute as ind
 from geoservice.layers.catalog import load_catalog
+from geoservice.layers.params import with_params
 from geoservice.render.fonts import font_path
 from geoservice.render.png import render_image
 from tests.conftest import NODE_MODULES
@@ -96,7 +97,7 @@ def assert_map_classified(reader, store, communes: list[str], year: int):
     assert len(colours) > 100, "the map image looks blank"
     found = {tuple(int(v) for v in c): int(n) for c, n in zip(colours, counts)}
     values = ind.unit_indicators(store, "commune", year, codes=communes)
-    layer = CATALOG["certification-rate"].with_params(year=year)
+    layer = with_params(CATALOG["certification-rate"], year=year)
     classes: dict = {}
     for code in communes:
         symbol = layer.symbol_for({"certification_rate_residential":

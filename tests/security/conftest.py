@@ -74,7 +74,7 @@ def seed(store) -> dict[str, list[str]]:
 
 def new_store_url(kind: str, tmp_path_factory, loaded_db, built) -> tuple[str, object]:
     """A fresh store with the fixture boundaries: (database URL, cleanup)."""
-    from geoservice.collections import load_boundaries
+    from geoservice.boundaries.load import load_boundaries
     from geoservice.store import open_store
     from tests.conftest import (
         _copy_database,

@@ -251,7 +251,7 @@ def test_each_thread_has_its_own_connection(filled):
 
 
 def test_load_boundaries_fills_every_collection(built, tmp_path):
-    from geoservice.collections import SOURCES, load_boundaries
+    from geoservice.boundaries.load import SOURCES, load_boundaries
 
     store = open_store(f"sqlite:///{tmp_path / 'loaded.sqlite'}")
     counts = load_boundaries(store, built.gpkg)

@@ -10,7 +10,7 @@ import io
 import pytest
 
 from geoservice.auth import create_key
-from geoservice.collections import load_boundaries
+from geoservice.boundaries.load import load_boundaries
 from tests.records.test_importer import FIXED, MESSY
 from tests.web.helpers import assert_error, decode
 

@@ -8,7 +8,7 @@ from datetime import date
 import pytest
 import shapely
 
-from geoservice.collections import load_boundaries
+from geoservice.boundaries.load import load_boundaries
 from geoservice.store.records import ImportBatch, RecordWrite
 from tests.web.helpers import assert_error, decode, get
 
