@@ -20,8 +20,10 @@ from dataclasses import dataclass, field
 import shapely
 
 from geoservice.errors import InvalidParameter
-from geoservice.records import parsing
 from geoservice.records.kinds import KINDS, KindDef, natural_key
+from geoservice.records.parsing.reading import read_table
+from geoservice.records.parsing.results import RowError
+from geoservice.records.parsing.rows import parse_rows
 from geoservice.records.resolve import OK, UnitResolver
 from geoservice.store import FeatureQuery, Store
 from geoservice.store.records import ImportBatch, RecordWrite
@@ -64,8 +66,8 @@ def run_import(store: Store, kind_id: str, data: bytes, filename: str, user: str
         raise InvalidParameter(f"Unknown kind '{kind_id}'. Kinds: {', '.join(KINDS)}.",
                                parameter="kind")
     kind = KINDS[kind_id]
-    table = parsing.read_table(data, filename)
-    parsed = parsing.parse_rows(table, kind, **options)
+    table = read_table(data, filename)
+    parsed = parse_rows(table, kind, **options)
     errors = list(parsed.errors)
     resolver = resolver or UnitResolver.from_store(store, lineage_defaults(store))
     shapes = _communes(store)
@@ -77,7 +79,7 @@ def run_import(store: Store, kind_id: str, data: bytes, filename: str, user: str
             continue
         if area is not None and record.province_code != area:
             label = _unit_column(row)
-            errors.append(parsing.RowError(
+            errors.append(RowError(
                 row.row, parsed.header_map.label(label) if parsed.header_map else label,
                 str(row.values.get(label) or ""),
                 f"commune {record.commune_code} is in province {record.province_code}, "
@@ -86,7 +88,7 @@ def run_import(store: Store, kind_id: str, data: bytes, filename: str, user: str
         if record.natural_key in seen:
             label = _unit_column(row)
             label = parsed.header_map.label(label) if parsed.header_map else label
-            errors.append(parsing.RowError(
+            errors.append(RowError(
                 row.row, label, "", f"the same record as row {seen[record.natural_key]} "
                 "(same unit and key fields)", None))
             continue
@@ -178,15 +180,14 @@ def _record(kind: KindDef, row, resolver, communes, errors, synthetic,
         column = _unit_column(row)
         value = values.get(column) or ""
         label = headers.label(column) if headers else column
-        errors.append(parsing.RowError(row.row, label, str(value), found.message,
-                                       found.suggestion))
+        errors.append(RowError(row.row, label, str(value), found.message, found.suggestion))
         return None
     if values.get("commune_code") and values.get("commune"):
         by_name = resolver.resolve(name=values.get("commune"), province=values.get("province"),
                                    district=values.get("district"))
         if by_name.status == OK and by_name.code != found.code:
             label = headers.label("commune") if headers else "commune"
-            errors.append(parsing.RowError(
+            errors.append(RowError(
                 row.row, label, str(values["commune"]),
                 f"the code {values['commune_code']} is commune {found.code} "
                 f"({communes[found.code].get('full_name')}), but this name is commune "

@@ -16,9 +16,9 @@ from geoservice import access, audit, services
 from geoservice import params as P
 from geoservice.access import decide_write
 from geoservice.errors import GeoserviceError, InvalidParameter
-from geoservice.records import parsing
 from geoservice.records.importer import coordinate_options, run_import
 from geoservice.records.kinds import KINDS
+from geoservice.records.parsing.report import errors_csv
 
 blueprint = Blueprint("imports", __name__)
 OPTIONS = {"vn2000_meridian", "utm_zone", "format"}
@@ -52,7 +52,7 @@ def upload(kind: str):
     audit.import_report(store, g.principal.name, report, data, request.remote_addr)
     status = 201 if report.status == "applied" else 422
     if params.get("format") == "csv":
-        return Response(parsing.errors_csv(report.errors), status=status,
+        return Response(errors_csv(report.errors), status=status,
                         mimetype="text/csv", headers={
                             "Content-Disposition": f'attachment; filename="{kind}-errors.csv"'})
     response = jsonify(report.as_dict())

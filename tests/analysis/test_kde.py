@@ -12,8 +12,8 @@ import pytest
 import rasterio
 from pyproj import Transformer
 
+from geoservice.demo.planted import PLANTED_AREAS
 from geoservice.hotspots import kde
-from geoservice.records.demo import PLANTED_AREAS
 
 HA_GIANG = next(area for area in PLANTED_AREAS if area.key == "H2")  # 104.935, 22.8072
 # A box of about 400 × 330 km around Hà Giang: wide enough that no kernel reaches its edge.

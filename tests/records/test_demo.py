@@ -12,9 +12,12 @@ import numpy as np
 import pytest
 import shapely
 
+from geoservice.demo.common import AN_GIANG_2024_PERCENT
+from geoservice.demo.cooperation import PARTNER_LOCALITIES
+from geoservice.demo.dataset import KIND_ORDER, generate_demo, load_demo
+from geoservice.demo.planted import PLANTED_AREAS
 from geoservice.indicators import compute as ind
-from geoservice.records import demo
-from geoservice.records.kinds import GROUPS, KINDS, MODEL_TYPES
+from geoservice.records.kinds import GROUPS, KINDS, MODEL_TYPES, natural_key
 from geoservice.store import open_store
 from geoservice.store.records import ImportBatch, RecordQuery, canonical, geometry_wkb
 
@@ -30,7 +33,7 @@ def fixture_inputs(built):
 @pytest.fixture(scope="module")
 def generated(fixture_inputs):
     communes, lines = fixture_inputs
-    return demo.generate_demo(communes, YEARS, seed=2025, border_lines=lines)
+    return generate_demo(communes, YEARS, seed=2025, border_lines=lines)
 
 
 def serialised(generated: dict) -> bytes:
@@ -46,14 +49,14 @@ def serialised(generated: dict) -> bytes:
 
 def test_same_seed_same_records_byte_for_byte(fixture_inputs, generated):
     communes, lines = fixture_inputs
-    again = demo.generate_demo(communes.iloc[::-1], YEARS, seed=2025, border_lines=lines)
+    again = generate_demo(communes.iloc[::-1], YEARS, seed=2025, border_lines=lines)
     assert serialised(again) == serialised(generated)
-    other = demo.generate_demo(communes, YEARS, seed=7, border_lines=lines)
+    other = generate_demo(communes, YEARS, seed=7, border_lines=lines)
     assert serialised(other) != serialised(generated)
 
 
 def test_every_kind_generated_and_every_record_synthetic(generated):
-    assert list(generated) == list(demo.KIND_ORDER)
+    assert list(generated) == list(KIND_ORDER)
     assert set(generated) == set(KINDS)
     for kind, records in generated.items():
         assert records, kind
@@ -62,7 +65,7 @@ def test_every_kind_generated_and_every_record_synthetic(generated):
         keys = [r.natural_key for r in records]
         assert len(set(keys)) == len(keys), f"duplicate natural keys in {kind}"
         for r in records[:50]:
-            assert r.natural_key == demo.natural_key(
+            assert r.natural_key == natural_key(
                 kind, {**r.properties, "commune_code": r.commune_code})
             assert set(r.properties) - {"synthetic"} <= {f.name for f in KINDS[kind].fields}
             for f in KINDS[kind].fields:
@@ -108,7 +111,7 @@ def test_cooperation_only_in_border_communes_facing_the_partner(generated, built
     union = shapely.union_all(communes.geometry.values)
     assert generated["cooperation"]
     localities = {c: {name for name, _x, _y in places}
-                  for c, places in demo.PARTNER_LOCALITIES.items()}
+                  for c, places in PARTNER_LOCALITIES.items()}
     for r in generated["cooperation"]:
         facing = list(communes.at[r.commune_code, "border_neighbors"])
         assert facing, r.commune_code
@@ -130,7 +133,7 @@ def test_incidents_inside_the_fixture_and_planted_areas(generated, built):
     own = shapely.contains_xy(np.array([communes.geometry[r.commune_code] for r in incidents]),
                               xy[:, 0], xy[:, 1])
     assert own.mean() > 0.99
-    planted = [a for a in demo.PLANTED_AREAS if a.commune_code in communes.index]
+    planted = [a for a in PLANTED_AREAS if a.commune_code in communes.index]
     assert [a.key for a in planted] == ["H1", "H2", "H3", "H4"]
     for area in planted:
         for year in YEARS:
@@ -207,7 +210,7 @@ def fake_an_giang() -> list[dict]:
 
 
 def test_an_giang_2024_matches_the_public_figures(tmp_path):
-    generated = demo.generate_demo(fake_an_giang(), YEARS, seed=2025)
+    generated = generate_demo(fake_an_giang(), YEARS, seed=2025)
     sums = defaultdict(lambda: [0, 0, 0])
     for r in generated["certification"]:
         if r.province_code == "91" and r.year == 2024:
@@ -216,7 +219,7 @@ def test_an_giang_2024_matches_the_public_figures(tmp_path):
             total = sums[p["group"]]
             total[0] += p["certified"]
             total[1] += p["reviewed"]
-    for group, percent in demo.AN_GIANG_2024_PERCENT.items():
+    for group, percent in AN_GIANG_2024_PERCENT.items():
         certified, reviewed = sums[group][:2]
         assert certified / reviewed > percent / 100, group
         assert (certified - 1) / reviewed <= percent / 100, f"{group} not *just* over"
@@ -231,7 +234,7 @@ def test_an_giang_2024_matches_the_public_figures(tmp_path):
     for kind in ("certification", "awareness"):
         store.apply_records(generated[kind], ImportBatch(kind, "demo", "0" * 64, "test"))
     rates = ind.certification_rates(store, 2024, level="province", province_code="91")
-    for group, percent in {**demo.AN_GIANG_2024_PERCENT,
+    for group, percent in {**AN_GIANG_2024_PERCENT,
                            "agencies_enterprises_schools": 94}.items():
         found = rates[rates["group"] == group].iloc[0]
         assert found["rate_reviewed"] == found["rate_registered"] > percent / 100
@@ -251,10 +254,10 @@ def test_load_demo_into_the_fixture_store(loaded_db, tmp_path):
     src.close()
     dst.close()
     store = open_store(f"sqlite:///{path}")
-    first = demo.load_demo(store, seed=2025, years=YEARS)
+    first = load_demo(store, seed=2025, years=YEARS)
     assert set(first) == set(KINDS)
     assert all(o.inserted > 0 and o.updated == o.unchanged == 0 for o in first.values())
-    again = demo.load_demo(store, seed=2025, years=YEARS)
+    again = load_demo(store, seed=2025, years=YEARS)
     assert all(o.inserted == o.updated == 0 and o.unchanged == first[k].inserted
                for k, o in again.items())
     imports = store.imports("certification")

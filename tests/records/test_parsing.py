@@ -14,23 +14,15 @@ import shapely
 from pyproj import Geod, Transformer
 
 from geoservice.errors import InvalidParameter
-from geoservice.records import parsing
 from geoservice.records.kinds import ACTIVITY_TYPES, GROUPS, KINDS, SEVERITY
-from geoservice.records.parsing import (
-    errors_csv,
-    map_headers,
-    parse_date,
-    parse_enum,
-    parse_int,
-    parse_lat,
-    parse_lon,
-    parse_rows,
-    parse_str,
-    parse_wkt,
-    read_table,
-    to_wgs84_from_vn2000,
-    vn2000_crs,
-)
+from geoservice.records.parsing.coordinates import parse_lat, parse_lon, parse_wkt
+from geoservice.records.parsing.headers import map_headers
+from geoservice.records.parsing.reading import read_table
+from geoservice.records.parsing.report import errors_csv
+from geoservice.records.parsing.results import RowError
+from geoservice.records.parsing.rows import parse_rows
+from geoservice.records.parsing.values import parse_date, parse_enum, parse_int, parse_str
+from geoservice.records.parsing.vn2000 import to_wgs84_from_vn2000, vn2000_crs
 
 CERT = KINDS["certification"]
 COOP = KINDS["cooperation"]
@@ -517,8 +509,8 @@ def test_messy_error_report():
 
 
 def test_error_report_neutralises_formulas():
-    errors = [parsing.RowError(2, "=cmd|' /C calc'!A0", "+1", "@SUM(A1)", "-2"),
-              parsing.RowError(3, "Tên", "=HYPERLINK(\"x\")", "ok", None)]
+    errors = [RowError(2, "=cmd|' /C calc'!A0", "+1", "@SUM(A1)", "-2"),
+              RowError(3, "Tên", "=HYPERLINK(\"x\")", "ok", None)]
     rows = list(csv.reader(io.StringIO(errors_csv(errors).decode("utf-8-sig"))))
     assert rows[1] == ["2", "'=cmd|' /C calc'!A0", "'+1", "'@SUM(A1)", "'-2"]
     assert rows[2] == ["3", "Tên", "'=HYPERLINK(\"x\")", "ok", ""]

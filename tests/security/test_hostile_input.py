@@ -9,7 +9,7 @@ import zipfile
 
 import pytest
 
-from geoservice.records import parsing
+from geoservice.records.parsing.reading import MAX_XLSX_UNCOMPRESSED
 from tests.security.conftest import key_headers
 from tests.web.helpers import assert_error, decode
 
@@ -89,7 +89,7 @@ def xlsx_bomb() -> bytes:
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
         archive.writestr("[Content_Types].xml", "<Types/>")
-        archive.writestr("xl/worksheets/sheet1.xml", b" " * (parsing.MAX_XLSX_UNCOMPRESSED + 10))
+        archive.writestr("xl/worksheets/sheet1.xml", b" " * (MAX_XLSX_UNCOMPRESSED + 10))
     return buffer.getvalue()
 
 

@@ -1,0 +1,220 @@
+"""Reading an uploaded ``.csv`` or ``.xlsx`` file into a `Table` of raw cells.
+
+Files that cannot be read at all are rejected with `InvalidParameter`; nothing else in the
+parsing package raises for bad data. Row numbers are those the official sees in the
+spreadsheet.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+import unicodedata
+import warnings
+import zipfile
+from collections.abc import Iterable
+from typing import Any
+
+from geoservice.errors import InvalidParameter
+from geoservice.records.parsing.cells import cell_text, is_blank, quoted
+from geoservice.records.parsing.results import Table
+from geoservice.text import nfc
+
+MAX_XLSX_UNCOMPRESSED = 50 * 1024 * 1024
+MAX_XLSX_MEMBERS = 10_000
+
+_OLE_MAGIC = b"\xd0\xcf\x11\xe0"
+_ZIP_MAGIC = b"PK\x03\x04"
+
+
+def read_table(data: bytes, filename: str, max_rows: int = 100_000) -> Table:
+    """Read a ``.csv`` or ``.xlsx`` file into a `Table`; raise `InvalidParameter` if unreadable.
+
+    Row numbers are those shown by a spreadsheet program: the header is normally row 1 and
+    the first data row row 2 (leading empty rows and empty rows in between keep their
+    numbers). Fully empty rows are skipped. Text is NFC-normalised.
+    """
+    extension = filename.rsplit(".", 1)[-1].lower() if "." in filename else ""
+    if extension == "xls":
+        raise InvalidParameter(
+            "This is an old Excel 97-2003 (.xls) file. Open it in Excel and save it as "
+            "Excel Workbook (.xlsx) or CSV, then upload it again.", parameter="file")
+    if extension not in ("csv", "xlsx"):
+        raise InvalidParameter(
+            f"The file {quoted(filename)} is not a CSV (.csv) or Excel (.xlsx) file; only these "
+            "two formats can be imported.", parameter="file")
+    if not data:
+        raise InvalidParameter("The file is empty.", parameter="file")
+    if extension == "xlsx":
+        return _read_xlsx(data, max_rows)
+    return _read_csv(data, max_rows)
+
+
+def _reject(message: str) -> InvalidParameter:
+    return InvalidParameter(message, parameter="file")
+
+
+def _read_csv(data: bytes, max_rows: int) -> Table:
+    if data.startswith(_ZIP_MAGIC):
+        raise _reject("This file is an Excel workbook, not a CSV text file: rename it to .xlsx "
+                      "or save it from Excel as CSV.")
+    if data.startswith(_OLE_MAGIC):
+        raise _reject("This file is an old Excel (.xls) workbook, not a CSV text file: save it "
+                      "from Excel as .xlsx or CSV.")
+    text = unicodedata.normalize("NFC", _decode(data))
+    if "\x00" in text:
+        raise _reject("This file is not a text CSV file (it contains binary data).")
+    if not text.strip():
+        raise _reject("The file is empty.")
+    text, delimiter = _excel_sep_line(text)
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter or _sniff(text))
+    try:
+        return _collect(enumerate(reader, start=1), max_rows)
+    except csv.Error as exc:
+        raise _reject(f"The CSV file could not be read near row {reader.line_num}: {exc}. "
+                      "Save it again from Excel as CSV UTF-8.") from exc
+
+
+def _decode(data: bytes) -> str:
+    """Decode CSV bytes: UTF-16 with BOM, UTF-8 (with or without BOM), cp1258, latin-1."""
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        try:
+            return data.decode("utf-16")
+        except UnicodeDecodeError:
+            pass
+    for encoding in ("utf-8-sig", "utf-8", "cp1258"):
+        try:
+            return data.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+    return data.decode("latin-1")
+
+
+def _excel_sep_line(text: str) -> tuple[str, str | None]:
+    """Honour Excel's ``sep=;`` first line (Excel hides it, so rows are counted after it)."""
+    first, _, rest = text.partition("\n")
+    match = re.fullmatch(r"sep=(.)\r?", first.strip("\ufeff"))
+    if match and match.group(1) in ",;\t|":
+        return rest, match.group(1)
+    return text, None
+
+
+def _sniff(text: str) -> str:
+    """Pick the delimiter (``,`` ``;`` or tab) that splits the first records most consistently."""
+    sample = text[:16384]
+    best, best_score = ",", (False, 0, 0)
+    for delimiter in (",", ";", "\t"):
+        records = []
+        try:
+            for record in csv.reader(io.StringIO(sample, newline=""), delimiter=delimiter):
+                if any(cell.strip() for cell in record):
+                    records.append(len(record))
+                if len(records) >= 10:
+                    break
+        except csv.Error:
+            continue
+        if not records:
+            continue
+        score = (records[0] > 1, sum(1 for n in records if n == records[0]), records[0])
+        if score > best_score:
+            best, best_score = delimiter, score
+    return best
+
+
+def _read_xlsx(data: bytes, max_rows: int) -> Table:
+    if data.startswith(_OLE_MAGIC):
+        raise _reject("This file is an old Excel 97-2003 workbook or a password-protected "
+                      "workbook. Save it from Excel as .xlsx without a password, or as CSV.")
+    _check_zip(data)
+    import openpyxl  # imported here: only Excel uploads need it
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            book = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+    except Exception as exc:  # openpyxl raises many kinds for broken files
+        raise _reject("The file could not be read as an Excel (.xlsx) workbook. Open it in "
+                      "Excel, save it again as .xlsx, and upload it again.") from exc
+    try:
+        if not book.worksheets:
+            raise _reject("The workbook has no worksheet.")
+        sheet = book.worksheets[0]
+        sheet.reset_dimensions()  # do not trust the stored size: read what is there
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return _collect(enumerate(sheet.iter_rows(values_only=True), start=1), max_rows)
+    except InvalidParameter:
+        raise
+    except Exception as exc:
+        raise _reject("The first worksheet of the workbook could not be read. Open it in "
+                      "Excel, save it again as .xlsx, and upload it again.") from exc
+    finally:
+        book.close()
+
+
+def _check_zip(data: bytes) -> None:
+    """Refuse what is not a zip, and zips that would expand past `MAX_XLSX_UNCOMPRESSED`.
+
+    Only the central directory is read: nothing is decompressed. The declared sizes bound
+    what `zipfile` (and so openpyxl) will ever inflate, so the check is sound.
+    """
+    not_xlsx = ("The file is not a valid Excel (.xlsx) workbook. Open it in Excel, save it "
+                "again as .xlsx, and upload it again.")
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            members = archive.infolist()
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, OSError, EOFError) as exc:
+        raise _reject(not_xlsx) from exc
+    if len(members) > MAX_XLSX_MEMBERS:
+        raise _reject(not_xlsx)
+    if sum(m.file_size for m in members) > MAX_XLSX_UNCOMPRESSED:
+        raise _reject(f"The workbook is too large: its contents exceed "
+                      f"{MAX_XLSX_UNCOMPRESSED // (1024 * 1024)} MB once unpacked. Split it "
+                      "into smaller files, or remove pictures and other sheets.")
+    if "[Content_Types].xml" not in {m.filename for m in members}:
+        raise _reject(not_xlsx)
+
+
+def _collect(numbered: Iterable[tuple[int, Iterable]], max_rows: int) -> Table:
+    """Build a `Table` from (row number, cells): skip empty rows, the first other is the header."""
+    headers: list[str] | None = None
+    header_row = 0
+    rows: list[tuple[int, list]] = []
+    overflow: list[int] = []
+    for number, cells in numbered:
+        cells = [_clean_cell(c) for c in cells]
+        if all(is_blank(c) for c in cells):
+            continue
+        if headers is None:
+            headers, header_row = _header_texts(cells), number
+            continue
+        if len(cells) > len(headers) and any(not is_blank(c) for c in cells[len(headers):]):
+            overflow.append(number)
+        cells = (cells + [None] * len(headers))[: len(headers)]
+        if len(rows) >= max_rows:
+            raise _reject(f"The file has more than {max_rows:,} data rows. Split it into "
+                          "smaller files and import them one by one.")
+        rows.append((number, cells))
+    if headers is None:
+        raise _reject("The file is empty: it has no header row.")
+    if not rows:
+        raise _reject("The file has a header row but no data rows.")
+    notes = []
+    if overflow:
+        notes.append(f"{len(overflow)} row(s) (first: row {overflow[0]}) have values in columns "
+                     "without a header; those values were ignored.")
+    return Table(headers, rows, header_row, notes)
+
+
+def _clean_cell(value: Any) -> Any:
+    if isinstance(value, str):
+        return unicodedata.normalize("NFC", value)
+    return value
+
+
+def _header_texts(cells: list) -> list[str]:
+    texts = [nfc(cell_text(c)) for c in cells]
+    while texts and not texts[-1]:
+        texts.pop()
+    return texts
