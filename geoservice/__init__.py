@@ -37,15 +37,11 @@ def create_app(config: dict | None = None) -> Flask:
     app.config["MAX_CONTENT_LENGTH"] = settings["MAX_UPLOAD_MB"] * 1024 * 1024
     store = open_store(settings["DATABASE_URL"])
     store.mvt_min_zoom = settings["DATABASE_MVT_MIN_ZOOM"]
-    app.extensions[services_mod.EXTENSION] = services = services_mod.Services(
+    app.extensions[services_mod.EXTENSION] = services_mod.Services(
         settings=settings, instance_path=Path(app.instance_path), store=store,
         catalog=load_catalog(),  # validated now, not on a request
         sources=SourceCache(),
         tile_cache=open_cache(settings["TILE_CACHE"], Path(app.instance_path)))
-    app.extensions["geoservice.catalog"] = services.catalog
-    app.extensions["geoservice.store"] = services.store
-    app.extensions["geoservice.sources"] = services.sources
-    app.extensions["geoservice.tile_cache"] = services.tile_cache
     i18n.init_app(app)
     security.init_app(app)
     errors.register(app)

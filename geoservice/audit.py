@@ -10,8 +10,9 @@ and exports of the trail itself. Each row holds the time (UTC), the actor (`user
 Key use is recorded without a row per request: at most one row per key, per route kind
 (the blueprint: features, tiles, imports …) and per UTC minute, with the first path used in
 that minute. The database enforces it (a unique `dedupe` value per key, kind and minute),
-so several processes together still write one row; each process also remembers the minutes
-it has already written, so a tile storm costs no database writes.
+so several processes together still write one row; each app also remembers the minutes it
+has already written (its `KeyUseMemory`, kept by `geoservice.services`), so a tile storm
+costs no database writes.
 
 The table is append-only in the database (see geoservice.store.security). Exports are
 JSON or CSV; CSV cells that a spreadsheet would run as a formula are neutralised.
@@ -25,10 +26,10 @@ import io
 import json
 import logging
 import threading
-import weakref
 from collections.abc import Iterable, Mapping
 from datetime import UTC, date, datetime
 
+from geoservice import params as P
 from geoservice.errors import InvalidParameter
 from geoservice.store.records import utc_now
 from geoservice.store.security import AUDIT_FIELDS, AuditQuery
@@ -45,8 +46,6 @@ ACTIONS = (
 MAX_EXPORT = 100_000
 MAX_PAGE = 1000
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\n")
-_SEEN: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
-_SEEN_LOCK = threading.Lock()
 
 
 def record(store, action: str, actor: str | None, target: str | None = None,
@@ -71,15 +70,35 @@ def _storable(value):
     return value
 
 
-def key_use(store, principal, route_kind: str, path: str, remote_addr: str | None) -> None:
-    """Record that a key was used for a kind of route, once per key, kind and minute."""
+class KeyUseMemory:
+    """The minute in which one app last noted each key's use of each kind of route."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._minutes: dict[tuple[str | None, str], str] = {}
+
+    def first_in_minute(self, ident: str | None, route_kind: str, minute: str) -> bool:
+        """True (and remembered) the first time this key and kind are seen in `minute`."""
+        with self._lock:
+            if self._minutes.get((ident, route_kind)) == minute:
+                return False
+            self._minutes[(ident, route_kind)] = minute
+            return True
+
+    def forget(self) -> None:
+        """Forget every minute (as a fresh process would)."""
+        with self._lock:
+            self._minutes.clear()
+
+
+def key_use(store, principal, route_kind: str, path: str, remote_addr: str | None, *,
+            seen: KeyUseMemory) -> None:
+    """Record that a key was used for a kind of route, once per key, kind and minute
+    (`seen`: the app's memory of the minutes already written)."""
     minute = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M")
+    if not seen.first_in_minute(principal.ident, route_kind, minute):
+        return
     token = f"key_use|{principal.ident}|{route_kind}|{minute}"
-    with _SEEN_LOCK:
-        seen = _SEEN.setdefault(store, {})
-        if seen.get((principal.ident, route_kind)) == minute:
-            return
-        seen[(principal.ident, route_kind)] = minute
     try:
         record(store, "key_use", principal.name, route_kind, {"path": path[:300]},
                remote_addr, dedupe=token)
@@ -114,22 +133,15 @@ def import_refused(store, actor: str | None, kind: str, filename: str, data: byt
 def parse_query(args: Mapping[str, str], default_limit: int = 100,
                 max_limit: int = MAX_PAGE) -> AuditQuery:
     """Validate audit listing parameters (action, actor, since, until, limit, offset)."""
-    known = {"action", "actor", "since", "until", "limit", "offset", "lang"}
-    unknown = sorted(set(args) - known)
-    if unknown:
-        raise InvalidParameter(f"Unknown parameter '{unknown[0][:50]}'. Accepted: "
-                               f"{', '.join(sorted(known))}.", parameter=unknown[0][:50])
-    action = args.get("action") or None
-    if action is not None and action not in ACTIONS:
-        raise InvalidParameter(f"action must be one of: {', '.join(ACTIONS)}.",
-                               parameter="action")
+    P.known(args, ("action", "actor", "since", "until", "limit", "offset", "lang"))
+    action = P.Parameter("action", P.choice(ACTIONS)).get(args) if args.get("action") else None
     actor = args.get("actor") or None
     if actor is not None and (len(actor) > 200 or "\x00" in actor):
         raise InvalidParameter("actor is at most 200 characters.", parameter="actor")
+    limit = P.Parameter("limit", P.whole(1, max_limit))
     return AuditQuery(action=action, actor=actor, since=_when(args.get("since"), "since"),
                       until=_when(args.get("until"), "until"),
-                      limit=_number(args.get("limit"), "limit", default_limit, 1, max_limit),
-                      offset=_number(args.get("offset"), "offset", 0, 0, 10**9))
+                      limit=limit.get(args, default_limit), offset=P.OFFSET.get(args, 0))
 
 
 def _when(value: str | None, name: str) -> str | None:
@@ -145,15 +157,6 @@ def _when(value: str | None, name: str) -> str | None:
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
     return moment.astimezone(UTC).isoformat(timespec="seconds")
-
-
-def _number(value: str | None, name: str, default: int, low: int, high: int) -> int:
-    if value is None:
-        return default
-    if not (value.isascii() and value.isdigit()) or not low <= int(value) <= high:
-        raise InvalidParameter(f"{name} must be a whole number from {low} to {high}.",
-                               parameter=name)
-    return int(value)
 
 
 def rows_for_export(store, query: AuditQuery) -> list[dict]:

@@ -3,10 +3,21 @@
 Views never pick status codes by hand: they raise these, and `geoservice.web.errors`
 turns any of them into the one JSON error shape (API) or an HTML page (UI) using
 `STATUS_CODES`. The message given to the exception is written for the user; details
-for the log go in `detail`.
+for the log go in `detail`; `headers` are what the client needs to act on it besides the
+message (when to try again: ``Retry-After``), added to the answer as they are.
+
+Errors of the libraries the web layer uses (Flask-WTF's CSRF check, Flask-Limiter's
+limits) are translated into `CsrfRejected` and `RateLimited` in one place
+(`geoservice.web.guard`), so they too are answered from this table.
 """
 
 from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # only for the annotation
+    from geoservice.hotspots.runs import Run
 
 
 class GeoserviceError(Exception):
@@ -14,11 +25,13 @@ class GeoserviceError(Exception):
 
     code = "error"
 
-    def __init__(self, message: str, *, detail: str | None = None, parameter: str | None = None):
+    def __init__(self, message: str, *, detail: str | None = None, parameter: str | None = None,
+                 headers: Mapping[str, str] | None = None):
         super().__init__(message)
         self.message = message
         self.detail = detail
         self.parameter = parameter
+        self.headers: dict[str, str] = dict(headers or {})
 
 
 class InvalidParameter(GeoserviceError):
@@ -87,6 +100,40 @@ class StoreUnavailable(GeoserviceError):
     code = "StoreUnavailable"
 
 
+class CsrfRejected(GeoserviceError):
+    """A state-changing request from a browser session carries no valid CSRF token."""
+
+    code = "CSRFError"
+
+
+class RateLimited(GeoserviceError):
+    """The caller has used up a rate limit; `Retry-After` says when to try again."""
+
+    code = "TooManyRequests"
+
+    def __init__(self, limit: str, retry_after: int):
+        super().__init__(f"Too many requests: at most {limit}. Wait a little and try again.",
+                         headers={"Retry-After": str(max(1, retry_after))})
+
+
+class AnalysisNotReady(GeoserviceError):
+    """The analysis a request needs is still being computed (or failed) and none is older.
+
+    Raised by `geoservice.hotspots.runs` (which re-exports it) with the run to follow.
+    """
+
+    code = "AnalysisNotReady"
+
+    def __init__(self, run: Run, retry_after: int):
+        state = (f"failed: {run.error}" if run.status == "failed"
+                 else f"{run.status} ({run.percent} %, {run.stage})")
+        super().__init__(f"The analysis is not ready: {state}. Follow it at "
+                         f"/analyses/runs/{run.id}.",
+                         headers={"Retry-After": str(retry_after),
+                                  "X-Analysis-Status": run.status})
+        self.run = run
+
+
 STATUS_CODES: dict[type[GeoserviceError], int] = {
     InvalidParameter: 400,
     Unauthorized: 401,
@@ -94,9 +141,12 @@ STATUS_CODES: dict[type[GeoserviceError], int] = {
     CollectionNotFound: 404,
     FeatureNotFound: 404,
     NotFound: 404,
+    CsrfRejected: 400,
     DataConflict: 409,
+    RateLimited: 429,
     DataNotBuilt: 503,
     StoreUnavailable: 503,
+    AnalysisNotReady: 503,
     SourceMissing: 500,
     ConfigError: 500,
     GeoserviceError: 500,

@@ -8,6 +8,7 @@ one per test) never share a cache, a registry or a store.
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -17,7 +18,11 @@ from geoservice.singleflight import SingleFlight
 
 if TYPE_CHECKING:  # only for the annotations: importing this module stays cheap
     from flask import Flask
+    from flask_limiter import Limiter
+    from flask_wtf.csrf import CSRFProtect
 
+    from geoservice.audit import KeyUseMemory
+    from geoservice.hotspots.runs import Registry
     from geoservice.layers.definition import LayerDef
     from geoservice.layers.source import SourceCache
     from geoservice.render.tilecache import TileCache
@@ -39,6 +44,10 @@ class Services:
     drawing: SingleFlight = field(default_factory=SingleFlight)  # tiles being made now
     shapes: EncodedShapes = field(default_factory=EncodedShapes)  # GeoJSON GEOS wrote
     memo: dict[str, Any] = field(default_factory=dict)  # derived values, per data version
+    csrf: CSRFProtect | None = None  # the request guard's CSRF check (geoservice.web.guard)
+    limiter: Limiter | None = None  # the request guard's rate limits
+    _kept: dict[str, Any] = field(default_factory=dict, init=False, repr=False)
+    _keeping: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
 
     def remembered(self, name: str, factory):
         """The app's one object called `name`, made by `factory()` on first use."""
@@ -52,8 +61,35 @@ class Services:
         """The npm packages folder (fonts, basemap data), '' for the default."""
         return self.settings.get("NODE_MODULES") or None
 
+    @property
+    def analysis_runs(self) -> Registry:
+        """The app's analysis runs and results (`geoservice.hotspots.runs`), kept under
+        ``<instance>/analyses``; made on first use (its module needs geopandas)."""
+        from geoservice.hotspots.runs import Registry
+
+        return self._kept_once("analysis_runs",
+                               lambda: Registry(self.instance_path / "analyses"))
+
+    @property
+    def key_uses(self) -> KeyUseMemory:
+        """The minutes in which this app has noted each key's use (`geoservice.audit`)."""
+        from geoservice.audit import KeyUseMemory
+
+        return self._kept_once("key_uses", KeyUseMemory)
+
+    def _kept_once(self, name: str, factory):
+        """The app's one `name`, made once under a lock (unlike `memo`, never dropped)."""
+        with self._keeping:
+            value = self._kept.get(name)
+            if value is None:
+                value = self._kept[name] = factory()
+            return value
+
     def close(self) -> None:
-        """Close the store (the app is being discarded)."""
+        """Close the store and stop the analysis runs (the app is being discarded)."""
+        runs = self._kept.get("analysis_runs")
+        if runs is not None and hasattr(runs, "shutdown"):
+            runs.shutdown()
         self.store.close()
 
 

@@ -16,6 +16,8 @@ from pathlib import Path
 
 import pytest
 
+from geoservice.services import of as services_of
+
 REPO_ROOT = Path(__file__).resolve().parents[1]
 NODE_MODULES = REPO_ROOT / "node_modules"
 FIXTURE_PROVINCES = ["08", "11"]
@@ -104,7 +106,7 @@ def make_app(tmp_path_factory):
 
     yield factory
     for app in apps:
-        app.extensions["geoservice.store"].close()
+        services_of(app).close()
 
 
 @pytest.fixture

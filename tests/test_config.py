@@ -9,6 +9,7 @@ import pytest
 from geoservice import config as config_mod
 from geoservice import create_app
 from geoservice.errors import ConfigError
+from geoservice.services import of as services_of
 from tests.conftest import REPO_ROOT
 
 
@@ -47,6 +48,6 @@ def test_create_app_applies_the_configuration(tmp_path):
     assert app.instance_path == str(tmp_path.resolve())
     assert app.config["GEOSERVICE_DEFAULT_ITEMS_LIMIT"] == 25
     assert (tmp_path / "geoservice.sqlite").exists()
-    app.extensions["geoservice.store"].close()
+    services_of(app).store.close()
     with pytest.raises(ConfigError, match="unknown database URL scheme"):
         create_app({"INSTANCE_PATH": str(tmp_path), "DATABASE_URL": "oracle://db"})

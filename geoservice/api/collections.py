@@ -93,8 +93,10 @@ def feature(ctx: RequestContext | None, fid: str, properties: dict, geometry) ->
 
 
 def page(ctx: RequestContext, collection_id: str, features: list[dict], matched: int,
-         args: Mapping[str, str], limit: int, offset: int) -> dict:
-    """A FeatureCollection of one page with self, next and prev links (and the notice)."""
+         args: Mapping[str, str], window) -> dict:
+    """A FeatureCollection of one page with self, next and prev links (and the notice);
+    `window` is the query (anything with `limit` and `offset`) that chose the page."""
+    limit, offset = window.limit, window.offset
     url = ctx.url(f"/collections/{collection_id}/items")
     kept = {k: v for k, v in args.items() if k not in ("offset", "limit")}
 

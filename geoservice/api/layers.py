@@ -21,6 +21,7 @@ from geoservice.api.context import GEOJSON, RequestContext
 from geoservice.errors import FeatureNotFound, Forbidden
 from geoservice.layers.definition import LayerDef
 from geoservice.layers.params import accepted, layer_for
+from geoservice.store import FeatureQuery
 
 PAGING = ("bbox", "limit", "offset", "province_code", "f")
 F = P.fmt("json", "geojson")
@@ -53,7 +54,8 @@ class LayerCollection(Collection):
         """The resolved layer's prepared source and the reader's decision."""
         layer_args = {k: v for k, v in args.items() if k not in PAGING}
         layer, decision, year = layer_for(ctx.catalog, self.id, layer_args, ctx.principal)
-        return ctx.services.sources.get(ctx.store, layer, year), decision
+        runs = ctx.services.analysis_runs if layer.source.analysis else None
+        return ctx.services.sources.get(ctx.store, layer, year, runs=runs), decision
 
     def items(self, ctx: RequestContext, args: Mapping[str, str]) -> dict:
         """A page of the layer's features."""
@@ -79,7 +81,8 @@ class LayerCollection(Collection):
         shown = chosen[offset:offset + limit]
         features = [feature(ctx, source.ids[i], source.properties[i], source.lonlat[i])
                     for i in shown]
-        return page(ctx, self.id, features, int(len(chosen)), args, limit, offset)
+        return page(ctx, self.id, features, int(len(chosen)), args,
+                    FeatureQuery(limit=limit, offset=offset))
 
     def item(self, ctx: RequestContext, feature_id: str, args: Mapping[str, str]) -> dict:
         """One feature of the layer."""

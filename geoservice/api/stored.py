@@ -75,8 +75,7 @@ class StoredCollection(Collection):
             found.features = published.decorate(ctx.store, self.id, found.features, year,
                                                 ctx.restricted_area)
         features = [feature(ctx, fid, props, geom) for fid, props, geom in found.features]
-        return page(ctx, self.id, features, found.number_matched, args, query.limit,
-                    query.offset)
+        return page(ctx, self.id, features, found.number_matched, args, query)
 
     def item(self, ctx: RequestContext, feature_id: str, args: Mapping[str, str]) -> dict:
         """One feature with its links."""

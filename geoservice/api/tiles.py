@@ -136,7 +136,8 @@ def _analysis_tile(services: Services, request: TileRequest) -> TileResult:
     from geoservice.hotspots.runs import AnalysisNotReady
 
     try:
-        source = services.sources.get(services.store, request.layer)
+        source = services.sources.get(services.store, request.layer,
+                                      runs=services.analysis_runs)
     except AnalysisNotReady:
         return _result(request, empty_tile(request))
     key = _cache_key(request, source.version, {**request.layer.params,

@@ -19,9 +19,9 @@ from rasterio.enums import Resampling
 from rasterio.transform import Affine
 from rasterio.warp import reproject, transform_bounds
 
-from geoservice.tilemath import tile_bounds
 from geoservice.render.png import TILE_SIZE, empty_png, encode_png
 from geoservice.render.symbols import Symbol
+from geoservice.tilemath import tile_bounds
 
 # ColorBrewer YlOrRd, 5 classes; drawn at ALPHA so the base map still reads underneath.
 RAMP = ("#ffffb2", "#fecc5c", "#fd8d3c", "#f03b20", "#bd0026")

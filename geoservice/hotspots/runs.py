@@ -14,6 +14,9 @@ newest two are removed when a new result is written.
 
 `STATUS` (a context variable) tells the web layer what the current request was answered
 from, so it can add ``X-Analysis-Status`` and ``Retry-After`` headers.
+
+Each app has one registry (`geoservice.services.Services.analysis_runs`, results under
+``<instance>/analyses``); code that needs it is given it, or the services holding it.
 """
 
 from __future__ import annotations
@@ -22,18 +25,16 @@ import contextvars
 import hashlib
 import json
 import logging
-import tempfile
 import threading
 import time
 import uuid
-import weakref
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import geopandas as gpd
 
-from geoservice.errors import GeoserviceError
+from geoservice.errors import AnalysisNotReady  # raised here, and imported from here too
 from geoservice.hotspots.compute import COMPUTE, RESULT_SUFFIX, write_json
 from geoservice.hotspots.params import AnalysisParams, describe
 from geoservice.store.records import utc_now
@@ -46,21 +47,6 @@ MAX_RUNS = 2000
 RETRY_AFTER_SECONDS = 5
 STATUS: contextvars.ContextVar = contextvars.ContextVar("geoservice_analysis_status",
                                                         default=None)
-_REGISTRIES: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
-_ATTACH_LOCK = threading.Lock()
-
-
-class AnalysisNotReady(GeoserviceError):
-    """The analysis a request needs is still being computed (or failed) and none is older."""
-
-    code = "AnalysisNotReady"
-
-    def __init__(self, run: Run):
-        state = (f"failed: {run.error}" if run.status == "failed"
-                 else f"{run.status} ({run.percent} %, {run.stage})")
-        super().__init__(f"The analysis is not ready: {state}. Follow it at "
-                         f"/analyses/runs/{run.id}.")
-        self.run = run
 
 
 @dataclass
@@ -222,7 +208,7 @@ class Registry:
             STATUS.set(("stale", run))
             return older
         STATUS.set((run.status, run))
-        raise AnalysisNotReady(run)
+        raise AnalysisNotReady(run, RETRY_AFTER_SECONDS)
 
     # --- computing ----------------------------------------------------------------------
 
@@ -317,23 +303,3 @@ class Registry:
 
 def _digest(*parts: str) -> str:
     return hashlib.sha1("|".join(parts).encode()).hexdigest()[:16]
-
-
-def attach(store, folder: Path, workers: int = WORKERS) -> Registry:
-    """Give `store` its registry, keeping results under `folder` (the app does this once)."""
-    with _ATTACH_LOCK:
-        registry = _REGISTRIES.get(store)
-        if registry is None or registry.folder != Path(folder):
-            registry = Registry(folder, workers)
-            _REGISTRIES[store] = registry
-        return registry
-
-
-def registry_for(store) -> Registry:
-    """The registry of `store` (one in a temporary folder when no app attached one)."""
-    with _ATTACH_LOCK:
-        registry = _REGISTRIES.get(store)
-        if registry is None:
-            registry = Registry(Path(tempfile.mkdtemp(prefix="geoservice-analyses-")))
-            _REGISTRIES[store] = registry
-        return registry

@@ -62,9 +62,8 @@ def params_of(layer) -> tuple[AnalysisParams, str | None]:
     return parse(layer.source.analysis, given, area, fixed=fixed), area
 
 
-def result_for(store, layer, wait: bool = False):
-    """The layer's result: current, else stale, else `runs.AnalysisNotReady` (or wait)."""
-    from geoservice.hotspots import runs
-
+def result_for(runs, store, layer, wait: bool = False):
+    """The layer's result in the app's run registry `runs` (`Services.analysis_runs`):
+    current, else stale, else `AnalysisNotReady` (or wait)."""
     params, area = params_of(layer)
-    return runs.registry_for(store).layer_result(store, params, area, wait=wait)
+    return runs.layer_result(store, params, area, wait=wait)

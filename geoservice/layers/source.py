@@ -170,17 +170,18 @@ def only(shape, geometry: str):
     return shapely.union_all(parts) if parts else None
 
 
-def prepare(store, layer: LayerDef, year: int | None = None) -> TileSource:
+def prepare(store, layer: LayerDef, year: int | None = None, runs=None) -> TileSource:
     """Read `layer`'s features from the store and prepare them for tiles.
 
     Indicator layers join the year of their parameters ("latest" resolved here); record
     layers take `year` as a filter on the records (None: every year). Analysis layers wait
-    for their result (computed now if needed; `SourceCache.get` never waits).
+    for their result in the app's run registry `runs` (computed now if needed;
+    `SourceCache.get` never waits).
     """
     if layer.source.analysis is not None:
         from geoservice.layers.analysis import result_for
 
-        result = result_for(store, layer, wait=True)
+        result = result_for(runs, store, layer, wait=True)
         return from_rows(layer, result.token, result.features())
     version = store.data_version()
     rows = _read(store, layer, year)
@@ -265,15 +266,16 @@ class SourceCache:
         self._preparing = SingleFlight()  # a layer asked for by many at once: prepared once
 
     def get(self, store, layer: LayerDef, year: int | None = None,
-            version: str | None = None) -> TileSource:
+            version: str | None = None, runs=None) -> TileSource:
         """Return the prepared source, preparing it when absent or out of date.
 
         `version` is the store's data version when the caller has already read it.
-        Analysis layers answer their current result, else the previous one, else raise
-        `AnalysisNotReady` at once (`geoservice.layers.analysis.result_for`).
+        Analysis layers answer their current result in `runs` (the app's run registry),
+        else the previous one, else raise `AnalysisNotReady` at once
+        (`geoservice.layers.analysis.result_for`).
         """
         if layer.source.analysis is not None:
-            return self._analysis(store, layer)
+            return self._analysis(store, layer, runs)
         key = (layer.id, tuple(sorted(layer.params.items())), year)
         version = version or store.data_version()
         with self._lock:
@@ -298,10 +300,10 @@ class SourceCache:
                 self._items.popitem(last=False)
         return source
 
-    def _analysis(self, store, layer: LayerDef) -> TileSource:
+    def _analysis(self, store, layer: LayerDef, runs) -> TileSource:
         from geoservice.layers.analysis import result_for
 
-        result = result_for(store, layer)
+        result = result_for(runs, store, layer)
         key = (layer.id, "analysis", result.token)
         with self._lock:
             found = self._items.get(key)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import unicodedata
 from dataclasses import dataclass
 
-from geoservice.errors import InvalidParameter
+from geoservice import params as P
 from geoservice.render.symbols import RGBA, parse_colour
 
 LANGUAGES = ("vi", "en")
@@ -120,6 +120,5 @@ class Text:
 
     def get(self, lang: str = "vi") -> str:
         """Return the text in `lang` ('vi' or 'en')."""
-        if lang not in LANGUAGES:
-            raise InvalidParameter("lang must be 'vi' or 'en'.", parameter="lang")
+        P.LANG.parse(lang)
         return self.vi if lang == "vi" else self.en

@@ -113,8 +113,8 @@ def query_records(conn, kind: str, query: RecordQuery) -> FeaturePage:
         f"WHERE {sql_where} ORDER BY id LIMIT %s OFFSET %s",
         [*params, query.limit, query.offset]).fetchall()
     features = []
-    for rid, props, wkb, commune, province, synthetic, version, source, row, at in rows:
-        properties = output_properties(props, commune, province, synthetic, version, source,
-                                       row, at.isoformat(timespec="seconds"))
+    for rid, props, wkb, *provenance in rows:
+        *provenance, at = provenance
+        properties = output_properties(props, [*provenance, at.isoformat(timespec="seconds")])
         features.append((rid, properties, shapely.from_wkb(bytes(wkb)) if wkb else None))
     return FeaturePage(features, total)

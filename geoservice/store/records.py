@@ -15,6 +15,7 @@ import hashlib
 import json
 import uuid
 from abc import ABC, abstractmethod
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 
@@ -62,20 +63,15 @@ class RecordQuery:
     record_id: str | None = None
 
 
-def output_properties(properties: dict, commune_code: str, province_code: str,
-                      synthetic: bool, version: int, source_file: str | None,
-                      source_row: int | None, imported_at: str) -> dict:
-    """Return a record's properties as served: its fields, its unit and its provenance."""
-    return {
-        **properties,
-        "commune_code": commune_code,
-        "province_code": province_code,
-        "synthetic": synthetic,
-        "version": version,
-        "source_file": source_file,
-        "source_row": source_row,
-        "imported_at": imported_at,
-    }
+# The columns every backend stores beside a record's own properties, in this order.
+PROVENANCE_COLUMNS = ("commune_code", "province_code", "synthetic", "version", "source_file",
+                      "source_row", "imported_at")
+
+
+def output_properties(properties: dict, provenance: Sequence) -> dict:
+    """Return a record's properties as served: its fields, then its unit and provenance
+    (the values of `PROVENANCE_COLUMNS`, in that order)."""
+    return {**properties, **dict(zip(PROVENANCE_COLUMNS, provenance, strict=True))}
 
 
 @dataclass

@@ -177,9 +177,9 @@ RECORD_SELECT = ("SELECT f.id, f.properties, f.geometry, f.commune_code, f.provi
 
 def decode_record(row) -> tuple[str, dict, object]:
     """Return (id, output properties, geometry) of a selected record row."""
-    rid, props, wkb, commune, province, synthetic, version, source, source_row, at = row
-    properties = output_properties(json.loads(props), commune, province, bool(synthetic),
-                                   version, source, source_row, at)
+    rid, props, wkb, commune, province, synthetic, *rest = row
+    properties = output_properties(json.loads(props), [commune, province, bool(synthetic),
+                                                       *rest])
     return rid, properties, shapely.from_wkb(wkb) if wkb is not None else None
 
 

@@ -7,6 +7,8 @@
   neutralised. Each export is itself recorded in the trail;
 - `GET /admin/users` the users (never a password hash).
 
+The page's errors are the one HTML error page for a browser, the JSON shape for a script.
+
 There is no route that changes or deletes audit rows, and the database refuses it anyway.
 """
 
@@ -14,24 +16,22 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from flask import Blueprint, Response, current_app, g, jsonify, render_template, request
+from flask import Blueprint, Response, g, jsonify, render_template, request
 
-from geoservice import access, audit, users
+from geoservice import access, audit, services, users
 from geoservice.i18n import request_language
+from geoservice.web.errors import html_errors, wants_html
 
 blueprint = Blueprint("admin", __name__)
 
 
-def _store():
-    return current_app.extensions["geoservice.store"]
-
-
 @blueprint.get("/admin/audit")
 @access.admin
+@html_errors(when=wants_html)
 def audit_page():
     """The audit trail as a readable page."""
     query = audit.parse_query(request.args.to_dict())
-    rows, total = _store().audit_rows(query)
+    rows, total = services.current().store.audit_rows(query)
     kept = {k: v for k, v in request.args.items() if k not in ("offset",)}
     html = render_template("auth/audit.html", lang=request_language(), rows=rows, total=total,
                            query=query, actions=audit.ACTIONS, args=kept)
@@ -39,7 +39,7 @@ def audit_page():
 
 
 def _export(fmt: str):
-    store = _store()
+    store = services.current().store
     query = audit.parse_query(request.args.to_dict())
     rows = audit.rows_for_export(store, query)
     audit.record(store, "audit_export", g.principal.name, fmt,
@@ -73,4 +73,4 @@ def audit_csv():
 @access.admin
 def user_list():
     """The users, their roles, areas and state."""
-    return jsonify({"users": [users.public(u) for u in _store().list_users()]})
+    return jsonify({"users": [users.public(u) for u in services.current().store.list_users()]})

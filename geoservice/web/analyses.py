@@ -12,14 +12,14 @@ tile, and results computed for an older data version are served marked
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
-from flask import Blueprint, Response, current_app, g, jsonify, request, send_file
+from flask import Blueprint, Response, g, jsonify, request, send_file
 
-from geoservice import access
+from geoservice import access, services
+from geoservice import params as P
 from geoservice.access import decide
 from geoservice.api import analyses as api
-from geoservice.api.tiles import MAX_ZOOM, TILE_NAME
+from geoservice.api.tiles import TILE_NAME
 from geoservice.collections import COLLECTIONS
 from geoservice.errors import InvalidParameter, NotFound
 from geoservice.hotspots import density_tiles, runs
@@ -28,7 +28,7 @@ from geoservice.indicators.published import synthetic_notice
 from geoservice.render.legend import legend_png
 from geoservice.render.png import empty_png
 from geoservice.render.tilecache import cache_key
-from geoservice.web.errors import error_response
+from geoservice.tilemath import MAX_ZOOM
 
 blueprint = Blueprint("analyses", __name__)
 META = ("lang", "format")
@@ -36,17 +36,6 @@ PRIVATE = "private, max-age=60"
 VARY = "X-API-Key, Authorization, Cookie"
 TABLE_METHODS = ("emerging", "border")
 ZONE_METHODS = ("gistar", "emerging")
-
-
-@blueprint.record_once
-def _attach(state) -> None:
-    """Give the app's store its run registry, with results in the instance folder."""
-    runs.attach(state.app.extensions["geoservice.store"],
-                Path(state.app.instance_path) / "analyses")
-
-
-def _store():
-    return current_app.extensions["geoservice.store"]
 
 
 def _base() -> str:
@@ -65,7 +54,8 @@ def _params(method: str):
         args.update(body)
     params = parse(method, {k: v for k, v in args.items() if k not in META},
                    decision.province_code)
-    if params.province_code and _store().get("provinces", params.province_code) is None:
+    store = services.current().store
+    if params.province_code and store.get("provinces", params.province_code) is None:
         raise InvalidParameter(f"There is no province {params.province_code}.",
                                parameter="province_code")
     return params, decision.province_code
@@ -93,7 +83,7 @@ def _mark(response: Response, state: str, run) -> Response:
 
 
 def _run_response(run, status: int | None = None) -> Response:
-    store = _store()
+    store = services.current().store
     doc = api.run_document(run, _base(), store.data_version(), synthetic_notice(store))
     response = _private(jsonify(doc))
     pending = run.status in ("queued", "running")
@@ -107,7 +97,8 @@ def _run_response(run, status: int | None = None) -> Response:
 def _lookup(method: str):
     """(result or None, state, run) of the analysis the request names; never waits."""
     params, area = _params(method)
-    result, current, run = runs.registry_for(_store()).available(_store(), params, area)
+    held = services.current()
+    result, current, run = held.analysis_runs.available(held.store, params, area)
     if result is None:
         return None, run.status, run
     return result, "current" if current else "stale", run
@@ -127,7 +118,8 @@ def _result(method: str):
 def run_analysis(method: str):
     """Start an analysis (or find it done): 200 with the result, or 202 with the run."""
     params, area = _params(method)
-    return _run_response(runs.registry_for(_store()).request(_store(), params, area))
+    held = services.current()
+    return _run_response(held.analysis_runs.request(held.store, params, area))
 
 
 @blueprint.get("/analyses/runs/<run_id>")
@@ -135,7 +127,7 @@ def run_analysis(method: str):
 def run_status(run_id: str):
     """A run's status, progress and, once done, its result."""
     decision = decide(g.principal, COLLECTIONS["incidents"])
-    run = runs.registry_for(_store()).run(run_id)
+    run = services.current().analysis_runs.run(run_id)
     if run is None or decision.province_code not in (None, run.area):
         raise NotFound(f"There is no analysis run '{run_id}'.")
     return _run_response(run, 200)
@@ -151,9 +143,9 @@ def density_tile(z: str, x: str, y: str):
     if result is None:
         return _mark(_private(Response(empty_png(256 * scale), mimetype="image/png")), state,
                      run)
-    cache = current_app.extensions["geoservice.tile_cache"]
-    folder, file = cache_key("analyses-density", {"scale": scale}, None, result.token, zoom,
-                             col, row, "png")
+    cache = services.current().tile_cache
+    folder, file = cache_key("analyses-density", {"scale": scale}, None, result.token,
+                             (zoom, col, row), "png")
     data = cache.get(folder, file)
     if data is None:
         data = density_tiles.render_tile(result.file, result.summary["breaks"], zoom, col,
@@ -170,14 +162,8 @@ def _tile_address(z: str, x: str, name: str) -> tuple[int, int, int, int]:
     match = TILE_NAME.match(name)
     if not match:
         raise InvalidParameter("A density tile is <y>.png or <y>@2x.png.", parameter="y")
-    if not (z.isascii() and z.isdigit() and int(z) <= MAX_ZOOM):
-        raise InvalidParameter(f"z must be a whole number from 0 to {MAX_ZOOM}.", parameter="z")
-    limit = 2 ** int(z)
-    if not (x.isascii() and x.isdigit() and int(x) < limit):
-        raise InvalidParameter(f"x must be from 0 to {limit - 1} at zoom {z}.", parameter="x")
-    if int(match.group(1)) >= limit:
-        raise InvalidParameter(f"y must be from 0 to {limit - 1} at zoom {z}.", parameter="y")
-    return int(z), int(x), int(match.group(1)), 2 if match.group(2) else 1
+    zoom, column, row = P.tile_address(z, x, match.group(1), MAX_ZOOM)
+    return zoom, column, row, 2 if match.group(2) else 1
 
 
 @blueprint.get("/analyses/density/legend.json", defaults={"fmt": "json"})
@@ -185,9 +171,7 @@ def _tile_address(z: str, x: str, name: str) -> tuple[int, int, int, int]:
 @access.restricted
 def density_legend(fmt: str):
     """The density legend (classes in incidents per km²) as JSON or PNG."""
-    lang = request.args.get("lang", "vi")
-    if lang not in ("vi", "en"):
-        raise InvalidParameter("lang must be 'vi' or 'en'.", parameter="lang")
+    lang = P.LANG.get(request.args, "vi")
     result, state, run = _result("density")
     if result is None:
         return _run_response(run, 202)
@@ -198,7 +182,7 @@ def density_legend(fmt: str):
                 "cell_km": result.summary["cell_km"]}
         return _mark(_private(jsonify(body)), state, run)
     image = legend_png(density_tiles.TITLE[lang], density_tiles.legend_entries(breaks, lang),
-                       node_modules=current_app.config["GEOSERVICE_NODE_MODULES"] or None)
+                       node_modules=services.current().node_modules)
     return _mark(_private(Response(image, mimetype="image/png")), state, run)
 
 
@@ -224,7 +208,7 @@ def zones(method: str):
     if result is None:
         return _run_response(run, 202)
     body = json.loads(result.frame().to_json(na="null", drop_id=True))
-    if notice := synthetic_notice(_store()):
+    if notice := synthetic_notice(services.current().store):
         body["notice"] = notice
     response = _private(jsonify(body))
     response.mimetype = "application/geo+json"
@@ -241,7 +225,7 @@ def table(method: str):
     result, state, run = _result(method)
     if result is None:
         return _run_response(run, 202)
-    store = _store()
+    store = services.current().store
     body = api.emerging_table(store, result) if method == "emerging" else {
         "rows": result.summary["rows"], "incidents": result.summary["incidents"]}
     notice = synthetic_notice(store)
@@ -256,15 +240,6 @@ def table(method: str):
     return _mark(_private(response), state, run)
 
 
-@blueprint.app_errorhandler(runs.AnalysisNotReady)
-def not_ready(error: runs.AnalysisNotReady):
-    """A layer's features asked for before its analysis exists: 503, retry later."""
-    response = error_response(error.code, error.message, 503)
-    response.headers["Retry-After"] = str(runs.RETRY_AFTER_SECONDS)
-    response.headers["X-Analysis-Run"] = _run_url(error.run)
-    return response
-
-
 @blueprint.before_app_request
 def _forget_status() -> None:
     runs.STATUS.set(None)
@@ -272,9 +247,10 @@ def _forget_status() -> None:
 
 @blueprint.after_app_request
 def _analysis_status(response: Response) -> Response:
-    """Tiles and features of analysis layers: say what they were made from."""
+    """Tiles and features of analysis layers (and their 503 AnalysisNotReady, answered by
+    the one error handler): say what they were made from, and where the run is."""
     noted = runs.STATUS.get()
-    if noted is not None and "X-Analysis-Status" not in response.headers:
+    if noted is not None and "X-Analysis-Run" not in response.headers:
         state, run = noted
         _mark(response, state, run)
     runs.STATUS.set(None)

@@ -4,7 +4,8 @@
   (username, password, csrf_token, next). Success rotates the session: the old session
   cookie content is dropped and a new random session id is issued. Wrong name, wrong
   password, disabled or locked account all get the same page (401), and every attempt is
-  in the audit trail.
+  in the audit trail. Other errors of the form (an expired CSRF token, too many attempts)
+  are the one HTML error page for a browser, the JSON error shape for a script.
 - `POST /logout` (with the CSRF token) ends the session server-side.
 - `GET /auth/session` who is asking (user, key or anonymous), and a CSRF token for scripts
   that call state-changing routes with the session cookie.
@@ -19,7 +20,6 @@ from urllib.parse import urlsplit
 
 from flask import (
     Blueprint,
-    current_app,
     g,
     jsonify,
     redirect,
@@ -30,18 +30,15 @@ from flask import (
 from flask_babel import gettext as _
 from flask_wtf.csrf import generate_csrf
 
-from geoservice import access, audit, users
+from geoservice import access, audit, services, users
 from geoservice.auth import create_key
 from geoservice.errors import InvalidParameter, NotFound
 from geoservice.i18n import request_language
+from geoservice.web.errors import html_errors, wants_html
 
 blueprint = Blueprint("auth", __name__)
 MAX_FIELD = 256
 MAX_BODY = 64 * 1024  # a key request is a few hundred bytes
-
-
-def _store():
-    return current_app.extensions["geoservice.store"]
 
 
 def safe_next(value: str | None) -> str:
@@ -54,11 +51,10 @@ def safe_next(value: str | None) -> str:
 
 
 def login_page(error: str | None = None, status: int = 200, username: str = ""):
-    """Render the sign-in page (also used by the CSRF error handler)."""
+    """Render the sign-in page (`error` "failed": after a refused sign-in)."""
     messages = {
         "failed": _("The user name or password is wrong, or the account is locked or "
                     "disabled."),
-        "expired": _("The form has expired. Please sign in again."),
     }
     lang = request_language()
     html = render_template("auth/login.html", lang=lang, error=messages.get(error),
@@ -69,6 +65,7 @@ def login_page(error: str | None = None, status: int = 200, username: str = ""):
 
 @blueprint.get("/login")
 @access.anyone
+@html_errors
 def login():
     """The sign-in page."""
     if g.principal.kind == "user":
@@ -78,14 +75,16 @@ def login():
 
 @blueprint.post("/login")
 @access.anyone
+@html_errors(when=wants_html)
 def login_submit():
     """Check the form; on success start a new session and return to `next`."""
     username = request.form.get("username", "")[:MAX_FIELD]
     password = request.form.get("password", "")[:MAX_FIELD]
-    config, store = current_app.config, _store()
+    held = services.current()
+    settings, store = held.settings, held.store
     result = users.authenticate(store, username, password,
-                                config["GEOSERVICE_LOGIN_MAX_FAILURES"],
-                                config["GEOSERVICE_LOGIN_LOCKOUT_MINUTES"])
+                                settings["LOGIN_MAX_FAILURES"],
+                                settings["LOGIN_LOCKOUT_MINUTES"])
     remote = request.remote_addr
     if result.user is None:
         audit.record(store, "login_failed", None, username[:100], {"reason": result.reason},
@@ -100,8 +99,7 @@ def login_submit():
         users.close_session(store, old)
     session.clear()  # rotation: nothing of the old session survives
     name = result.user["username"]
-    session["sid"] = users.open_session(store, name, config["GEOSERVICE_SESSION_HOURS"],
-                                        remote)
+    session["sid"] = users.open_session(store, name, settings["SESSION_HOURS"], remote)
     audit.record(store, "login", f"user:{name}", name, {}, remote)
     return redirect(safe_next(request.form.get("next")), 303)
 
@@ -112,9 +110,10 @@ def logout():
     """End the session (server-side too) and go to the sign-in page."""
     sid = session.get("sid")
     if sid:
-        users.close_session(_store(), sid)
+        store = services.current().store
+        users.close_session(store, sid)
         if g.principal.kind == "user":
-            audit.record(_store(), "logout", g.principal.name, g.principal.ident, {},
+            audit.record(store, "logout", g.principal.name, g.principal.ident, {},
                          request.remote_addr)
     session.clear()
     return redirect("/login", 303)
@@ -150,7 +149,7 @@ def _key_row(row: dict) -> dict:
 @access.admin
 def keys():
     """Every API key (never a secret)."""
-    return jsonify({"keys": [_key_row(r) for r in _store().api_keys()]})
+    return jsonify({"keys": [_key_row(r) for r in services.current().store.api_keys()]})
 
 
 @blueprint.post("/admin/keys")
@@ -164,8 +163,8 @@ def key_create():
     unknown = sorted(set(body) - {"name", "role", "area", "layers"})
     if unknown:
         raise InvalidParameter(f"Unknown field '{str(unknown[0])[:50]}'.", parameter="body")
-    store = _store()
-    catalog = current_app.extensions["geoservice.catalog"]
+    held = services.current()
+    store, catalog = held.store, held.catalog
     from geoservice.collections import COLLECTIONS
 
     role, area = body.get("role", "viewer"), body.get("area", users.NATIONAL)
@@ -199,7 +198,7 @@ def _json_body():
 @access.admin
 def key_revoke(key_id: str):
     """Revoke a key."""
-    store = _store()
+    store = services.current().store
     if len(key_id) > 64 or not store.revoke_api_key(key_id):
         raise NotFound(f"There is no active key '{key_id[:64]}'.")
     audit.record(store, "key_revoke", g.principal.name, key_id, {}, request.remote_addr)

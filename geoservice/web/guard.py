@@ -12,8 +12,13 @@ Before every request:
    (forms carry it as `csrf_token`, scripts send the X-CSRFToken header; /auth/session
    gives it); keys are exempt because a browser never sends them on its own;
 4. note the use of an API key in the audit trail (once per key, route kind and minute);
-5. count rate limits (sign-in attempts per address; heavy routes per caller) — 429 in the
-   one JSON error shape.
+5. count rate limits (sign-in attempts per address; heavy routes per caller).
+
+A failed CSRF check and a used-up rate limit are errors of the libraries that find them
+(Flask-WTF, Flask-Limiter); `TRANSLATIONS` turns them into `CsrfRejected` (400) and
+`RateLimited` (429, with Retry-After), answered by the one error handler
+(`geoservice.web.errors`) like every other error: the JSON shape, or the HTML error page
+on page routes.
 """
 
 from __future__ import annotations
@@ -22,6 +27,8 @@ import functools
 import logging
 import os
 import secrets
+import time
+from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
 from urllib.parse import quote
@@ -31,12 +38,18 @@ from flask.sessions import SecureCookieSessionInterface
 from flask_limiter import Limiter, RateLimitExceeded
 from flask_wtf.csrf import CSRFError, CSRFProtect
 
-from geoservice import access, audit
+from geoservice import access, audit, services
 from geoservice.access import ANONYMOUS
 from geoservice.auth import principal_for
-from geoservice.errors import InvalidParameter, Unauthorized
+from geoservice.errors import (
+    CsrfRejected,
+    GeoserviceError,
+    InvalidParameter,
+    RateLimited,
+    Unauthorized,
+)
 from geoservice.users import session_principal
-from geoservice.web.errors import error_response
+from geoservice.web.errors import answer_error, wants_html
 
 LOGGER = logging.getLogger(__name__)
 SESSION_COOKIE = "geoservice_session"
@@ -59,16 +72,16 @@ def init_app(app: Flask) -> None:
         WTF_CSRF_TIME_LIMIT=config["GEOSERVICE_SESSION_HOURS"] * 3600,
     )
     app.session_interface = CookieSessions()
-    csrf = CSRFProtect(app)
-    app.extensions["geoservice.csrf"] = csrf
-    app.register_error_handler(CSRFError, _csrf_error)
-    app.register_error_handler(RateLimitExceeded, _too_many)
+    held = services.of(app)
+    held.csrf = CSRFProtect(app)
+    for library_error in TRANSLATIONS:
+        app.register_error_handler(library_error, _translated)
     limiter = Limiter(
         key_func=_caller, app=app, storage_uri=config["GEOSERVICE_RATELIMIT_STORAGE"],
         default_limits=[_limit_for_request], default_limits_exempt_when=_not_limited,
         headers_enabled=True, strategy="fixed-window", key_prefix="geoservice",
     )
-    app.extensions["geoservice.limiter"] = limiter
+    held.limiter = limiter
     _check_limited_routes_only(app, limiter)
 
 
@@ -128,7 +141,8 @@ def _instance_secret(instance: Path) -> str:
 def identify():
     """Set g.principal, enforce the route's access level, CSRF, and note key use."""
     app = current_app
-    store = app.extensions["geoservice.store"]
+    held = services.current()
+    store = held.store
     g.principal = ANONYMOUS
     _refuse_nul()
     principal = principal_for(store, request.headers)
@@ -152,10 +166,10 @@ def identify():
                             303)
         raise
     if request.method not in SAFE_METHODS and principal.kind != "key":
-        app.extensions["geoservice.csrf"].protect()
+        held.csrf.protect()
     if principal.kind == "key":
         audit.key_use(store, principal, request.blueprint or request.endpoint, request.path,
-                      request.remote_addr)
+                      request.remote_addr, seen=held.key_uses)
     return None
 
 
@@ -174,29 +188,29 @@ def _refuse_nul() -> None:
             raise InvalidParameter("The request contains a NUL character.", parameter=label)
 
 
-def wants_html() -> bool:
-    """True when the client prefers an HTML page to JSON (a browser, not a script)."""
-    return request.accept_mimetypes.best_match(["application/json", "text/html"]) \
-        == "text/html"
+def _csrf_rejected(error: CSRFError) -> CsrfRejected:
+    return CsrfRejected("The form or request carries no valid CSRF token: reload the page "
+                        "(scripts send the X-CSRFToken header; GET /auth/session gives it).",
+                        detail=error.description)
 
 
-def _csrf_error(error: CSRFError):
-    if request.endpoint == LOGIN_ENDPOINT:
-        from geoservice.web.auth import login_page
-
-        return login_page(error="expired", status=400)
-    return error_response("CSRFError", "The form or request carries no valid CSRF token: "
-                          "reload the page (scripts send the X-CSRFToken header; "
-                          "GET /auth/session gives it).", 400)
+def _rate_limited(error: RateLimitExceeded) -> RateLimited:
+    limit = services.current().limiter.current_limit
+    seconds = int(limit.reset_at - time.time()) if limit is not None else 60
+    return RateLimited(str(error.description), seconds)
 
 
-def _too_many(error: RateLimitExceeded):
-    response = error_response("TooManyRequests", f"Too many requests: at most "
-                              f"{error.description}. Wait a little and try again.", 429)
-    for header, value in error.get_headers():
-        if header.lower() != "content-type":
-            response.headers[header] = value
-    return response
+# The libraries' errors, and the domain error each one is answered as.
+TRANSLATIONS: dict[type[Exception], Callable[..., GeoserviceError]] = {
+    CSRFError: _csrf_rejected,
+    RateLimitExceeded: _rate_limited,
+}
+
+
+def _translated(error: Exception):
+    """Answer a library's error as its domain error (`TRANSLATIONS`), by the one handler."""
+    translate = next(func for cls, func in TRANSLATIONS.items() if isinstance(error, cls))
+    return answer_error(translate(error))
 
 
 def _caller() -> str:

@@ -37,7 +37,7 @@ from markupsafe import Markup
 from geoservice import access, services
 from geoservice import params as P
 from geoservice.api.context import VIETNAM_BOUNDS
-from geoservice.errors import GeoserviceError, InvalidParameter, SourceMissing, status_for
+from geoservice.errors import GeoserviceError, InvalidParameter, SourceMissing
 from geoservice.i18n import LANGUAGES, request_language
 from geoservice.indicators import published
 from geoservice.indicators.names import CERTIFICATION_GROUPS
@@ -77,18 +77,12 @@ def map_view():
 
 
 def map_page() -> Response:
-    """Render the map page for the current request; its errors are HTML pages too."""
+    """Render the map page for the current request (its errors are the HTML error page:
+    `geoservice.web.errors.PAGE_ENDPOINTS`)."""
     lang = request_language()
-    try:
-        years = _store().record_years("certification")
-        year = _parse_page_args(request.args, years)
-        page = _render(lang, year, years)
-    except GeoserviceError as error:
-        status = status_for(error)
-        if status >= 500:
-            LOGGER.error("%s: %s (%s)", error.code, error.message, error.detail)
-        page = make_response(render_template("map/error.html", lang=lang, status=status,
-                                             message=error.message), status)
+    years = _store().record_years("certification")
+    year = _parse_page_args(request.args, years)
+    page = _render(lang, year, years)
     page.vary.update(("Accept", "Cookie"))
     chosen = request.args.get("lang")
     if chosen in LANGUAGES and request.cookies.get("lang") != chosen:

@@ -158,7 +158,8 @@ def auth_paths() -> dict:
                                                        "content": {**html, "application/json":
                                                                    {"schema": ERROR}}},
                                    "401": {"description": "Sign-in failed", "content": html},
-                                   **_errors("429")}}},
+                                   "429": {**_errors("429")["429"], "content": {
+                                       **html, "application/json": {"schema": ERROR}}}}}},
         "/logout": {"post": {"operationId": "logout", "summary": "Sign out (CSRF token)",
                              "responses": redirect}},
         "/auth/session": _get("who_am_i", "Who is asking, and a CSRF token"),

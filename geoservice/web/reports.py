@@ -19,7 +19,6 @@ from flask import (
     Blueprint,
     Response,
     g,
-    render_template,
     request,
     send_from_directory,
     stream_with_context,
@@ -27,7 +26,7 @@ from flask import (
 
 from geoservice import access, i18n, services
 from geoservice import params as P
-from geoservice.errors import GeoserviceError, NotFound, status_for
+from geoservice.errors import NotFound
 from geoservice.render.fonts import FONT_FILES, font_path
 from geoservice.reports.units import ReportRequest, parse_request
 
@@ -80,20 +79,12 @@ def report(kind: str, code: str, fmt: str):
 
 
 def _preview(kind: str, code: str):
-    """The HTML preview; its errors are HTML pages with the right status."""
+    """The HTML preview (its errors are the HTML error page: `geoservice.web.errors`)."""
     from geoservice.reports.document import report_context
     from geoservice.reports.pdf import render_html
 
-    try:
-        parsed = _parse(kind, code)
-        context = report_context(services.current(), parsed, g.principal)
-    except GeoserviceError as error:
-        status = status_for(error)
-        if status >= 500:
-            LOGGER.error("%s: %s (%s)", error.code, error.message, error.detail)
-        lang = request.args.get("lang")
-        return render_template("reports/error.html", error=error.message, status=status,
-                               lang=lang if lang in i18n.LANGUAGES else "vi"), status
+    parsed = _parse(kind, code)
+    context = report_context(services.current(), parsed, g.principal)
     return _private(Response(render_html(context, preview=True, node_modules=_node_modules()),
                              mimetype="text/html"))
 

@@ -36,11 +36,9 @@ from geoservice import params as P
 from geoservice.api import tiles as tileapi
 from geoservice.api.context import VIETNAM_BOUNDS
 from geoservice.errors import (
-    GeoserviceError,
     InvalidParameter,
     NotFound,
     SourceMissing,
-    status_for,
 )
 from geoservice.web.context import context
 
@@ -57,8 +55,8 @@ VENDOR_FOLDERS = {
 }
 VENDOR_MAX_AGE = 365 * 24 * 3600
 PAGE_TEXT = {
-    "vi": {"title": "Bản đồ geoservice", "map": "Bản đồ", "error": "Không mở được bản đồ"},
-    "en": {"title": "geoservice map", "map": "Map", "error": "The map cannot be opened"},
+    "vi": {"title": "Bản đồ geoservice", "map": "Bản đồ"},
+    "en": {"title": "geoservice map", "map": "Map"},
 }
 
 
@@ -98,22 +96,15 @@ def style():
 
 @blueprint.get("/viewer")
 def viewer():
-    """The map page (HTML; its errors are HTML pages too)."""
+    """The map page (HTML; its errors are the HTML error page, `geoservice.web.errors`)."""
     args = request.args.to_dict()
-    lang = args["lang"] if args.get("lang") in PAGE_TEXT else "vi"  # the error page's
+    _style(dict(args))
+    lang = P.LANG.get(args, "vi")
+    if not (maplibre_dist() / "maplibre-gl.js").is_file():
+        raise SourceMissing(f"MapLibre GL JS is not installed: npm package "
+                            f"{MAPLIBRE_PACKAGE} (run `npm ci` in the project folder).",
+                            detail=f"looked in {maplibre_dist()}")
     text = PAGE_TEXT[lang]
-    try:
-        _style(dict(args))
-        if not (maplibre_dist() / "maplibre-gl.js").is_file():
-            raise SourceMissing(f"MapLibre GL JS is not installed: npm package "
-                                f"{MAPLIBRE_PACKAGE} (run `npm ci` in the project folder).",
-                                detail=f"looked in {maplibre_dist()}")
-    except GeoserviceError as error:
-        status = status_for(error)
-        if status >= 500:
-            LOGGER.error("%s: %s (%s)", error.code, error.message, error.detail)
-        return render_template("viewer.html", lang=lang, text=text,
-                               error=error.message), status
     if "layers" in args:
         style_url = url_for("viewer.style", **args)
     else:

@@ -15,9 +15,10 @@ import shapely
 from PIL import Image
 
 from geoservice.auth import create_key
+from geoservice.demo.planted import PLANTED_AREAS
 from geoservice.indicators.compute import records_frame
 from geoservice.layers.catalog import load_catalog
-from geoservice.records.demo import PLANTED_AREAS
+from geoservice.services import of as services_of
 from geoservice.store.records import ImportBatch, RecordWrite
 from tests.web.helpers import assert_error, decode
 from tests.web.test_tiles import demo_db  # noqa: F401 - the shared session fixture
@@ -34,7 +35,7 @@ def demo_app(make_app, demo_db):  # noqa: F811
 
 
 def key(app, area="national"):
-    return {"X-API-Key": create_key(app.extensions["geoservice.store"], f"k{area}", "viewer",
+    return {"X-API-Key": create_key(services_of(app).store, f"k{area}", "viewer",
                                     area)[1]}
 
 
@@ -73,7 +74,7 @@ def nearest_area_km(lon, lat):
 # --- runs ------------------------------------------------------------------------------------
 
 def test_runs_progress_finish_are_cached_and_follow_the_data(demo_app):
-    client, store = demo_app.test_client(), demo_app.extensions["geoservice.store"]
+    client, store = demo_app.test_client(), services_of(demo_app).store
     national = key(demo_app)
     first = client.post("/analyses/gistar", json={"zones": "hex", "size_km": 5},
                         headers=national)
@@ -120,7 +121,7 @@ def test_maps_never_wait_and_serve_the_previous_result_while_computing(demo_app,
 
     from geoservice.hotspots import compute
 
-    client, store = demo_app.test_client(), demo_app.extensions["geoservice.store"]
+    client, store = demo_app.test_client(), services_of(demo_app).store
     national = key(demo_app)
     gate = threading.Event()
     real = compute.COMPUTE["gistar"]
@@ -139,6 +140,8 @@ def test_maps_never_wait_and_serve_the_previous_result_while_computing(demo_app,
     features = client.get("/collections/hotspots-gistar/items", headers=national)
     assert_error(decode(features, 503), 503, "AnalysisNotReady")  # its defaults: held too
     assert features.headers["Retry-After"]
+    assert features.headers["X-Analysis-Status"] in ("queued", "running")
+    assert "/analyses/runs/" in features.headers["X-Analysis-Run"]  # another run: defaults
     gate.set()
     wait(client, run_url(waiting), national)
     ready = client.get(url, headers=national)
@@ -169,7 +172,7 @@ def test_maps_never_wait_and_serve_the_previous_result_while_computing(demo_app,
 # --- access and errors -------------------------------------------------------------------------
 
 def test_access_is_the_incidents_decision(demo_app):
-    client, store = demo_app.test_client(), demo_app.extensions["geoservice.store"]
+    client, store = demo_app.test_client(), services_of(demo_app).store
     for url in ("/analyses/gistar", "/analyses/density/9/405/221.png",
                 "/analyses/emerging/table", "/analyses/density.tif"):
         assert_error(decode(client.get(url), 401), 401, "Unauthorized")

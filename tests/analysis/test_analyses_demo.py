@@ -18,6 +18,7 @@ from geoservice.api import analyses as api
 from geoservice.hotspots import emerging
 from geoservice.hotspots.scope import neighbours_of
 from geoservice.indicators.compute import records_frame
+from geoservice.services import of as services_of
 from geoservice.store import FeatureQuery
 from geoservice.store.records import ImportBatch, RecordWrite
 from tests.analysis.test_analyses_api import (
@@ -151,7 +152,7 @@ def test_csv_cells_that_look_like_formulas_are_neutralised():
 
 def test_border_view_by_neighbour_and_band(demo_app):  # noqa: F811
     client, national = demo_app.test_client(), key(demo_app)
-    store = demo_app.extensions["geoservice.store"]
+    store = services_of(demo_app).store
     body = decode(ready(client, "/analyses/border/table?year=2024", national))
     communes = store.query("communes", FeatureQuery(limit=10**6)).features
     facing = {code: {fid for fid, props, _g in communes
@@ -182,7 +183,7 @@ def test_border_view_by_neighbour_and_band(demo_app):  # noqa: F811
 def test_gistar_finds_a_planted_cluster_on_both_backends(app):
     """The fixture boundaries on SQLite and PostGIS, with incidents written here: one at
     every commune and a dense cluster at Lũng Cú."""
-    store = app.extensions["geoservice.store"]
+    store = services_of(app).store
     communes = store.query("communes", FeatureQuery(limit=10**6)).features
     rng = np.random.default_rng(9)
     records = []

@@ -14,6 +14,7 @@ import shapely
 from geoservice.boundaries.build import OVERLAP_TOLERANCE_KM2
 from geoservice.boundaries.quality import TARGETS
 from geoservice.geodesy import area_km2
+from geoservice.services import of as services_of
 from tests.conftest import NODE_MODULES
 
 pytestmark = pytest.mark.fullbuild
@@ -130,7 +131,7 @@ def national_app(country, tmp_path_factory):
     instance = tmp_path_factory.mktemp("national-app")
     write_geopackage(result, instance / GPKG_NAME)
     app = create_app({"INSTANCE_PATH": str(instance), "TILE_CACHE": "none"})
-    store = app.extensions["geoservice.store"]
+    store = services_of(app).store
     load_boundaries(store, instance / GPKG_NAME)
     load_demo(store)
     yield app
@@ -148,11 +149,11 @@ def test_every_layer_renders_over_the_whole_country(national_app):
     from geoservice.auth import create_key
     from tests.web.test_tiles import CATALOG, tile_of
 
-    store = national_app.extensions["geoservice.store"]
+    store = services_of(national_app).store
     key = {"X-API-Key": create_key(store, "full build", "viewer", "national")[1]}
     client = national_app.test_client()
     for layer_id in sorted(CATALOG):
-        (z, x, y), *_ = tile_of(layer_id, store)
+        (z, x, y), *_ = tile_of(layer_id, national_app)
         mvt = client.get(f"/tiles/{layer_id}/{z}/{x}/{y}.mvt", headers=key)
         assert mvt.status_code == 200 and len(mvt.data) < 500 * 1024, layer_id
         assert mapbox_vector_tile.decode(mvt.data)[layer_id]["features"], layer_id

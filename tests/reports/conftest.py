@@ -9,6 +9,7 @@ import uuid
 import pytest
 
 from geoservice.auth import create_key
+from geoservice.services import of as services_of
 from tests.conftest import _drop_schema, _postgis_schema_url, _require_postgis
 from tests.web.test_tiles import demo_db  # noqa: F401 - the shared session fixture
 
@@ -47,6 +48,6 @@ def backend_app(request, make_app, demo_db):  # noqa: F811
 
 def key_headers(app, area: str) -> dict:
     """Headers with a new viewer key for `area` ('national' or a province code)."""
-    _row, key = create_key(app.extensions["geoservice.store"], f"reports {area}", "viewer",
+    _row, key = create_key(services_of(app).store, f"reports {area}", "viewer",
                            area)
     return {"X-API-Key": key}

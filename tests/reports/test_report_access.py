@@ -14,6 +14,7 @@ from geoservice.indicators import compute as ind
 from geoservice.layers.catalog import load_catalog
 from geoservice.layers.params import with_params
 from geoservice.render.png import render_image
+from geoservice.services import of as services_of
 from tests.reports.conftest import key_headers
 from tests.reports.helpers import count, flat, largest_image, page_texts, read_pdf
 
@@ -76,7 +77,7 @@ def pixels_of(reader, colour) -> int:
 
 
 def test_anonymous_readers_get_the_public_sections_only(app):
-    store = app.extensions["geoservice.store"]
+    store = services_of(app).store
     text, reader = report(app, f"/reports/province/08.pdf?year={YEAR}")
     assert_omitted(text, store, "08", SIGN_IN)
     assert text.count(SIGN_IN) == 1  # one sentence, where the sections would be
@@ -85,7 +86,7 @@ def test_anonymous_readers_get_the_public_sections_only(app):
 
 
 def test_national_and_other_province_keys(app):
-    store = app.extensions["geoservice.store"]
+    store = services_of(app).store
     text, _reader = report(app, f"/reports/province/08.pdf?year={YEAR}",
                            key_headers(app, "11"))
     assert_omitted(text, store, "08", OTHER_AREA)
@@ -101,7 +102,7 @@ def test_national_and_other_province_keys(app):
 
 
 def test_hot_spots_are_drawn_only_for_readers_who_may_see_them(app):
-    store = app.extensions["geoservice.store"]
+    store = services_of(app).store
     colour = hot_spot_colour(store, YEAR)
     url = f"/reports/commune/00715.pdf?year={YEAR}"
     _text, allowed = report(app, url, key_headers(app, "08"))
@@ -113,7 +114,7 @@ def test_hot_spots_are_drawn_only_for_readers_who_may_see_them(app):
 
 
 def test_a_province_key_sees_only_its_own_rows_of_a_border_sector(app):
-    store = app.extensions["geoservice.store"]
+    store = services_of(app).store
     text, _reader = report(app, f"/reports/border/CN.pdf?year={YEAR}",
                            key_headers(app, "08"))
     assert "Số liệu hạn chế chỉ gồm các xã, phường thuộc Tỉnh Tuyên Quang" in text

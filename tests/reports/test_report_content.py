@@ -16,6 +16,7 @@ from geoservice.layers.catalog import load_catalog
 from geoservice.layers.params import with_params
 from geoservice.render.fonts import font_path
 from geoservice.render.png import render_image
+from geoservice.services import of as services_of
 from tests.conftest import NODE_MODULES
 from tests.reports.conftest import key_headers
 from tests.reports.helpers import (
@@ -111,7 +112,7 @@ def assert_map_classified(reader, store, communes: list[str], year: int):
 
 
 def test_province_report_has_the_indicator_values_fonts_and_map(backend_app):
-    store = backend_app.extensions["geoservice.store"]
+    store = services_of(backend_app).store
     reader, texts = get_pdf(backend_app, f"/reports/province/08.pdf?year={YEAR}&lang=vi",
                             key_headers(backend_app, "national"))
     everything = flat(" ".join(texts))
@@ -144,7 +145,7 @@ def test_province_report_has_the_indicator_values_fonts_and_map(backend_app):
 
 
 def test_commune_report_of_a_border_commune(app):
-    store = app.extensions["geoservice.store"]
+    store = services_of(app).store
     reader, texts = get_pdf(app, f"/reports/commune/00715.pdf?year={YEAR}",
                             key_headers(app, "08"))
     everything = flat(" ".join(texts))
@@ -165,7 +166,7 @@ def test_commune_report_of_a_border_commune(app):
 
 
 def test_border_sector_report_rolls_up_the_communes_facing_laos(backend_app):
-    store = backend_app.extensions["geoservice.store"]
+    store = services_of(backend_app).store
     reader, texts = get_pdf(backend_app, f"/reports/border/LA.pdf?year={YEAR}",
                             key_headers(backend_app, "national"))
     everything = flat(" ".join(texts))
@@ -197,7 +198,7 @@ def test_border_sector_report_rolls_up_the_communes_facing_laos(backend_app):
 
 
 def test_english_report_has_english_headings_and_numbers(app):
-    store = app.extensions["geoservice.store"]
+    store = services_of(app).store
     reader, texts = get_pdf(app, f"/reports/province/11.pdf?year={YEAR}&lang=en")
     everything = flat(" ".join(texts))
     for heading in ("Security and order report: Điện Biên Province", "Key figures",

@@ -10,6 +10,7 @@ import zipfile
 
 import pytest
 
+from geoservice.services import of as services_of
 from geoservice.store import FeatureQuery
 from tests.reports.helpers import flat, page_texts, read_pdf
 from tests.web.helpers import assert_error, decode
@@ -70,7 +71,7 @@ def test_preview_is_the_same_report_as_a_page(app):
 
 
 def test_province_zip_of_commune_reports(app):
-    store = app.extensions["geoservice.store"]
+    store = services_of(app).store
     codes = [fid for fid, _p, _g in store.query("communes", FeatureQuery(
         limit=2, province_code="11")).features]
     response = app.test_client().get(

@@ -13,6 +13,7 @@ import pytest
 
 from geoservice.auth import create_key
 from geoservice.records.importer import run_import
+from geoservice.services import of as services_of
 from geoservice.store.records import RecordQuery
 
 PASSWORD = "Mật khẩu đủ dài 2025!"
@@ -56,7 +57,7 @@ class World:
     @property
     def store(self):
         """The app's store."""
-        return self.app.extensions["geoservice.store"]
+        return services_of(self.app).store
 
 
 def seed(store) -> dict[str, list[str]]:

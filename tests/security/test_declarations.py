@@ -10,6 +10,7 @@ import re
 import pytest
 
 from geoservice import access
+from geoservice.services import of as services_of
 from tests.security.conftest import add_user, key_headers, sign_in
 from tests.web.helpers import assert_error, decode
 
@@ -63,7 +64,7 @@ def test_a_route_without_a_declaration_is_closed_to_everyone(make_app, loaded_db
     assert undeclared(app) == ["/undeclared (undeclared)"]
     client = app.test_client()
     assert_error(decode(client.get("/undeclared"), 403), 403, "Forbidden")
-    admin = key_headers(app.extensions["geoservice.store"], role="admin")
+    admin = key_headers(services_of(app).store, role="admin")
     body = decode(client.get("/undeclared", headers=admin), 403)
     assert "declares no access rule" in body["description"]
     app.view_functions["undeclared"] = access.public(lambda: "open")
@@ -82,7 +83,7 @@ def test_levels_admit_whom_they_say(make_app, loaded_db, level, anonymous, viewe
     app = make_app(loaded_db)
     setattr(view := (lambda: "ok"), access.ATTRIBUTE, level)
     app.add_url_rule("/probe", "probe", view)
-    store, client = app.extensions["geoservice.store"], app.test_client()
+    store, client = services_of(app).store, app.test_client()
     got = [client.get("/probe", headers=headers).status_code for headers in (
         {}, key_headers(store, "viewer", "08"), key_headers(store, "editor", "08"),
         key_headers(store, "admin"))]
@@ -94,7 +95,7 @@ def test_levels_admit_whom_they_say(make_app, loaded_db, level, anonymous, viewe
 
 def test_without_public_access_everything_but_sign_in_needs_a_user_or_key(make_app, loaded_db):
     app = make_app(loaded_db, PUBLIC_ACCESS="false")
-    client, store = app.test_client(), app.extensions["geoservice.store"]
+    client, store = app.test_client(), services_of(app).store
     for url in ("/collections", "/collections/provinces/items", "/tiles", "/api",
                 "/tiles/provinces/5/25/14.mvt", "/styles/geoservice.json"):
         assert_error(decode(client.get(url), 401), 401, "Unauthorized")

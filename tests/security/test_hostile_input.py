@@ -10,6 +10,7 @@ import zipfile
 import pytest
 
 from geoservice.records.parsing.reading import MAX_XLSX_UNCOMPRESSED
+from geoservice.services import of as services_of
 from tests.security.conftest import key_headers
 from tests.web.helpers import assert_error, decode
 
@@ -143,7 +144,7 @@ def test_deeply_nested_or_huge_json_bodies_are_400(world):
 
 def test_oversized_requests_are_413(make_app, loaded_db):
     app = make_app(loaded_db, MAX_UPLOAD_MB=1)
-    response = upload(app.test_client(), key_headers(app.extensions["geoservice.store"],
+    response = upload(app.test_client(), key_headers(services_of(app).store,
                                                      "editor"), b"a" * (2 * 1024 * 1024),
                       "lon.csv")
     assert_error(decode(response, 413), 413, "RequestEntityTooLarge")

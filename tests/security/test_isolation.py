@@ -18,6 +18,7 @@ import pytest
 from PIL import Image
 
 from geoservice.collections import COLLECTIONS
+from geoservice.services import of as services_of
 from geoservice.store.records import RecordQuery
 from tests.security.conftest import (
     MARKERS,
@@ -43,7 +44,7 @@ def tile_xy(lon: float, lat: float, z: int) -> tuple[int, int]:
 
 
 def restricted_ids(app) -> list[str]:
-    catalog = app.extensions["geoservice.catalog"]
+    catalog = services_of(app).catalog
     return sorted({*RESTRICTED_COLLECTIONS, *(i for i, layer in catalog.items()
                                               if layer.restricted)})
 

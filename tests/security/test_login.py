@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from geoservice import users
+from geoservice.services import of as services_of
 from geoservice.store.security import AuditQuery
 from tests.security.conftest import (
     CSRF_INPUT,
@@ -76,7 +77,7 @@ def test_sign_in_sets_a_fresh_http_only_lax_session(world):
 
 def test_secure_cookie_when_served_over_https(make_app, loaded_db):
     app = make_app(loaded_db, SESSION_COOKIE_SECURE="true")
-    name = add_user(app.extensions["geoservice.store"])
+    name = add_user(services_of(app).store)
     client = app.test_client()
     response = client.post("/login", base_url="https://localhost", data={
         "username": name, "password": PASSWORD,
@@ -214,7 +215,7 @@ def test_heavy_routes_are_rate_limited_per_caller(make_app, loaded_db):
 
     app = make_app(loaded_db, HEAVY_RATE_LIMIT="2 per minute")
     app.add_url_rule("/probe", "probe", access.heavy(access.public(lambda: "ok")))
-    store, client = app.extensions["geoservice.store"], app.test_client()
+    store, client = services_of(app).store, app.test_client()
     assert [client.get("/probe").status_code for _ in range(3)] == [200, 200, 429]
     editor = key_headers(store, "editor", "08")
     other = key_headers(store, "editor", "08")

@@ -14,6 +14,7 @@ from shapely.geometry import shape
 from geoservice.layers.catalog import load_catalog
 from geoservice.layers.source import prepare
 from geoservice.render.tiles import mvt_tile
+from geoservice.services import of as services_of
 from geoservice.store import open_store
 from geoservice.store.postgis_tiles import can_tile
 from geoservice.tilemath import WORLD
@@ -123,7 +124,7 @@ def test_an_empty_database_tile_is_empty_bytes(store):
 def test_the_service_answers_database_tiles(make_app, loaded_postgis):
     app = make_app(None, DATABASE_URL=loaded_postgis, DATABASE_MVT_MIN_ZOOM=0,
                    TILE_CACHE="none")
-    store = app.extensions["geoservice.store"]
+    store = services_of(app).store
     layer = CATALOG["border-communes"]
     (z, x, y), = _tiles_over(prepare(store, layer), 10, count=1)
     response = app.test_client().get(f"/tiles/border-communes/{z}/{x}/{y}.mvt")

@@ -10,6 +10,8 @@ from urllib.parse import parse_qs, urlsplit
 
 import shapely.geometry
 
+from geoservice.services import of as services_of
+
 BASE = "http://localhost"
 ERROR_KEYS = {"code", "description", "status"}
 
@@ -115,5 +117,5 @@ def serving(loaded_db, instance, **config):
     finally:
         running.httpd.shutdown()
         running.thread.join(10)
-        app.extensions["geoservice.store"].close()
+        services_of(app).store.close()
         quiet.setLevel(level)

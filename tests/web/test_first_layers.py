@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from types import SimpleNamespace
 
+from geoservice.services import of as services_of
 from geoservice.web.mappage import DEFAULT_INDICATOR, VISIBLE, prepare_first_layers
 from tests.web.test_tiles import demo_db  # noqa: F401  (fixture)
 
@@ -17,7 +18,7 @@ def test_the_maps_first_layers_are_prepared_and_then_served_without_preparing(
     assert prepare_first_layers(app) == [*VISIBLE, DEFAULT_INDICATOR]
     prepared = []
     monkeypatch.setattr(tilesource, "prepare", lambda *a, **k: prepared.append(a[1].id))
-    year = app.extensions["geoservice.store"].record_years("certification")[-1]
+    year = services_of(app).store.record_years("certification")[-1]
     client = app.test_client()
     for path in ("/tiles/communes/9/404/226.mvt", "/tiles/provinces/6/50/28.mvt",
                  f"/tiles/{DEFAULT_INDICATOR}/6/50/28.mvt?year={year}"):
@@ -41,5 +42,5 @@ def test_the_gunicorn_hook_prepares_our_app_and_leaves_other_apps_alone(
     threads = preparing()
     assert len(threads) == 1 and threads[0].daemon
     threads[0].join(120)
-    prepared = {key[0] for key in app.extensions["geoservice.sources"]._items}
+    prepared = {key[0] for key in services_of(app).sources._items}
     assert prepared == {*VISIBLE, DEFAULT_INDICATOR}

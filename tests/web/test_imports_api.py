@@ -11,6 +11,7 @@ import pytest
 
 from geoservice.auth import create_key
 from geoservice.boundaries.load import load_boundaries
+from geoservice.services import of as services_of
 from tests.records.test_importer import FIXED, MESSY
 from tests.web.helpers import assert_error, decode
 
@@ -23,12 +24,12 @@ INCIDENTS = ("Mã vụ việc,Tỉnh,Xã,Ngày,Loại,Kinh độ,Vĩ độ,Mức
 @pytest.fixture
 def app(make_app, store_url, built):
     app = make_app(None, DATABASE_URL=store_url)
-    load_boundaries(app.extensions["geoservice.store"], built.gpkg)
+    load_boundaries(services_of(app).store, built.gpkg)
     return app
 
 
 def key(app, role="editor", area="national"):
-    return {"X-API-Key": create_key(app.extensions["geoservice.store"], "test", role, area)[1]}
+    return {"X-API-Key": create_key(services_of(app).store, "test", role, area)[1]}
 
 
 def upload(client, kind, text, headers, query="", name="hop-tac.csv"):
@@ -106,7 +107,7 @@ def test_uploads_need_a_valid_key(app, headers, status, code):
 
 
 def test_viewers_cannot_import_and_revoked_keys_are_refused(app):
-    client, store = app.test_client(), app.extensions["geoservice.store"]
+    client, store = app.test_client(), services_of(app).store
     assert_error(decode(upload(client, "cooperation", FIXED, key(app, role="viewer")), 403),
                  403, "Forbidden")
     row, text = create_key(store, "portal", "editor", "national")

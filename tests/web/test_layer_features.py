@@ -8,6 +8,7 @@ import pytest
 from geoservice.auth import create_key
 from geoservice.collections import COLLECTIONS
 from geoservice.layers.catalog import load_catalog
+from geoservice.services import of as services_of
 from tests.web.helpers import assert_error, decode, get
 from tests.web.test_tiles import demo_db  # noqa: F401 - the shared session fixture
 
@@ -73,7 +74,7 @@ def test_bad_layer_requests(client, url, status, parameter):
 
 
 def test_restricted_layers_follow_the_access_decision(client):
-    store = client.application.extensions["geoservice.store"]
+    store = services_of(client.application).store
     assert_error(decode(client.get("/collections/cooperation-lines/items"), 401), 401,
                  "Unauthorized")
     key = {"X-API-Key": create_key(store, "p", "viewer", "11")[1]}

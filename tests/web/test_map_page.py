@@ -26,6 +26,7 @@ from geoservice.errors import ConfigError
 from geoservice.indicators import published
 from geoservice.layers.catalog import load_catalog
 from geoservice.layers.definition import THEMES
+from geoservice.services import of as services_of
 from geoservice.store import FeatureQuery, open_store
 from geoservice.store.records import RecordQuery
 from tests.conftest import NODE_MODULES, REPO_ROOT
@@ -75,7 +76,7 @@ def client(app):
 
 
 def national_key(app) -> dict:
-    return {"X-API-Key": create_key(app.extensions["geoservice.store"], "map", "viewer",
+    return {"X-API-Key": create_key(services_of(app).store, "map", "viewer",
                                     "national")[1]}
 
 
@@ -176,7 +177,7 @@ def test_the_layers_offered_are_those_the_reader_may_see_grouped_by_theme(app, c
     principal = Principal("n", None, True) if who == "national" else ANONYMOUS
     _response, page = page_of(client, headers=headers)
     config = page.json("map-config")
-    catalog = app.extensions["geoservice.catalog"]
+    catalog = services_of(app).catalog
     readable = tileapi.readable_layers(catalog, principal)
     assert [layer["id"] for layer in config["layers"]] == readable
     assert all(layer["title"] == catalog[layer["id"]].title("vi") for layer in config["layers"])
@@ -200,7 +201,7 @@ def test_the_layers_offered_are_those_the_reader_may_see_grouped_by_theme(app, c
 def test_years_groups_and_the_synthetic_notice(app, client):
     _response, page = page_of(client)
     config = page.json("map-config")
-    store = app.extensions["geoservice.store"]
+    store = services_of(app).store
     assert config["years"] == store.record_years("certification") and config["years"]
     assert config["year"] == config["years"][-1]
     years = [t[1]["value"] for t in page.tags if t[0] == "option" and
@@ -231,7 +232,7 @@ def test_language_by_parameter_then_cookie(app, client):
     assert page.find("html")[0][1]["lang"] == "en"
     assert "lang=en" in response.headers["Set-Cookie"]
     config = page.json("map-config")
-    catalog = app.extensions["geoservice.catalog"]
+    catalog = services_of(app).catalog
     assert all(layer["title"] == catalog[layer["id"]].title("en") for layer in config["layers"])
     texts = page.json("map-text")
     with app.test_request_context("/?lang=en"):

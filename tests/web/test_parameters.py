@@ -14,7 +14,7 @@ import pytest
 from geoservice import params as P
 from geoservice.auth import create_key
 from geoservice.errors import InvalidParameter
-from geoservice.services import of
+from geoservice.services import of as services_of
 from tests.web.helpers import assert_error, decode
 from tests.web.test_tiles import demo_db  # noqa: F401 - the shared session fixture
 
@@ -53,7 +53,8 @@ def demo_app(make_app, demo_db):  # noqa: F811
 
 @pytest.fixture
 def national_key(demo_app):
-    return {"X-API-Key": create_key(of(demo_app).store, "knational", "viewer", "national")[1]}
+    store = services_of(demo_app).store
+    return {"X-API-Key": create_key(store, "knational", "viewer", "national")[1]}
 
 
 def _answer(client, url, headers):

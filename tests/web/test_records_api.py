@@ -9,6 +9,7 @@ import pytest
 import shapely
 
 from geoservice.boundaries.load import load_boundaries
+from geoservice.services import of as services_of
 from geoservice.store.records import ImportBatch, RecordWrite
 from tests.web.helpers import assert_error, decode, get
 
@@ -33,7 +34,7 @@ ROWS = [
 @pytest.fixture
 def client(make_app, store_url, built):
     app = make_app(None, DATABASE_URL=store_url)
-    store = app.extensions["geoservice.store"]
+    store = services_of(app).store
     load_boundaries(store, built.gpkg)
     store.apply_records(ROWS, ImportBatch("certification", "ket-qua-2025.xlsx", "0" * 64,
                                           "tester"))

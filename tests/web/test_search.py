@@ -11,6 +11,7 @@ import shapely
 import shapely.geometry
 from pytest import mark
 
+from geoservice.services import of as services_of
 from geoservice.store import FeatureQuery
 from geoservice.text import ascii_fold, search_key
 from tests.web.helpers import assert_error, decode, get
@@ -19,7 +20,7 @@ EVERYTHING = FeatureQuery(limit=100_000)
 
 
 def _all(app, collection):
-    return app.extensions["geoservice.store"].query(collection, EVERYTHING).features
+    return services_of(app).store.query(collection, EVERYTHING).features
 
 
 def _contains(name: str, typed: str) -> bool:

@@ -19,6 +19,7 @@ from PIL import Image
 from geoservice.auth import create_key
 from geoservice.layers.catalog import load_catalog
 from geoservice.layers.source import prepare
+from geoservice.services import of as services_of
 from geoservice.tilemath import WORLD
 from tests.web.helpers import assert_error, decode
 
@@ -48,14 +49,15 @@ def app(make_app, demo_db):
 
 @pytest.fixture
 def national(app):
-    return {"X-API-Key": create_key(app.extensions["geoservice.store"], "t", "viewer",
+    return {"X-API-Key": create_key(services_of(app).store, "t", "viewer",
                                     "national")[1]}
 
 
-def tile_of(layer_id, store, zoom=None):
+def tile_of(layer_id, app, zoom=None):
     """A tile (z, x, y) over a drawn feature of the layer, and that feature's index."""
     layer = CATALOG[layer_id]
-    source = prepare(store, layer)
+    current = services_of(app)
+    source = prepare(current.store, layer, runs=current.analysis_runs)
     drawn = [i for i, s in enumerate(source.symbols) if s is not None]
     if not drawn and layer_id in FIXTURE_LACKS:
         pytest.skip(f"{layer_id}: {FIXTURE_LACKS[layer_id]} (the national build test draws it)")
@@ -87,8 +89,7 @@ def _anchor(geometry, kind):
 
 @pytest.mark.parametrize("layer_id", sorted(CATALOG))
 def test_every_layer_renders_a_decodable_mvt(app, national, layer_id):
-    store = app.extensions["geoservice.store"]
-    (z, x, y), _pixel, source, index = tile_of(layer_id, store)
+    (z, x, y), _pixel, source, index = tile_of(layer_id, app)
     response = app.test_client().get(f"/tiles/{layer_id}/{z}/{x}/{y}.mvt", headers=national)
     assert response.status_code == 200 and response.mimetype == \
         "application/vnd.mapbox-vector-tile"
@@ -106,8 +107,7 @@ def test_every_layer_renders_a_decodable_mvt(app, national, layer_id):
 
 @pytest.mark.parametrize("layer_id", sorted(CATALOG))
 def test_every_layer_renders_a_png_in_its_legend_colours(app, national, layer_id):
-    store = app.extensions["geoservice.store"]
-    (z, x, y), (px, py), source, index = tile_of(layer_id, store)
+    (z, x, y), (px, py), source, index = tile_of(layer_id, app)
     response = app.test_client().get(f"/tiles/{layer_id}/{z}/{x}/{y}.png", headers=national)
     assert response.status_code == 200 and response.mimetype == "image/png"
     image = np.asarray(Image.open(io.BytesIO(response.data)).convert("RGBA"))
@@ -145,8 +145,8 @@ def test_tiles_have_etags_and_answer_304(app):
 
 
 def test_restricted_layers_by_area(app):
-    client, store = app.test_client(), app.extensions["geoservice.store"]
-    (z, x, y), *_ = tile_of("incidents", store)
+    client, store = app.test_client(), services_of(app).store
+    (z, x, y), *_ = tile_of("incidents", app)
     url = f"/tiles/incidents/{z}/{x}/{y}.mvt"
     assert_error(decode(client.get(url), 401), 401, "Unauthorized")
     own = {"X-API-Key": create_key(store, "p", "viewer", "08")[1]}
@@ -233,8 +233,8 @@ def test_imports_invalidate_cached_tiles(make_app, demo_db, cache):
         except redis.RedisError as exc:
             pytest.skip(f"no Redis at {cache}: {exc}")
     app = make_app(demo_db, TILE_CACHE=cache)
-    client, store = app.test_client(), app.extensions["geoservice.store"]
-    (z, x, y), *_ = tile_of("certification-rate", store)
+    client, store = app.test_client(), services_of(app).store
+    (z, x, y), *_ = tile_of("certification-rate", app)
     url = f"/tiles/certification-rate/{z}/{x}/{y}.mvt"
     first = client.get(url)
     assert client.get(url).data == first.data  # served again (from the cache)
@@ -264,7 +264,7 @@ def test_headers_of_tiles_legends_and_401s(make_app, demo_db):
     assert refused.status_code == 401 and refused.headers["WWW-Authenticate"].startswith(
         "Bearer")
     assert "Layer 'incidents'" in refused.get_json()["description"]
-    key = {"X-API-Key": create_key(app.extensions["geoservice.store"], "k", "viewer",
+    key = {"X-API-Key": create_key(services_of(app).store, "k", "viewer",
                                    "national")[1]}
     legend = client.get("/tiles/incidents/legend.png", headers=key)
     assert legend.headers["Cache-Control"].startswith("private")
@@ -298,8 +298,7 @@ TILE_VALUE_TYPES = {"String": str, "Number": (int, float), "Boolean": bool}
 def test_tilejson_declares_the_types_its_tiles_carry(app, national, layer_id):
     """Field types come from the layer's source definitions, never from names: every
     value in a decoded tile has the type TileJSON declares for its field."""
-    store = app.extensions["geoservice.store"]
-    (z, x, y), _pixel, _source, _index = tile_of(layer_id, store)
+    (z, x, y), _pixel, _source, _index = tile_of(layer_id, app)
     client = app.test_client()
     declared = decode(client.get(f"/tiles/{layer_id}.json", headers=national))[
         "vector_layers"][0]["fields"]

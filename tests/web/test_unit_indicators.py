@@ -9,6 +9,7 @@ import pytest
 from geoservice.auth import create_key
 from geoservice.indicators.compute import certification_rates
 from geoservice.indicators.published import PUBLIC_INDICATORS
+from geoservice.services import of as services_of
 from geoservice.store.records import ImportBatch
 from tests.web.helpers import assert_error, decode, get
 from tests.web.test_records_api import certification
@@ -27,7 +28,7 @@ def props(client, url, headers=None):
 
 
 def test_default_year_is_the_latest_and_values_match_the_functions(client):
-    store = client.application.extensions["geoservice.store"]
+    store = services_of(client.application).store
     unit = props(client, "/collections/communes/items/00715")
     assert unit["indicator_year"] == 2025
     assert unit["certification_rate_residential"] == pytest.approx(0.9)
@@ -52,7 +53,7 @@ def test_items_pages_carry_indicators(client):
 
 
 def test_restricted_counts_only_inside_the_readers_area(client):
-    store = client.application.extensions["geoservice.store"]
+    store = services_of(client.application).store
     national = {"X-API-Key": create_key(store, "n", "viewer", "national")[1]}
     other = {"X-API-Key": create_key(store, "p", "viewer", "11")[1]}
     url = "/collections/communes/items/00715?year=2024"
@@ -62,7 +63,7 @@ def test_restricted_counts_only_inside_the_readers_area(client):
 
 
 def test_new_records_refresh_the_indicators(client):
-    store = client.application.extensions["geoservice.store"]
+    store = services_of(client.application).store
     assert props(client, "/collections/communes/items/00715")[
         "certification_rate_residential"] == 0.9
     store.apply_records([certification("00715", "08", 2025, "residential", 10, 5, ("CN",))],
