@@ -8,6 +8,7 @@ import os
 import re
 import shutil
 import sqlite3
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -132,8 +133,6 @@ def _paths(layers, tiles, fmt: str) -> list[tuple[str, str, int]]:
 
 def tiles(base: str, layers, tile_list, key: str) -> dict:
     """p50/p99 per layer, format and zoom group; the largest tile; errors."""
-    from bench.run import percentiles
-
     conn, headers, out = _client(base), {"X-API-Key": key}, {}
     for fmt in ("mvt", "png"):
         paths = _paths(layers, tile_list, fmt)
@@ -219,8 +218,6 @@ FEATURE_REQUESTS = {
 
 def feature_pages(base: str, key: str, runs: int = 40) -> dict:
     """p50/p99 of each fixed feature request (after one warm-up)."""
-    from bench.run import percentiles
-
     conn, headers, out = _client(base), {"X-API-Key": key}, {}
     for name, path in FEATURE_REQUESTS.items():
         timed_get(conn, path, headers)
@@ -291,3 +288,12 @@ def build(folder: Path) -> dict:
                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         out[name] = round(time.perf_counter() - start, 1)
     return out
+
+
+def percentiles(samples: list[float]) -> dict:
+    """p50/p99 (ms) and count of a list of seconds."""
+    ms = sorted(s * 1000 for s in samples)
+    if not ms:
+        return {"n": 0}
+    p99 = ms[min(len(ms) - 1, int(round(0.99 * (len(ms) - 1))))]
+    return {"n": len(ms), "p50": round(statistics.median(ms), 2), "p99": round(p99, 2)}

@@ -18,6 +18,7 @@ import time
 from pathlib import Path
 
 from bench import measure
+from bench.measure import percentiles
 from bench.places import zoom_group
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -94,8 +95,6 @@ def _load(instance: Path, url: str) -> None:
 
 
 def _time_sql(conn, tiles) -> dict:
-    from bench.run import percentiles
-
     samples: dict = {}
     for z, x, y in tiles[:3]:  # warm the plan and the buffers
         conn.execute(RAW_SQL, {"z": z, "x": x, "y": y}).fetchone()
@@ -107,8 +106,6 @@ def _time_sql(conn, tiles) -> dict:
 
 
 def _time_http(base: str, paths: list[str], tiles) -> dict:
-    from bench.run import percentiles
-
     conn = measure._client(base)
     for path in paths[:3] + paths[-3:]:
         measure.timed_get(conn, path, {})

@@ -27,7 +27,6 @@ import argparse
 import json
 import os
 import shutil
-import statistics
 import tempfile
 import time
 from pathlib import Path
@@ -85,15 +84,6 @@ def main() -> None:
     target.write_text(report.with_findings(report.markdown(results), previous),
                       encoding="utf-8")
     print(report.markdown(results))
-
-
-def percentiles(samples: list[float]) -> dict:
-    """p50/p99 (ms) and count of a list of seconds."""
-    ms = sorted(s * 1000 for s in samples)
-    if not ms:
-        return {"n": 0}
-    p99 = ms[min(len(ms) - 1, int(round(0.99 * (len(ms) - 1))))]
-    return {"n": len(ms), "p50": round(statistics.median(ms), 2), "p99": round(p99, 2)}
 
 
 if __name__ == "__main__":

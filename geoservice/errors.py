@@ -14,10 +14,6 @@ limits) are translated into `CsrfRejected` and `RateLimited` in one place
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:  # only for the annotation
-    from geoservice.hotspots.runs import Run
 
 
 class GeoserviceError(Exception):
@@ -38,6 +34,14 @@ class InvalidParameter(GeoserviceError):
     """A request or command parameter is malformed or out of range."""
 
     code = "InvalidParameter"
+
+
+class ContentRejected(InvalidParameter):
+    """The request is well formed but what it carries cannot be accepted: an uploaded file
+    with more rows than are read, a workbook over the unpacked-size limit (a row-level
+    error report is the importer's own 422)."""
+
+    code = "UnprocessableContent"
 
 
 class Unauthorized(GeoserviceError):
@@ -124,7 +128,7 @@ class AnalysisNotReady(GeoserviceError):
 
     code = "AnalysisNotReady"
 
-    def __init__(self, run: Run, retry_after: int):
+    def __init__(self, run, retry_after: int):  # run: a geoservice.hotspots.runs.Run
         state = (f"failed: {run.error}" if run.status == "failed"
                  else f"{run.status} ({run.percent} %, {run.stage})")
         super().__init__(f"The analysis is not ready: {state}. Follow it at "
@@ -136,6 +140,7 @@ class AnalysisNotReady(GeoserviceError):
 
 STATUS_CODES: dict[type[GeoserviceError], int] = {
     InvalidParameter: 400,
+    ContentRejected: 422,
     Unauthorized: 401,
     Forbidden: 403,
     CollectionNotFound: 404,

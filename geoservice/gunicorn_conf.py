@@ -31,10 +31,11 @@ def post_worker_init(worker):
     after a start or a deployment get tiles, not a wait of seconds per layer."""
     import threading
 
+    from geoservice.services import EXTENSION
     from geoservice.web.mappage import prepare_first_layers
 
     app = worker.wsgi
-    if "geoservice.store" not in getattr(app, "extensions", {}):  # another WSGI app
+    if EXTENSION not in getattr(app, "extensions", {}):  # another WSGI app
         return
     threading.Thread(target=prepare_first_layers, args=(app,), name="prepare-layers",
                      daemon=True).start()

@@ -31,7 +31,7 @@ LANGUAGES = ("vi", "en")
 def known(args: Mapping[str, Any], accepted: Iterable[str]) -> None:
     """Refuse a parameter the route does not take (the first one, in name order)."""
     accepted = sorted(set(accepted))
-    unknown = sorted(set(args) - set(accepted))
+    unknown = sorted(str(name) for name in set(args) - set(accepted))  # a nameless form field
     if unknown:
         name = unknown[0][:50]
         raise InvalidParameter(f"Unknown parameter '{name}'. Accepted: "

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 
 from geoservice import params as P
 from geoservice.api.context import VIETNAM_BOUNDS, RequestContext
-from geoservice.errors import InvalidParameter
+from geoservice.errors import AnalysisNotReady, InvalidParameter
 from geoservice.indicators import published
 from geoservice.layers.definition import LayerDef
 from geoservice.layers.fields import tile_field_types
@@ -133,8 +133,6 @@ def _analysis_tile(services: Services, request: TileRequest) -> TileResult:
     """A tile of an analysis layer: from its result (cached under the result's own version,
     which may be an older data version while a new result is computed), or an empty tile
     at once when no result exists yet (`geoservice.hotspots.runs.STATUS` says why)."""
-    from geoservice.hotspots.runs import AnalysisNotReady
-
     try:
         source = services.sources.get(services.store, request.layer,
                                       runs=services.analysis_runs)

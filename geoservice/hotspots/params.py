@@ -221,7 +221,6 @@ def _check_combination(params: AnalysisParams, values: dict) -> None:
 def parse_period(text: str, name: str = "period",
                  whole_year: bool = False) -> tuple[date | None, date | None]:
     """Parse ``2024``, ``2024-Q3`` or ``from/to`` (dates or years, ``..`` open) into dates."""
-    text = text.strip()
     if whole_year:
         P.year(text, name)
     quarter = QUARTER.match(text)

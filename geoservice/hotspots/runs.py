@@ -34,7 +34,7 @@ from pathlib import Path
 
 import geopandas as gpd
 
-from geoservice.errors import AnalysisNotReady  # raised here, and imported from here too
+from geoservice.errors import AnalysisNotReady
 from geoservice.hotspots.compute import COMPUTE, RESULT_SUFFIX, write_json
 from geoservice.hotspots.params import AnalysisParams, describe
 from geoservice.store.records import utc_now

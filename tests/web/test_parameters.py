@@ -136,3 +136,12 @@ def test_the_year_parser_refuses_everything_else(text):
         P.year(text)
     assert caught.value.parameter == "year"
     assert "four-digit year" in caught.value.message
+
+
+def test_unknown_names_of_any_kind_are_refused_alike():
+    with pytest.raises(InvalidParameter) as caught:
+        P.known({None: "1", "year": "2024", "zz": "2"}, ("year",))  # a form field without name
+    assert caught.value.parameter == "None"
+    with pytest.raises(InvalidParameter) as caught:
+        P.known({"x" * 80: "1"}, ("year",))
+    assert caught.value.parameter == "x" * 50

@@ -14,6 +14,7 @@ import re
 from functools import lru_cache
 from typing import Any
 
+from geoservice.params import FIRST_YEAR, LAST_YEAR
 from geoservice.records.parsing.cells import (
     Outcome,
     cached_name_key,
@@ -31,7 +32,7 @@ MAX_COUNT = 2**31 - 1
 
 _EXCEL_EPOCH = dt.date(1899, 12, 30)
 _SERIAL_RANGE = (18264, 73415)  # 1950-01-01 .. 2100-12-31 in Excel's 1900 date system
-_YEAR_RANGE = (1900, 2100)
+_YEAR_RANGE = (FIRST_YEAR, LAST_YEAR)  # the years every parameter takes
 _EXAMPLE_DATE = "05/03/2024"
 
 
