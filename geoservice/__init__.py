@@ -35,6 +35,12 @@ def create_app(config: dict | None = None) -> Flask:
     app.config["JSON_AS_ASCII"] = False
     app.json = OrjsonProvider(app)
     app.config["MAX_CONTENT_LENGTH"] = settings["MAX_UPLOAD_MB"] * 1024 * 1024
+    if settings["TRUSTED_PROXIES"]:  # the client's scheme, host and address, as the proxy saw
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        hops = settings["TRUSTED_PROXIES"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops,
+                                x_port=hops, x_prefix=hops)
     store = open_store(settings["DATABASE_URL"])
     store.mvt_min_zoom = settings["DATABASE_MVT_MIN_ZOOM"]
     app.extensions[services_mod.EXTENSION] = services_mod.Services(
@@ -63,9 +69,10 @@ def create_app(config: dict | None = None) -> Flask:
     from geoservice.web import reports
 
     app.register_blueprint(reports.blueprint)
-    from geoservice.web import analyses
+    from geoservice.web import analyses, health
 
     app.register_blueprint(analyses.blueprint)
+    app.register_blueprint(health.blueprint)
     return app
 
 

@@ -50,6 +50,10 @@ DEFAULTS: dict[str, object] = {
     # Sign-in attempts per address, and calls of heavy endpoints (imports …) per caller.
     "LOGIN_RATE_LIMIT": "20 per minute",
     "HEAVY_RATE_LIMIT": "30 per minute",
+    # Reverse proxies in front of the service that set X-Forwarded-For/-Proto/-Host/-Port/
+    # -Prefix (0: none, the headers are ignored; 1: one nginx in front …). Links, tile URLs,
+    # rate limits and the audit trail then use the client's scheme, host and address.
+    "TRUSTED_PROXIES": 0,
 }
 
 ENV_PREFIX = "GEOSERVICE_"
@@ -72,14 +76,14 @@ def load(instance_path: Path, overrides: dict | None = None) -> dict:
     _security_settings(config)
     config["BASEMAP_URL"] = _basemap_url(config["BASEMAP_URL"])
     for key in ("MAX_ITEMS_LIMIT", "DEFAULT_ITEMS_LIMIT", "MAX_UPLOAD_MB",
-                "DATABASE_MVT_MIN_ZOOM"):
+                "DATABASE_MVT_MIN_ZOOM", "TRUSTED_PROXIES"):
         try:
             config[key] = int(config[key])
         except (TypeError, ValueError) as exc:
             raise ConfigError(f"{key} must be a whole number, not {config[key]!r}") from exc
-        if config[key] < (0 if key == "DATABASE_MVT_MIN_ZOOM" else 1):
-            raise ConfigError(f"{key} must be at least "
-                              f"{0 if key == 'DATABASE_MVT_MIN_ZOOM' else 1}")
+        lowest = 0 if key in ("DATABASE_MVT_MIN_ZOOM", "TRUSTED_PROXIES") else 1
+        if config[key] < lowest:
+            raise ConfigError(f"{key} must be at least {lowest}")
     return config
 
 

@@ -43,3 +43,15 @@ def test_build_data_if_missing_loads_an_existing_gpkg_then_does_nothing(tmp_path
     second = run(tmp_path, "build-data", "--if-missing")
     assert second.exit_code == 0
     assert "nothing to do" in second.output
+
+
+def test_version_is_ours():
+    from importlib.metadata import version
+
+    from click.testing import CliRunner
+
+    from geoservice.cli import main
+
+    result = CliRunner().invoke(main, ["--version"])
+    assert result.exit_code == 0 and result.output == f"geoservice {version('geoservice')}\n"
+    assert "Flask" not in result.output

@@ -61,6 +61,32 @@ def test_export_mbtiles_holds_decodable_tiles(instance):
     assert z in (7, 8) and names and any("ư" in n or "ũ" in n or "ơ" in n for n in names)
 
 
+def test_export_pmtiles_of_vector_tiles_follows_the_specification(instance):
+    import gzip
+
+    from pmtiles.reader import MmapSource, Reader
+    from pmtiles.tile import Compression, TileType
+
+    out = instance / "communes.pmtiles"
+    result = run(instance, "export-tiles", "communes", "--zooms", "7-8", "--bbox",
+                 FIXTURE_BBOX, str(out))
+    assert result.exit_code == 0, result.output
+    with open(out, "rb") as handle:
+        reader = Reader(MmapSource(handle))
+        header, metadata = reader.header(), reader.metadata()
+        tiles = [reader.get(z, x, y) for z, x, y in tile_range(
+            tuple(float(v) for v in FIXTURE_BBOX.split(",")), 7, 8)]
+    assert header["tile_type"] == TileType.MVT
+    assert header["tile_compression"] == Compression.GZIP
+    layers = metadata["vector_layers"]
+    assert isinstance(layers, list) and layers[0]["id"] == "communes"
+    assert layers[0]["fields"]["name"] == "String"
+    stored = [data for data in tiles if data]
+    assert stored and all(data[:2] == b"\x1f\x8b" for data in stored)  # gzip
+    decoded = mapbox_vector_tile.decode(gzip.decompress(max(stored, key=len)))
+    assert decoded["communes"]["features"]
+
+
 def test_export_pmtiles_of_png_tiles(instance):
     from pmtiles.reader import MmapSource, Reader
 

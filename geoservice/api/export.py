@@ -8,6 +8,7 @@ nginx, for PMTiles) serve without us. Empty tiles are left out of the files.
 
 from __future__ import annotations
 
+import gzip
 import json
 import sqlite3
 from collections.abc import Callable, Iterator, Mapping
@@ -109,11 +110,15 @@ def export_mbtiles(path: Path, job: TileJob,
 
 def export_pmtiles(path: Path, job: TileJob,
                    tiles: Iterator[tuple[int, int, int, bytes]]) -> int:
-    """Write tiles into a PMTiles v3 archive (ordered by tile id, as the format wants)."""
+    """Write tiles into a PMTiles v3 archive as the specification asks: ordered by tile id,
+    vector tiles gzip-compressed (and the header saying so), the metadata a JSON object
+    whose `vector_layers` lists the layer and its fields."""
     from pmtiles.tile import Compression, TileType, zxy_to_tileid
     from pmtiles.writer import Writer
 
-    collected = sorted((zxy_to_tileid(z, x, y), data) for z, x, y, data in tiles if data)
+    vector = job.fmt == "mvt"
+    collected = sorted((zxy_to_tileid(z, x, y), gzip.compress(data, mtime=0) if vector
+                        else data) for z, x, y, data in tiles if data)
     partial = path.with_suffix(".partial")
     with open(partial, "wb") as out:
         writer = Writer(out)
@@ -122,14 +127,14 @@ def export_pmtiles(path: Path, job: TileJob,
         west, south, east, north = job.bbox
         low, high = job.low, job.high
         writer.finalize({
-            "tile_type": TileType.MVT if job.fmt == "mvt" else TileType.PNG,
-            "tile_compression": Compression.NONE,
+            "tile_type": TileType.MVT if vector else TileType.PNG,
+            "tile_compression": Compression.GZIP if vector else Compression.NONE,
             "min_zoom": low, "max_zoom": high,
             "min_lon_e7": int(west * 1e7), "min_lat_e7": int(south * 1e7),
             "max_lon_e7": int(east * 1e7), "max_lat_e7": int(north * 1e7),
             "center_zoom": low, "center_lon_e7": int((west + east) / 2 * 1e7),
             "center_lat_e7": int((south + north) / 2 * 1e7),
-        }, _metadata(job))
+        }, _pmtiles_metadata(job))
     partial.replace(path)
     return len(collected)
 
@@ -139,10 +144,25 @@ def _metadata(job: TileJob) -> dict:
     meta = {"name": layer.id, "description": layer.title("vi"), "format":
             "pbf" if fmt == "mvt" else "png", "minzoom": str(low), "maxzoom": str(high),
             "bounds": ",".join(str(v) for v in bbox), "type": "overlay", "version": "1"}
-    if fmt == "mvt":
-        meta["json"] = json.dumps({"vector_layers": [{"id": layer.id, "fields": {
-            **tile_field_types(layer)}}]}, ensure_ascii=False)
+    if fmt == "mvt":  # MBTiles keeps the vector layers as a JSON text
+        meta["json"] = json.dumps({"vector_layers": _vector_layers(job)}, ensure_ascii=False)
     return meta
+
+
+def _pmtiles_metadata(job: TileJob) -> dict:
+    """PMTiles metadata: one JSON object, `vector_layers` as an array (not a text)."""
+    layer = job.layer
+    meta = {"name": layer.id, "description": layer.title("vi"), "type": "overlay",
+            "version": "1", "attribution": "geoservice"}
+    if job.fmt == "mvt":
+        meta["vector_layers"] = _vector_layers(job)
+    return meta
+
+
+def _vector_layers(job: TileJob) -> list[dict]:
+    layer = job.layer
+    return [{"id": layer.id, "description": layer.title("en"), "minzoom": job.low,
+             "maxzoom": job.high, "fields": tile_field_types(layer)}]
 
 
 DEFAULT_BBOX = VIETNAM_BOUNDS

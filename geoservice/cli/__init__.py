@@ -30,7 +30,9 @@ def _create_app():
     return create_app()
 
 
-@click.group(cls=FlaskGroup, create_app=_create_app, add_default_commands=False)
+@click.group(cls=FlaskGroup, create_app=_create_app, add_default_commands=False,
+             add_version_option=False)
+@click.version_option(package_name="geoservice", message="geoservice %(version)s")
 def main() -> None:
     """Geoservice: Vietnam's administrative units, border communes and security-data layers."""
     logging.basicConfig(level=logging.INFO,
