@@ -87,3 +87,84 @@ def search_key(name: str | None) -> str:
     folded = _NON_ALNUM.sub(" ", strip_unit_type(folded)).strip()
     folded = _NUMBER.sub(lambda m: str(int(m.group())), folded)
     return " ".join(folded.split())
+
+
+
+# The five tone marks; the other marks (circumflex, breve, horn) change the letter itself.
+_TONE_MARKS = frozenset("\u0300\u0301\u0303\u0309\u0323")
+_NOT_WORD = re.compile(r"[^\w]+")
+# A prefix typed with diacritics must be the unit type itself: "Huyền Sơn" is no "Huyện".
+_MARKED_PREFIXES = {
+    "thanh pho truc thuoc trung uong": "thành phố trực thuộc trung ương",
+    "thanh pho": "thành phố", "thi tran": "thị trấn", "thi xa": "thị xã",
+    "dac khu": "đặc khu", "phuong": "phường", "huyen": "huyện", "quan": "quận",
+    "tinh": "tỉnh", "xa": "xã",
+}
+_SHORT_TYPES = {"tp": "thanh pho", "tx": "thi xa", "tt": "thi tran", "p": "phuong",
+                "q": "quan", "h": "huyen"}
+
+
+def has_diacritics(text: str | None) -> bool:
+    """True when `text` carries any Vietnamese diacritic (including "đ")."""
+    return bool(text) and ascii_fold(nfc(text)) != nfc(text)
+
+
+def plain_key(name: str | None) -> str:
+    """`name_key` without removing a unit-type prefix (for names known to have none)."""
+    if not name:
+        return ""
+    folded = " ".join(ascii_fold(nfc(name)).lower().replace("-", " ").split())
+    folded = _NUMBER.sub(lambda m: str(int(m.group())), folded)
+    return _NON_ALNUM.sub("", folded)
+
+
+def unit_readings(name: str | None) -> list[tuple[str, str]]:
+    """The ways to read a typed unit name as (unit type, bare name), most likely first.
+
+    The type is ASCII-folded with abbreviations spelt out ("TP." -> "thanh pho"), "" if
+    none. A name typed with diacritics has one reading, its prefix counting only when it
+    is the unit type ("Huyện Sơn" has one, "Huyền Sơn" none); a name typed without them
+    may be read both ways ("huyen son": the district Sơn, or Huyền Sơn).
+    """
+    text = " ".join(nfc(name or "").lower().replace("-", " ").split())
+    folded = ascii_fold(text)  # one character for one: positions carry over
+    marked = folded != text
+    readings = []
+    for prefix in UNIT_TYPE_PREFIXES:
+        glued = prefix.endswith(".")
+        cut = len(prefix) + (0 if glued else 1)
+        if len(folded) > cut and folded.startswith(prefix if glued else prefix + " "):
+            wanted = _MARKED_PREFIXES.get(prefix)
+            if marked and wanted and text[:len(prefix)] != wanted:
+                continue
+            kind = prefix.rstrip(".")
+            readings.append((_SHORT_TYPES.get(kind, kind), text[cut:].strip()))
+            break
+    if not readings or not marked:
+        readings.append(("", text))
+    return readings
+
+
+def _tone_key(word: str) -> str:
+    """A word with its tone moved to the end, so "hoà" and "hòa" (old and new style) agree."""
+    decomposed = unicodedata.normalize("NFD", word)
+    tones = "".join(ch for ch in decomposed if ch in _TONE_MARKS)
+    letters = unicodedata.normalize("NFC", "".join(ch for ch in decomposed
+                                                   if ch not in _TONE_MARKS))
+    return letters + tones
+
+
+def marks_agree(typed: str, official: str) -> bool:
+    """Whether a typed bare name's diacritics fit an official one with the same `plain_key`.
+
+    A name typed without diacritics fits any ("Tan Thanh" fits "Tân Thành"); one typed with
+    them must carry the same letters and tones ("Thành" ≠ "Thanh", "Ân" ≠ "An"), wherever
+    the tone mark sits ("Hoà" = "Hòa").
+    """
+    if not has_diacritics(typed):
+        return True
+    mine = _NOT_WORD.sub(" ", nfc(typed).lower()).split()
+    theirs = _NOT_WORD.sub(" ", nfc(official).lower()).split()
+    if len(mine) != len(theirs):
+        mine, theirs = ["".join(mine)], ["".join(theirs)]
+    return all(_tone_key(a) == _tone_key(b) for a, b in zip(mine, theirs))

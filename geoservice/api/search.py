@@ -6,7 +6,8 @@ provinces and communes whose names contain the words typed, then the pre-reform 
 communes from the `legacy-communes` collection, and the districts and provinces they
 belonged to — each with the 2025 unit(s) it went into (`now_in`). An old unit that kept
 its name in the 2025 unit it went into is shown on that unit (`former`) rather than twice.
-Every match has a bounding box to zoom to.
+Every match has a bounding box to zoom to. Province abbreviations and older names
+("TP.HCM", "BR-VT", "Thừa Thiên Huế": `records.names`) find the province they stand for.
 
 `search_units` is a plain function over a store; `geoservice.web.search` adapts HTTP.
 """
@@ -17,6 +18,7 @@ from collections.abc import Mapping
 
 from geoservice import params as P
 from geoservice.errors import InvalidParameter
+from geoservice.records.names import province_alias
 from geoservice.store import FeatureQuery
 from geoservice.text import search_key
 
@@ -46,7 +48,29 @@ def parse_search(args: Mapping[str, str]) -> tuple[str, int]:
 
 
 def search_units(store, key: str, limit: int = DEFAULT_LIMIT) -> dict:
-    """Return the units matching a search key (`text.search_key`), best first."""
+    """Return the units matching a search key (`text.search_key`), best first.
+
+    A province alias ("tp hcm", "thua thien hue": `records.names`) also finds the units of
+    the name it stands for, ranked first.
+    """
+    matches = _matches(store, key)
+    canonical = province_alias(key)
+    if canonical:
+        seen = {(m["level"], m["code"]) for m in matches}
+        matches = [m for m in _matches(store, search_key(canonical))
+                   if (m["level"], m["code"]) not in seen] + matches
+    chosen = matches[:limit]
+    for match in chosen:
+        if "successors" in match:
+            codes = match.pop("successors")
+            match["now_in"] = _now_in(store, codes)
+            match["successor_count"] = len(codes)
+    return {"query": key, "matches": chosen,
+            "numberMatched": len(matches), "numberReturned": len(chosen)}
+
+
+def _matches(store, key: str) -> list[dict]:
+    """Every unit matching a search key, best first (successors not yet looked up)."""
     query = FeatureQuery(q=key, limit=CANDIDATES)
     current = [_unit("province", *f) for f in store.query("provinces", query).features]
     current += [_unit("commune", *f) for f in store.query("communes", query).features]
@@ -65,14 +89,7 @@ def search_units(store, key: str, limit: int = DEFAULT_LIMIT) -> dict:
         else:
             matches.append(unit)
     matches.sort(key=lambda m: _rank(m, key))
-    chosen = matches[:limit]
-    for match in chosen:
-        if "successors" in match:
-            codes = match.pop("successors")
-            match["now_in"] = _now_in(store, codes)
-            match["successor_count"] = len(codes)
-    return {"query": key, "matches": chosen,
-            "numberMatched": len(matches), "numberReturned": len(chosen)}
+    return matches
 
 
 def _contains(name_key: str, key: str) -> bool:
