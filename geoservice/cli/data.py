@@ -63,30 +63,47 @@ def load_boundaries_command() -> None:
               help="Coordinates are VN-2000 TM-3 with this central meridian (e.g. 105.5).")
 @click.option("--utm-zone", type=click.Choice(["48", "49"]), default=None,
               help="Coordinates are VN-2000 / UTM zone 48N or 49N.")
+@click.option("--column", "columns", multiple=True, metavar="FIELD=HEADER",
+              help='The column holding FIELD, when its header is not recognised, e.g. '
+                   '--column reviewed="Số được xét" (repeatable).')
+@click.option("--dry-run", is_flag=True,
+              help="Check the file and show what would be written, row by row; write "
+                   "nothing.")
 @click.option("--errors-csv", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Write the row-level error report to this CSV file.")
 @with_appcontext
-def import_command(kind, path, user, vn2000_meridian, utm_zone, errors_csv) -> None:
+def import_command(kind, path, user, vn2000_meridian, utm_zone, columns, dry_run,
+                   errors_csv) -> None:
     """Import a CSV or Excel file of KIND records (all rows, or none when any row is wrong)."""
     import getpass
 
     from geoservice import audit
     from geoservice.errors import GeoserviceError
-    from geoservice.records.importer import coordinate_options, run_import
-    from geoservice.records.parsing.report import errors_csv as error_report
+    from geoservice.records.importer import (
+        audit_import,
+        column_mapping,
+        coordinate_options,
+        run_import,
+    )
 
     store, data = services.current().store, path.read_bytes()
     actor = f"cli:{user or getpass.getuser()}"
     try:
         options = coordinate_options(vn2000_meridian, int(utm_zone) if utm_zone else None)
-        report = run_import(store, kind, data, path.name, user or getpass.getuser(), **options)
+        report = run_import(store, kind, data, path.name, user or getpass.getuser(),
+                            columns=column_mapping(columns), dry_run=dry_run, **options)
     except GeoserviceError as error:  # the file as a whole cannot be read: nothing written
         audit.import_refused(store, actor, kind, path.name, data, error.message, "local")
         click.echo(f"{path.name}: rejected, nothing was written - {error.message}", err=True)
         sys.exit(2)
-    audit.import_report(store, actor, report, data, "local")
+    audit_import(store, actor, report, data, "local")
+    for note in report.notes:
+        click.echo(f"note: {note}")
     for warning in report.warnings:
         click.echo(f"warning: {warning}")
+    if report.status == "preview":
+        _echo_preview(path.name, report.preview)
+        return
     if report.status == "applied":
         written = report.outcome
         click.echo(f"{path.name}: {report.rows} rows applied - {written['inserted']} new, "
@@ -99,9 +116,27 @@ def import_command(kind, path, user, vn2000_meridian, utm_zone, errors_csv) -> N
         click.echo(f"  row {error.row}, {error.column}: {error.value!r}: {error.reason}{hint}",
                    err=True)
     if errors_csv:
+        from geoservice.records.parsing.report import errors_csv as error_report
+
         errors_csv.write_bytes(error_report(report.errors))
         click.echo(f"error report written to {errors_csv}", err=True)
     sys.exit(1)
+
+
+def _echo_preview(name: str, preview: dict) -> None:
+    """Print a dry run's rows and totals."""
+    for row in preview["rows"]:
+        values = ", ".join(f"{k}={v}" for k, v in row["values"].items())
+        click.echo(f"  row {row['row']} -> {row['commune_code']} {row['commune']} "
+                   f"(province {row['province_code']}): {row['action']} {values}")
+    if preview["listed"] < preview["records"]:
+        click.echo(f"  … {preview['records'] - preview['listed']} more records not listed")
+    counts, part = preview["would_write"], ""
+    if preview["listed"] < preview["records"]:
+        part = " among those listed"
+    click.echo(f"{name}: dry run, nothing was written - {preview['records']} records would "
+               f"be applied ({counts['insert']} new, {counts['update']} updated, "
+               f"{counts['unchanged']} unchanged{part})")
 
 
 @click.command("demo-data")

@@ -1,10 +1,12 @@
 """The imports blueprint: officials' CSV and Excel files uploaded over HTTP.
 
 `POST /imports/{kind}` with the file as multipart field `file` (and, for VN-2000
-coordinates, `vn2000_meridian` or `utm_zone`) runs the same import as
-`geoservice import`: every row validated first, then all rows applied in one transaction
-or none. Answers 201 with the counts written, or 422 with the row-level error report —
-as JSON, or as CSV with `?format=csv`. Needs an editor's API key; a province editor's
+coordinates, `vn2000_meridian` or `utm_zone`; `column=field=header`, repeatable, for
+headers that are not recognised) runs the same import as `geoservice import`: every row
+validated first, then all rows applied in one transaction or none. Answers 201 with the
+counts written, or 422 with the row-level error report — as JSON, or as CSV with
+`?format=csv`. With `dry_run=1` (query or form) nothing is stored: 200 with what would be
+written, row by row, or 422 with the errors. Needs an editor's API key; a province editor's
 file may only hold rows of its province. `GET /imports` lists the imports made.
 """
 
@@ -16,12 +18,23 @@ from geoservice import access, audit, services
 from geoservice import params as P
 from geoservice.access import decide_write
 from geoservice.errors import GeoserviceError, InvalidParameter
-from geoservice.records.importer import coordinate_options, run_import
+from geoservice.records.importer import (
+    audit_import,
+    column_mapping,
+    coordinate_options,
+    run_import,
+)
 from geoservice.records.kinds import KINDS
 from geoservice.records.parsing.report import errors_csv
 
 blueprint = Blueprint("imports", __name__)
-OPTIONS = {"vn2000_meridian", "utm_zone", "format"}
+OPTIONS = {"vn2000_meridian", "utm_zone", "format", "column", "dry_run"}
+DRY_RUN = P.Parameter("dry_run", P.choice(("0", "1", "false", "true")),
+                      {"type": "string", "enum": ["0", "1", "false", "true"]},
+                      "Check the file and answer what would be written; store nothing")
+COLUMN = P.Parameter("column", P.text(300), {"type": "string"},
+                     "field=header: the column holding a field whose header is not "
+                     "recognised, e.g. reviewed=Số được xét (repeatable)")
 
 
 @blueprint.post("/imports/<kind>")
@@ -41,16 +54,20 @@ def upload(kind: str):
                                parameter="file")
     store, filename = services.current().store, clean_filename(upload.filename)
     options = _coordinate_options(params)
+    columns = column_mapping([COLUMN.parse(v) for v in (*request.args.getlist("column"),
+                                                        *request.form.getlist("column"))])
+    dry_run = DRY_RUN.get(params, "0") in ("1", "true")
     data = upload.read()
     try:
         report = run_import(store, kind, data, filename, g.principal.name,
-                            area=decision.province_code, **options)
+                            area=decision.province_code, columns=columns, dry_run=dry_run,
+                            **options)
     except GeoserviceError as error:  # the file as a whole is unreadable: nothing written
         audit.import_refused(store, g.principal.name, kind, filename, data, error.message,
                              request.remote_addr)
         raise
-    audit.import_report(store, g.principal.name, report, data, request.remote_addr)
-    status = 201 if report.status == "applied" else 422
+    audit_import(store, g.principal.name, report, data, request.remote_addr)
+    status = {"applied": 201, "preview": 200}.get(report.status, 422)
     if params.get("format") == "csv":
         return Response(errors_csv(report.errors), status=status,
                         mimetype="text/csv", headers={

@@ -150,3 +150,76 @@ def test_binary_garbage_is_a_clear_400(app):
     assert response.status_code in (400, 422)
     body = decode(response, response.status_code)
     assert body.get("code") == "InvalidParameter" or body["status"] == "rejected"
+
+
+CERT_FILE = ("Mã xã,Năm,Nhóm,SL xét duyệt,Số đạt\n"
+             "00715,2024,Khu dân cư,28,25\n"
+             "00733,2024,Khu dân cư,30,29\n")
+
+
+def upload_form(client, kind, text, headers, form=(), query="", name="ket-qua.csv"):
+    data = {"file": (io.BytesIO(text.encode()), name)}
+    data = [*data.items(), *form]
+    from werkzeug.datastructures import MultiDict
+
+    return client.post(f"/imports/{kind}{query}", headers=headers, data=MultiDict(data),
+                       content_type="multipart/form-data")
+
+
+def store_counts(app):
+    from geoservice.store.records import RecordQuery
+
+    store = services_of(app).store
+    return (store.query_records("certification", RecordQuery(limit=1)).number_matched,
+            len(store.imports()))
+
+
+def test_column_mapping_as_repeatable_form_fields(app):
+    client, editor = app.test_client(), key(app)
+    refused = decode(upload_form(client, "certification", CERT_FILE, editor), 422)
+    assert "missing required column(s): reviewed" in refused["errors"][0]["reason"]
+    form = [("column", "reviewed=SL xét duyệt"), ("column", "certified=Số đạt")]
+    body = decode(upload_form(client, "certification", CERT_FILE, editor, form), 201)
+    assert body["written"]["inserted"] == 2
+    bad = decode(upload_form(client, "certification", CERT_FILE, editor,
+                             [("column", "bananas=Số đạt")]), 400)
+    assert_error(bad, 400, "InvalidParameter", "column")
+
+
+@pytest.mark.parametrize("how", ["query", "form"])
+def test_dry_run_previews_and_stores_nothing(app, how):
+    client, editor = app.test_client(), key(app, area="08")
+    form = [("column", "reviewed=SL xét duyệt")]
+    query = "?dry_run=1" if how == "query" else ""
+    if how == "form":
+        form.append(("dry_run", "true"))
+    before = store_counts(app)
+    body = decode(upload_form(client, "certification", CERT_FILE, editor, form, query), 200)
+    assert body["status"] == "preview" and body["dry_run"] is True and body["written"] == {}
+    assert [(r["row"], r["commune_code"], r["commune"], r["action"])
+            for r in body["preview"]["rows"]] == [(2, "00715", "Xã Lũng Cú", "insert"),
+                                                  (3, "00733", "Xã Sà Phìn", "insert")]
+    assert store_counts(app) == before
+    wrong = CERT_FILE.replace("30,29", "30,31")
+    refused = decode(upload_form(client, "certification", wrong, editor, form, query), 422)
+    assert refused["dry_run"] is True and [e["row"] for e in refused["errors"]] == [3]
+    assert store_counts(app) == before
+    bad = decode(upload_form(client, "certification", CERT_FILE, editor, form[:1],
+                             "?dry_run=maybe"), 400)
+    assert_error(bad, 400, "InvalidParameter", "dry_run")
+
+
+def test_province_editor_point_in_another_province_is_422_naming_the_row(app):
+    client = app.test_client()
+    text = ("Mã vụ việc,Tỉnh,Xã,Ngày,Loại,Kinh độ,Vĩ độ\n"
+            "TQ-1,Tuyên Quang,Lũng Cú,05/03/2024,ma tuý,105.31,23.33\n"
+            "TQ-2,Tuyên Quang,Lũng Cú,06/03/2024,ma tuý,105.85,21.03\n")
+    body = decode(upload(client, "incidents", text, key(app, area="08"), name="vu-viec.csv"),
+                  422)
+    assert [(e["row"], e["column"]) for e in body["errors"]] == [(3, "Kinh độ")]
+    assert "outside province 08" in body["errors"][0]["reason"]
+    viewer = key(app, role="viewer")
+    assert decode(client.get("/collections/incidents/items", headers=viewer),
+                  content_type=GEOJSON)["numberMatched"] == 0
+    national = decode(upload(client, "incidents", text, key(app), name="vu-viec.csv"), 201)
+    assert any(w.startswith("row 3: the point lies") for w in national["warnings"])

@@ -53,22 +53,54 @@ def _alias_index(defs: dict[str, FieldDef]) -> dict[str, str]:
     return index
 
 
+def _user_index(columns: dict[str, str] | None) -> dict[str, str]:
+    """Header key -> field for the columns the user named (``--column reviewed="Số xét"``)."""
+    return {key: name for name, header in (columns or {}).items()
+            for key in _header_keys(header)}
+
+
+def header_matcher(kind: KindDef, coordinates: str = "wgs84",
+                   columns: dict[str, str] | None = None):
+    """Return a function giving the field a header text names (None: none or several).
+
+    The user's own column names (`columns`: field -> header) come before the aliases.
+    """
+    index, users = _alias_index(field_defs(kind, coordinates)), _user_index(columns)
+
+    def match(header: str) -> str | None:
+        keys = _header_keys(header or "")
+        mine = {users[k] for k in keys if k in users}
+        found = mine or {index[k] for k in keys if k in index}
+        return found.pop() if len(found) == 1 else None
+
+    return match
+
+
 def map_headers(headers: list[str], kind: KindDef, *, coordinates: str = "wgs84",
-                header_row: int = 1) -> HeaderMap:
+                header_row: int = 1, columns: dict[str, str] | None = None) -> HeaderMap:
     """Map each column to a field of `kind` (or a unit field) by header name or alias.
 
+    `columns` (field -> header text) are the user's own names for columns whose header is
+    not recognised; they come before the aliases, and one not found in the file is an error.
     Unknown columns are ignored and listed in ``warnings``; two columns for one field,
     missing required columns and a missing unit column are ``errors`` (on the header row).
     """
     defs = field_defs(kind, coordinates)
-    index = _alias_index(defs)
+    index, users = _alias_index(defs), _user_index(columns)
     result = HeaderMap(list(headers), {}, header_row=header_row)
     taken: dict[str, int] = {}
+    for name, wanted in (columns or {}).items():
+        if not any(_header_keys(wanted) & _header_keys(h) for h in headers if h):
+            result.errors.append(RowError(header_row, wanted, "", (
+                f"no column is headed {quoted(wanted)}, the column you gave for {name}"),
+                "copy the header exactly as the file writes it"))
     for i, header in enumerate(headers):
         if not header:
             result.warnings.append(f"Column {_column_letter(i)} has no header; it was ignored.")
             continue
-        matches = {index[k] for k in _header_keys(header) if k in index}
+        keys = _header_keys(header)
+        matches = ({users[k] for k in keys if k in users}
+                   or {index[k] for k in keys if k in index})
         if not matches:
             result.warnings.append(f"Column {quoted(header)} is not a field of "
                                    f"{kind.title_en.lower()}; it was ignored.")

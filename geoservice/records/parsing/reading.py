@@ -14,12 +14,12 @@ import unicodedata
 import warnings
 import zipfile
 from collections.abc import Iterable
-from typing import Any
 
 from geoservice.errors import InvalidParameter
-from geoservice.records.parsing.cells import cell_text, is_blank, quoted
+from geoservice.records.kinds import KindDef
+from geoservice.records.parsing.cells import is_blank, quoted
+from geoservice.records.parsing.layout import HEADER_SEARCH, arrange, clean_cell
 from geoservice.records.parsing.results import Table
-from geoservice.text import nfc
 
 MAX_XLSX_UNCOMPRESSED = 50 * 1024 * 1024
 MAX_XLSX_MEMBERS = 10_000
@@ -28,12 +28,18 @@ _OLE_MAGIC = b"\xd0\xcf\x11\xe0"
 _ZIP_MAGIC = b"PK\x03\x04"
 
 
-def read_table(data: bytes, filename: str, max_rows: int = 100_000) -> Table:
+def read_table(data: bytes, filename: str, max_rows: int = 100_000, *,
+               kind: KindDef | None = None, columns: dict[str, str] | None = None,
+               coordinates: str = "wgs84") -> Table:
     """Read a ``.csv`` or ``.xlsx`` file into a `Table`; raise `InvalidParameter` if unreadable.
 
     Row numbers are those shown by a spreadsheet program: the header is normally row 1 and
     the first data row row 2 (leading empty rows and empty rows in between keep their
-    numbers). Fully empty rows are skipped. Text is NFC-normalised.
+    numbers). Fully empty rows are skipped. Text is NFC-normalised. Given the `kind` (and
+    the user's `columns`, field -> header), the header is found below a title block, a
+    two-row header is combined, total rows are skipped and the one-row-per-commune
+    certification form is read as the kind's rows (`layout.arrange`); without, the first
+    non-empty row is the header.
     """
     extension = filename.rsplit(".", 1)[-1].lower() if "." in filename else ""
     if extension == "xls":
@@ -46,16 +52,16 @@ def read_table(data: bytes, filename: str, max_rows: int = 100_000) -> Table:
             "two formats can be imported.", parameter="file")
     if not data:
         raise InvalidParameter("The file is empty.", parameter="file")
-    if extension == "xlsx":
-        return _read_xlsx(data, max_rows)
-    return _read_csv(data, max_rows)
+    limit = max_rows + 1 + HEADER_SEARCH
+    grid = _read_xlsx(data, limit) if extension == "xlsx" else _read_csv(data, limit)
+    return arrange(grid, max_rows, kind, columns, coordinates)
 
 
 def _reject(message: str) -> InvalidParameter:
     return InvalidParameter(message, parameter="file")
 
 
-def _read_csv(data: bytes, max_rows: int) -> Table:
+def _read_csv(data: bytes, limit: int) -> list[tuple[int, list]]:
     if data.startswith(_ZIP_MAGIC):
         raise _reject("This file is an Excel workbook, not a CSV text file: rename it to .xlsx "
                       "or save it from Excel as CSV.")
@@ -70,7 +76,7 @@ def _read_csv(data: bytes, max_rows: int) -> Table:
     text, delimiter = _excel_sep_line(text)
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter or _sniff(text))
     try:
-        return _collect(enumerate(reader, start=1), max_rows)
+        return _collect(enumerate(reader, start=1), limit)
     except csv.Error as exc:
         raise _reject(f"The CSV file could not be read near row {reader.line_num}: {exc}. "
                       "Save it again from Excel as CSV UTF-8.") from exc
@@ -101,7 +107,11 @@ def _excel_sep_line(text: str) -> tuple[str, str | None]:
 
 
 def _sniff(text: str) -> str:
-    """Pick the delimiter (``,`` ``;`` or tab) that splits the first records most consistently."""
+    """Pick the delimiter (``,`` ``;`` or tab) that splits the first records most consistently.
+
+    The most frequent number of fields (above one) wins, so a title line above the table
+    ("BÁO CÁO …", one field whatever the delimiter) does not decide.
+    """
     sample = text[:16384]
     best, best_score = ",", (False, 0, 0)
     for delimiter in (",", ";", "\t"):
@@ -110,19 +120,21 @@ def _sniff(text: str) -> str:
             for record in csv.reader(io.StringIO(sample, newline=""), delimiter=delimiter):
                 if any(cell.strip() for cell in record):
                     records.append(len(record))
-                if len(records) >= 10:
+                if len(records) >= 12:
                     break
         except csv.Error:
             continue
-        if not records:
+        several = [n for n in records if n > 1]
+        if not several:
             continue
-        score = (records[0] > 1, sum(1 for n in records if n == records[0]), records[0])
+        width = max(set(several), key=lambda n: (several.count(n), n))
+        score = (True, several.count(width), width)
         if score > best_score:
             best, best_score = delimiter, score
     return best
 
 
-def _read_xlsx(data: bytes, max_rows: int) -> Table:
+def _read_xlsx(data: bytes, limit: int) -> list[tuple[int, list]]:
     if data.startswith(_OLE_MAGIC):
         raise _reject("This file is an old Excel 97-2003 workbook or a password-protected "
                       "workbook. Save it from Excel as .xlsx without a password, or as CSV.")
@@ -143,7 +155,7 @@ def _read_xlsx(data: bytes, max_rows: int) -> Table:
         sheet.reset_dimensions()  # do not trust the stored size: read what is there
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            return _collect(enumerate(sheet.iter_rows(values_only=True), start=1), max_rows)
+            return _collect(enumerate(sheet.iter_rows(values_only=True), start=1), limit)
     except InvalidParameter:
         raise
     except Exception as exc:
@@ -176,45 +188,15 @@ def _check_zip(data: bytes) -> None:
         raise _reject(not_xlsx)
 
 
-def _collect(numbered: Iterable[tuple[int, Iterable]], max_rows: int) -> Table:
-    """Build a `Table` from (row number, cells): skip empty rows, the first other is the header."""
-    headers: list[str] | None = None
-    header_row = 0
-    rows: list[tuple[int, list]] = []
-    overflow: list[int] = []
+def _collect(numbered: Iterable[tuple[int, Iterable]], limit: int) -> list[tuple[int, list]]:
+    """The non-empty rows (row number, cells NFC-normalised), refusing more than `limit`."""
+    grid: list[tuple[int, list]] = []
     for number, cells in numbered:
-        cells = [_clean_cell(c) for c in cells]
+        cells = [clean_cell(c) for c in cells]
         if all(is_blank(c) for c in cells):
             continue
-        if headers is None:
-            headers, header_row = _header_texts(cells), number
-            continue
-        if len(cells) > len(headers) and any(not is_blank(c) for c in cells[len(headers):]):
-            overflow.append(number)
-        cells = (cells + [None] * len(headers))[: len(headers)]
-        if len(rows) >= max_rows:
-            raise _reject(f"The file has more than {max_rows:,} data rows. Split it into "
-                          "smaller files and import them one by one.")
-        rows.append((number, cells))
-    if headers is None:
-        raise _reject("The file is empty: it has no header row.")
-    if not rows:
-        raise _reject("The file has a header row but no data rows.")
-    notes = []
-    if overflow:
-        notes.append(f"{len(overflow)} row(s) (first: row {overflow[0]}) have values in columns "
-                     "without a header; those values were ignored.")
-    return Table(headers, rows, header_row, notes)
-
-
-def _clean_cell(value: Any) -> Any:
-    if isinstance(value, str):
-        return unicodedata.normalize("NFC", value)
-    return value
-
-
-def _header_texts(cells: list) -> list[str]:
-    texts = [nfc(cell_text(c)) for c in cells]
-    while texts and not texts[-1]:
-        texts.pop()
-    return texts
+        if len(grid) >= limit:
+            raise _reject(f"The file has more than {limit - HEADER_SEARCH - 1:,} data rows. Split "
+                          "it into smaller files and import them one by one.")
+        grid.append((number, cells))
+    return grid

@@ -14,6 +14,11 @@ class Table:
     rows: list[tuple[int, list]]
     header_row: int = 1
     warnings: list[str] = field(default_factory=list)
+    # Per data row, column index -> the header to name in messages, where it differs from
+    # `headers` (the wide layout's columns: "Khu dân cư Đạt chuẩn"); None: `headers` for all.
+    row_labels: list[dict[int, str]] | None = None
+    # What was understood about the layout (header row, skipped total rows …): not problems.
+    notes: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True)

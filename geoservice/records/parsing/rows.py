@@ -56,11 +56,14 @@ class _Options:
 class _Row:
     """One row being parsed: its cells by field, typed values and errors."""
 
-    def __init__(self, options: _Options, number: int, cells: list):
+    def __init__(self, options: _Options, number: int, cells: list,
+                 labels: dict[int, str] | None = None):
         self.options = options
         self.number = number
         self.raw = {name: cells[i] if i < len(cells) else None
                     for i, name in options.headers.fields.items()}
+        self.labels = {name: labels[i] for i, name in options.headers.fields.items()
+                       if labels and i in labels}
         self.values: dict[str, Any] = dict.fromkeys(options.defs)
         self.errors: list[RowError] = []
         self.failed: set[str] = set()
@@ -68,9 +71,13 @@ class _Row:
     def given(self, name: str) -> bool:
         return not is_blank(self.raw.get(name))
 
+    def label(self, name: str) -> str:
+        """The header of field `name` for this row (a wide layout's own column header)."""
+        return self.labels.get(name) or self.options.headers.label(name)
+
     def error(self, name: str, reason: str, suggestion: str | None = None) -> None:
         self.failed.add(name)
-        self.errors.append(RowError(self.number, self.options.headers.label(name),
+        self.errors.append(RowError(self.number, self.label(name),
                                     _short(cell_text(self.raw.get(name))), reason, suggestion))
 
 
@@ -80,7 +87,8 @@ def _short(text: str, limit: int = 200) -> str:
 
 def parse_rows(table: Table, kind: KindDef, *, coordinates: str = "wgs84",
                central_meridian: float | None = None, utm_zone: int | None = None,
-               today: dt.date | None = None, max_errors: int = 10_000) -> ParseResult:
+               today: dt.date | None = None, max_errors: int = 10_000,
+               columns: dict[str, str] | None = None) -> ParseResult:
     """Parse and check every row of `table` as records of `kind`.
 
     `coordinates` is "wgs84" (degrees) or "vn2000" (metres; then give `central_meridian`
@@ -88,16 +96,18 @@ def parse_rows(table: Table, kind: KindDef, *, coordinates: str = "wgs84",
     `today` (default: the current date) is the limit for dates that may not lie in the
     future. Bad cells never raise: they become errors. Only rows without any error are
     returned in ``rows``. After `max_errors` errors the check stops with a final note.
+    `columns` (field -> header text) names columns whose header is not recognised.
     """
-    options = _options(table, kind, coordinates, central_meridian, utm_zone, today)
+    options = _options(table, kind, coordinates, central_meridian, utm_zone, today, columns)
     headers = options.headers
     result = ParseResult([], list(headers.errors), [*table.warnings, *headers.warnings],
                          headers)
     if headers.errors:
         return result
     seen: dict[tuple, int] = {}
-    for number, cells in table.rows:
-        row = _parse_row(options, number, cells)
+    labels = table.row_labels or [None] * len(table.rows)
+    for (number, cells), own in zip(table.rows, labels, strict=True):
+        row = _parse_row(options, number, cells, own)
         _check_duplicate(row, seen)
         if row.errors:
             result.errors.extend(row.errors)
@@ -111,7 +121,8 @@ def parse_rows(table: Table, kind: KindDef, *, coordinates: str = "wgs84",
     return result
 
 
-def _options(table, kind, coordinates, central_meridian, utm_zone, today) -> _Options:
+def _options(table, kind, coordinates, central_meridian, utm_zone, today,
+             columns=None) -> _Options:
     if coordinates not in ("wgs84", "vn2000"):
         raise InvalidParameter(f"unknown coordinate system {quoted(coordinates)}: use 'wgs84' or "
                                "'vn2000'", parameter="coordinates")
@@ -120,13 +131,14 @@ def _options(table, kind, coordinates, central_meridian, utm_zone, today) -> _Op
         check_vn2000_options(central_meridian, utm_zone)
         wkt_transform = vn2000_geometry_transform(central_meridian, utm_zone)
     headers = map_headers(table.headers, kind, coordinates=coordinates,
-                          header_row=table.header_row)
+                          header_row=table.header_row, columns=columns)
     return _Options(kind, headers, field_defs(kind, coordinates), coordinates,
                     central_meridian, utm_zone, today or dt.date.today(), wkt_transform)
 
 
-def _parse_row(options: _Options, number: int, cells: list) -> _Row:
-    row = _Row(options, number, cells)
+def _parse_row(options: _Options, number: int, cells: list,
+               labels: dict[int, str] | None = None) -> _Row:
+    row = _Row(options, number, cells, labels)
     pairs = coordinate_pairs(options.defs)
     paired = {name for pair in pairs for name in pair}
     for name in options.headers.fields.values():
@@ -174,7 +186,7 @@ def _parse_pair(row: _Row, lon: str, lat: str) -> None:
     if not (row.given(lon) and row.given(lat)):
         missing = lat if row.given(lon) else lon
         if not row.options.defs[missing].required:  # a required one is reported already
-            row.error(missing, f"{row.options.headers.label(lon if missing == lat else lat)} "
+            row.error(missing, f"{row.label(lon if missing == lat else lat)} "
                                "is given without this one: give both coordinates or neither")
         return
     if row.options.coordinates == "vn2000" and lon == "lon":
@@ -240,7 +252,7 @@ def _check_year(row: _Row) -> None:
 
 
 def _check_certification(row: _Row) -> None:
-    values, label = row.values, row.options.headers.label
+    values, label = row.values, row.label
     registered, reviewed, certified = (values["registered"], values["reviewed"],
                                        values["certified"])
     if certified is not None and reviewed is not None and certified > reviewed:
@@ -260,7 +272,7 @@ def _check_incident(row: _Row) -> None:
 
 
 def _check_hot_spot(row: _Row) -> None:
-    values, label = row.values, row.options.headers.label
+    values, label = row.values, row.label
     location_failed = row.failed & {"lon", "lat", "area_wkt"}
     has_point = values["lon"] is not None and values["lat"] is not None
     if not location_failed and not has_point and values["area_wkt"] is None:
