@@ -91,6 +91,8 @@ def build_basemap(
     `outline` is the national outline labelled by what it faces (`border.label_outline`);
     `countries` is Natural Earth as read by `sources.read_countries`.
     """
+    # Communes reach past the region (Trường Sa islands east of 115° E): the basemap stops.
+    national = polygonal(shapely.intersection(national, shapely.box(*REGION), grid_size=GRID))
     shapes, names = _region_countries(countries)
     names.setdefault(VIETNAM, NAMES[VIETNAM])
     cuts = _cuts(outline, shapes.get(VIETNAM, shapely.Polygon()))
@@ -109,6 +111,26 @@ def build_basemap(
         sea=gpd.GeoDataFrame({"id": [SEA_ID], "name": [SEA_NAMES[0]],
                               "name_en": [SEA_NAMES[1]]}, geometry=[sea], crs="EPSG:4326"),
     )
+
+
+def without_archipelagos(countries: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """Return Natural Earth countries less their land wholly inside `ARCHIPELAGOS`.
+
+    That land is Vietnam's (the special zones Hoàng Sa and Trường Sa), so the national
+    outline must not face China across it (`border.label_outline`). Vietnam's row is
+    kept as it is; rows left with no land are dropped.
+    """
+    boxes = [shapely.box(*bounds) for bounds in ARCHIPELAGOS.values()]
+    kept = []
+    for numeric, name, shape in zip(countries["id"], countries["name"], countries.geometry):
+        if shape is None or country_code(numeric, name) == VIETNAM:
+            kept.append(shape)
+            continue
+        parts = [p for p in shapely.get_parts(shape) if not any(p.within(b) for b in boxes)]
+        kept.append(shapely.MultiPolygon(parts) if parts else None)
+    out = countries.copy()
+    out["geometry"] = kept
+    return out[[shape is not None for shape in kept]].reset_index(drop=True)
 
 
 def country_code(numeric: str | float | None, name: str) -> str:

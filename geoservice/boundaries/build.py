@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from geoservice.boundaries import basemap, border, sources
+from geoservice.boundaries import basemap, border, islands, sources
 from geoservice.boundaries.assemble import assemble
 from geoservice.boundaries.polygons import GRID
 from geoservice.boundaries.quality import quality_report, write_report
@@ -67,14 +67,17 @@ def build(
     if provinces:
         units, legacy, polygons = _subset(units, legacy, polygons, conversion, provinces)
     assembly = assemble(polygons, units, legacy, conversion)
-    communes = _communes(assembly.communes, units)
-    national = shapely.union_all(communes.geometry.to_numpy(), grid_size=GRID)
+    land = sources.read_land(paths.land)
+    found = islands.island_geometry(units, assembly.communes, land)
+    communes = _communes(assembly.communes, units, found)
+    drawn = communes.geometry.notna().to_numpy()
+    national = shapely.union_all(communes.geometry[drawn].to_numpy(), grid_size=GRID)
     countries = sources.read_countries(paths.countries)
-    outline = border.label_outline(national, countries, sources.read_land(paths.land))
+    outline = border.label_outline(national, basemap.without_archipelagos(countries), land)
     background = basemap.build_basemap(national, outline, countries)
     lines = border.border_lines(outline)
-    metrics = border.commune_border_metrics(communes, lines)
-    communes = communes.join(metrics)
+    communes = _with_border_metrics(communes, border.commune_border_metrics(
+        communes[drawn], lines))
     result = Boundaries(
         communes=communes,
         provinces=_provinces(communes, units),
@@ -87,8 +90,9 @@ def build(
         report={},
     )
     result.report = quality_report(
-        communes, units, assembly.stats, lines, topology(communes.geometry.to_numpy()),
+        communes, units, assembly.stats, lines, topology(communes.geometry[drawn].to_numpy()),
         full_country=not provinces, seconds=time.monotonic() - started,
+        islands=[source.as_dict() for source in found.sources],
     )
     write_geopackage(result, instance / GPKG_NAME)
     write_report(result.report, instance)
@@ -177,20 +181,42 @@ def _subset(units, legacy, polygons, conversion, provinces):
 
 
 def _drop_dust(geometry):
+    if geometry is None:
+        return None
     parts = [p for p in shapely.get_parts(geometry) if area_km2(p) >= DUST_KM2]
     return shapely.MultiPolygon(parts) if parts else geometry
 
 
-def _communes(assembled: gpd.GeoDataFrame, units: pd.DataFrame) -> gpd.GeoDataFrame:
-    frame = assembled.merge(units, on="code", how="left")
-    frame["geometry"] = [_drop_dust(g) for g in frame.geometry]
+def _communes(assembled: gpd.GeoDataFrame, units: pd.DataFrame,
+              found: islands.Islands) -> gpd.GeoDataFrame:
+    """Every 2025 unit built: its assembled polygon, its islands, or no geometry (None)."""
+    frame = units.merge(pd.DataFrame(assembled), on="code", how="left")
+    from_islands = frame["code"].isin(found.geometry).to_numpy()
+    geometry = [found.geometry[code] if island else _drop_dust(_geometry_or_none(g))
+                for code, island, g in zip(frame["code"], from_islands, frame["geometry"])]
+    frame["geometry"] = geometry
+    frame["match"] = frame["match"].where(frame["match"].notna(), "none")
+    frame.loc[from_islands, "match"] = islands.MATCH
+    frame["area_guided"] = frame["area_guided"].fillna(False).astype(bool)
     frame["name_ascii"] = frame["name"].map(ascii_fold)
-    frame["area_km2"] = area_km2(frame.geometry.to_numpy()).round(3)
+    frame["area_km2"] = area_km2(np.array(geometry, dtype=object)).round(3)
     frame["area_ratio"] = (frame["area_km2"] / frame["official_area_km2"]).round(4)
     columns = ["code", "name", "full_name", "name_ascii", "unit_type", "province_code",
                "province_name", "official_area_km2", "area_km2", "area_ratio", "match",
                "area_guided", "lat", "lon", "geometry"]
     return gpd.GeoDataFrame(frame[columns], geometry="geometry", crs="EPSG:4326")
+
+
+def _geometry_or_none(value):
+    return value if isinstance(value, shapely.Geometry) and not value.is_empty else None
+
+
+def _with_border_metrics(communes: gpd.GeoDataFrame, metrics: pd.DataFrame) -> gpd.GeoDataFrame:
+    """Join the border metrics; a unit without geometry faces nothing, its distance unknown."""
+    out = communes.join(metrics)
+    out["border_neighbors"] = [v if isinstance(v, list) else [] for v in out["border_neighbors"]]
+    out["border_length_km"] = [v if isinstance(v, dict) else {} for v in out["border_length_km"]]
+    return out
 
 
 def _provinces(communes: gpd.GeoDataFrame, units: pd.DataFrame) -> gpd.GeoDataFrame:
@@ -202,7 +228,8 @@ def _provinces(communes: gpd.GeoDataFrame, units: pd.DataFrame) -> gpd.GeoDataFr
         for per_commune in group["border_length_km"]:
             for neighbour, km in per_commune.items():
                 lengths[neighbour] = round(lengths.get(neighbour, 0.0) + km, 3)
-        distance = float(group["distance_to_border_km"].min())
+        drawn = group[group.geometry.notna()]
+        distance = float(drawn["distance_to_border_km"].min())
         rows.append({
             "code": code,
             "name": unit_rows["province_short"].iat[0],
@@ -215,7 +242,7 @@ def _provinces(communes: gpd.GeoDataFrame, units: pd.DataFrame) -> gpd.GeoDataFr
             "border_length_km": lengths,
             "distance_to_border_km": distance,
             "border_band": border.border_band(distance),
-            "geometry": shapely.union_all(group.geometry.to_numpy(), grid_size=GRID),
+            "geometry": shapely.union_all(drawn.geometry.to_numpy(), grid_size=GRID),
         })
     frame = gpd.GeoDataFrame(rows, geometry="geometry", crs="EPSG:4326")
     frame["geometry"] = [g if g.geom_type == "MultiPolygon" else shapely.MultiPolygon([g])

@@ -1,5 +1,9 @@
 """The quality report written with every boundary build (JSON and readable text).
 
+It counts every 2025 unit in the build (`units_present`), those with a polygon, lists the
+units without one (each with the note `NO_POLYGON_NOTE`) and where island geometry came
+from (`islands`, see `geoservice.boundaries.islands`).
+
 Targets (the build reports each as met or not):
 - at least 3,310 of the 3,321 units with a polygon;
 - computed area within ±10% of the official area for at least 85% of units;
@@ -14,6 +18,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+# Said wherever a unit without geometry is listed (quality report, unit reports).
+NO_POLYGON_NOTE = "no boundary polygon yet"
 TARGETS = {
     "units_with_polygon_min": 3310,
     "share_within_10pct_min": 0.85,
@@ -22,8 +28,13 @@ TARGETS = {
 
 
 def quality_report(communes, units, stats: dict, lines, topology: dict, full_country: bool,
-                   seconds: float) -> dict:
-    """Return the report as a JSON-ready dict."""
+                   seconds: float, islands: list[dict] | None = None) -> dict:
+    """Return the report as a JSON-ready dict.
+
+    `communes` holds every 2025 unit built, those without geometry (None) included;
+    `islands` describes where island geometry came from (`islands.IslandSource` rows).
+    """
+    drawn = communes.geometry.notna().to_numpy()
     ratio = communes.set_index("code")["area_ratio"].dropna()
     within = (ratio - 1).abs() <= 0.10
     by_match = (
@@ -38,8 +49,16 @@ def quality_report(communes, units, stats: dict, lines, topology: dict, full_cou
     table = communes.set_index("code")
     report = {
         "units_total": int(len(units)),
-        "units_with_polygon": int(len(communes)),
-        "units_without_polygon": sorted(set(units["code"]) - set(communes["code"])),
+        "units_present": int(len(communes)),
+        "units_with_polygon": int(drawn.sum()),
+        "units_without_polygon": sorted(set(units["code"]) - set(communes.loc[drawn, "code"])),
+        "units_without_polygon_detail": [
+            {"code": c, "name": n, "province": p, "unit_type": t, "note": NO_POLYGON_NOTE}
+            for c, n, p, t in communes.loc[~drawn, ["code", "name", "province_name",
+                                                    "unit_type"]].itertuples(index=False)
+        ],
+        "missing_from_store": sorted(set(units["code"]) - set(communes["code"])),
+        "islands": list(islands or []),
         "matching": stats,
         "units_by_match": {k: int(v) for k, v in communes["match"].value_counts().items()},
         "area_ratio": {
@@ -113,8 +132,12 @@ def render_text(report: dict) -> str:
     lines = [
         "Boundary build quality report",
         "=============================",
+        f"Units in the store: {report['units_present']} of {report['units_total']}",
         f"Units with a polygon: {report['units_with_polygon']} of {report['units_total']}",
-        f"Missing: {', '.join(report['units_without_polygon']) or 'none'}",
+        "Without a polygon: " + (", ".join(
+            f"{u['code']} {u['name']} ({u['province']}): {u['note']}"
+            for u in report["units_without_polygon_detail"]) or "none"),
+        *_island_lines(report["islands"]),
         "Source polygons: {source_polygons}; matched by name {matched_by_name}, by location "
         "{matched_by_location}; orphans (merged away before 2025) {orphan_polygons}; gaps "
         "filled {gap_polygons} ({gap_area_km2} km²); overlap removed {overlap_removed_km2} km²"
@@ -146,6 +169,12 @@ def render_text(report: dict) -> str:
         lines += [f"  {name}: {t['value']} (target {t['target']}) -> "
                   f"{'met' if t['met'] else 'NOT MET'}" for name, t in report["targets"].items()]
     return "\n".join(lines) + "\n"
+
+
+def _island_lines(islands: list[dict]) -> list[str]:
+    return [f"Island geometry: {i['code']} {i['name']} ({i['province_name']}): {i['parts']} "
+            f"parts, {i['area_km2']} km² (official {i['official_area_km2']} km²) from "
+            f"{i['source']}, {i['rule']}" for i in islands]
 
 
 def _plain(value):

@@ -43,6 +43,9 @@ class PublicFigures:
     awareness: dict = field(default_factory=dict)
     trend: list[dict] = field(default_factory=list)  # {year, rates: {group: rate}}
     communes: list[dict] = field(default_factory=list)  # one row per commune
+    # Communes with no boundary polygon yet: counted, but not on the map (code, full_name,
+    # note "no boundary polygon yet"); listed whether or not there are records.
+    without_geometry: list[dict] = field(default_factory=list)
     years: list[int] = field(default_factory=list)  # years with certification records
 
 
@@ -60,8 +63,10 @@ def has_records(store, year: int) -> bool:
 def public_figures(store, unit: Unit, year: int) -> PublicFigures:
     """Gather the public figures of `unit` for `year` (empty when there are no records)."""
     years = store.record_years("certification")
+    undrawn = [{"code": c["code"], "full_name": c["full_name"], "note": c["note"]}
+               for c in unit.without_geometry]
     if not has_records(store, year) or not unit.communes:
-        return PublicFigures(has_data=False, years=years)
+        return PublicFigures(has_data=False, years=years, without_geometry=undrawn)
     frames = unit_frames(store, unit, year)
     values = _unit_values(store, unit, year)
     communes = published.indicators(plain_store(store), "commune", year)
@@ -74,6 +79,7 @@ def public_figures(store, unit: Unit, year: int) -> PublicFigures:
                      frames["certification"]),
         communes=_commune_rows(unit, communes, frames["commune_models"]),
         years=years,
+        without_geometry=undrawn,
     )
 
 

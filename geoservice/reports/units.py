@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date
 
+from geoservice.boundaries.quality import NO_POLYGON_NOTE
 from geoservice.errors import NotFound
 from geoservice.store import FeatureQuery
 
@@ -26,7 +27,11 @@ COMMUNE_FIELDS = ("code", "name", "full_name", "unit_type", "province_code", "pr
 
 @dataclass(frozen=True)
 class Unit:
-    """The area a report covers, with its communes (properties only, in code order)."""
+    """The area a report covers, with its communes (properties only, in code order).
+
+    Every 2025 unit counts, with or without geometry: a commune row says `has_geometry`
+    and, without it, carries the note `NO_POLYGON_NOTE`.
+    """
 
     kind: str
     code: str
@@ -46,6 +51,11 @@ class Unit:
     def commune_codes(self) -> tuple[str, ...]:
         """The codes of the unit's communes."""
         return tuple(c["code"] for c in self.communes)
+
+    @property
+    def without_geometry(self) -> tuple[dict, ...]:
+        """The unit's communes that have no boundary polygon yet (counted all the same)."""
+        return tuple(c for c in self.communes if not c["has_geometry"])
 
     @property
     def neighbor(self) -> str | None:
@@ -112,6 +122,12 @@ def find_unit(store, kind: str, code: str) -> Unit:
 
 
 def _communes(features) -> tuple[dict, ...]:
-    rows = [{name: props.get(name) for name in COMMUNE_FIELDS} | {"code": fid}
-            for fid, props, _geometry in features]
+    rows = [{name: props.get(name) for name in COMMUNE_FIELDS}
+            | {"code": fid, **_geometry_flag(geometry)}
+            for fid, props, geometry in features]
     return tuple(sorted(rows, key=lambda row: row["code"]))
+
+
+def _geometry_flag(geometry) -> dict:
+    drawn = geometry is not None and not geometry.is_empty
+    return {"has_geometry": drawn, "note": None if drawn else NO_POLYGON_NOTE}

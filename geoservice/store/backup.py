@@ -2,7 +2,8 @@
 
 `backup` copies the live database page by page into `<out>.partial` while the service keeps
 serving (readers and writers are not stopped), checks the copy and renames it into place,
-so `out` is either absent or a complete, consistent database.
+so `out` is either absent or a complete, consistent database — one file, in rollback-journal
+mode, with nothing left beside it (no ``.partial``, ``-wal`` or ``-shm``).
 
 `restore` first validates the file (an SQLite database that passes `PRAGMA
 integrity_check` and holds the store's tables), stages a copy beside the live database,
@@ -78,13 +79,23 @@ def validate(path: Path) -> dict[str, int]:
 
 
 def _copy(source: Path, target: Path) -> None:
+    """Copy a database page by page; the copy is a single file (rollback journal): the
+    live store's WAL mode would come with the pages and leave ``-wal``/``-shm`` files
+    beside the copy once it is opened."""
     src = sqlite3.connect(f"{Path(source).resolve().as_uri()}?mode=ro", uri=True)
     dst = sqlite3.connect(target)
     try:
         src.backup(dst)
+        dst.execute("PRAGMA journal_mode=DELETE")
     finally:
         src.close()
         dst.close()
+
+
+def _remove(path: Path) -> None:
+    """Remove a file and the journal files SQLite may have left beside it."""
+    for suffix in ("", "-wal", "-shm", "-journal"):
+        path.with_name(path.name + suffix).unlink(missing_ok=True)
 
 
 def backup(store, out: Path) -> dict[str, int]:
@@ -92,13 +103,13 @@ def backup(store, out: Path) -> dict[str, int]:
     live = _sqlite_path(store)
     out = Path(out)
     partial = out.with_name(out.name + ".partial")
-    partial.unlink(missing_ok=True)
+    _remove(partial)
     try:
         _copy(live, partial)
         counts = validate(partial)
         os.replace(partial, out)
     finally:
-        partial.unlink(missing_ok=True)
+        _remove(partial)
     LOGGER.info("backup of %s written to %s: %s", live, out, counts)
     return counts
 
@@ -134,7 +145,7 @@ def restore(store, source: Path) -> dict[str, int]:
     live = _sqlite_path(store)
     validate(source)
     staged = live.with_name(live.name + ".restore")
-    staged.unlink(missing_ok=True)
+    _remove(staged)
     try:
         _copy(source, staged)
         carried = _carry_audit(live, staged)
@@ -147,7 +158,7 @@ def restore(store, source: Path) -> dict[str, int]:
             src.close()
             dst.close()
     finally:
-        staged.unlink(missing_ok=True)
+        _remove(staged)
     store.close()
     from geoservice.store.sqlite_security import migrate
 

@@ -39,10 +39,73 @@ def test_units_with_polygon(country):
     result, report = country
     assert report["units_total"] == 3321
     assert report["units_with_polygon"] >= TARGETS["units_with_polygon_min"] == 3310
-    assert report["units_with_polygon"] == len(result.communes)
+    drawn = result.communes.geometry.notna()
+    assert report["units_with_polygon"] == int(drawn.sum())
     assert len(report["units_without_polygon"]) == 3321 - report["units_with_polygon"]
+    assert report["units_without_polygon"] == sorted(result.communes.loc[~drawn, "code"])
     target = report["targets"]["units_with_polygon"]
     assert target["met"] is True and target["value"] == report["units_with_polygon"]
+
+
+def test_every_2025_unit_is_present(country):
+    """All 3,321 units are built, the 13 special zones included, with or without geometry."""
+    from geoservice.boundaries import sources
+
+    result, report = country
+    units = sources.read_units_2025(sources.SourcePaths.locate(NODE_MODULES).admin_db)
+    communes = result.communes
+    assert len(communes) == report["units_present"] == len(units) == 3321
+    assert communes["code"].is_unique and set(communes["code"]) == set(units["code"])
+    assert report["missing_from_store"] == []
+    zones = set(units.loc[units["unit_type"] == "đặc khu", "code"])
+    assert len(zones) == 13 and zones <= set(communes["code"])
+    by_code = communes.set_index("code")
+    assert by_code.loc[["26732", "22736", "20333"], "name"].tolist() == [
+        "Côn Đảo", "Trường Sa", "Hoàng Sa"]
+    detail = {u["code"]: u for u in report["units_without_polygon_detail"]}
+    assert set(detail) == set(report["units_without_polygon"])
+    assert all(u["note"] == "no boundary polygon yet" for u in detail.values())
+    # Provinces are dissolved from the communes that have geometry, and count every unit.
+    provinces = result.provinces.set_index("code")
+    counted = communes.groupby("province_code").size()
+    assert provinces["commune_count"].to_dict() == counted.to_dict()
+
+
+# What Natural Earth 1:10m land (world-atlas 2.0.2) holds of the three special zones the
+# demo polygons lack, measured on the national build: land parts and their area (km²).
+NATURAL_EARTH_ISLANDS = {"26732": (1, 57.7), "22736": (11, 12.3), "20333": (6, 5.1)}
+
+
+def test_island_zones_take_natural_earth_land(country):
+    result, report = country
+    communes = result.communes.set_index("code")
+    sources_ = {i["code"]: i for i in report["islands"]}
+    assert set(sources_) == set(NATURAL_EARTH_ISLANDS)
+    for code, (parts, km2) in NATURAL_EARTH_ISLANDS.items():
+        island = sources_[code]
+        assert island["source"].startswith("Natural Earth 1:10m land"), code
+        assert island["parts"] == parts and island["area_km2"] == pytest.approx(km2, abs=0.1)
+        geometry = communes.at[code, "geometry"]
+        assert geometry.geom_type == "MultiPolygon" and geometry.is_valid, code
+        assert shapely.get_num_geometries(geometry) == parts, code
+        assert communes.at[code, "match"] == "natural_earth"
+        assert communes.at[code, "area_km2"] == pytest.approx(km2, abs=0.1)
+        # The island lies around the zone's recorded centroid, and overlaps no commune.
+        assert shapely.distance(geometry, shapely.Point(communes.at[code, "lon"],
+                                                        communes.at[code, "lat"])) < 0.5
+        # Islands face the sea only: Natural Earth's China holds Hoàng Sa, but it is Vietnam's.
+        assert list(communes.at[code, "border_neighbors"]) == [], code
+    # Côn Đảo's main island: most of the official area (which counts the smaller islets).
+    assert 0.6 < communes.at["26732", "area_ratio"] <= 1.0
+    provinces = result.provinces.set_index("code")
+    con_dao = communes.at["26732", "geometry"]
+    assert provinces.at["79", "geometry"].contains(con_dao.representative_point())
+    assert provinces.at["56", "geometry"].intersects(communes.at["22736", "geometry"])
+    # The basemap stops at its region, though Trường Sa's islands reach past 115° E.
+    from geoservice.boundaries.basemap import REGION
+
+    west, south, east, north = result.countries.total_bounds
+    assert west >= REGION[0] and south >= REGION[1] and east <= REGION[2] and north <= REGION[3]
 
 
 def test_median_area_ratio(country):
