@@ -25,8 +25,8 @@ false, then a user or key), `restricted` (a user or key; the view limits rows wi
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, replace
 
 from geoservice.errors import Forbidden, Unauthorized
 
@@ -137,6 +137,42 @@ def decide(principal: Principal, collection) -> AccessDecision:
         raise Unauthorized(f"{what} '{collection.id}' is restricted: sign in or send an "
                            "API key whose area covers the data.")
     return AccessDecision(province_code=principal.province_code)
+
+
+def decide_derived(principal: Principal, source, layers: Iterable = ()) -> AccessDecision:
+    """Return the decision for reading what is computed from `source` (an analysis of the
+    incidents, a report section), or raise Unauthorized / Forbidden.
+
+    The one layer-scope rule for derived data: a key scoped to layers reads it only when
+    its scope holds one of the `layers` that show it (the `hotspots-*` layers for Gi* and
+    emerging hot spots), or `source` itself when no layer shows it (the density surface,
+    the border view, a report's incident section). The area comes from `source`, as for
+    reading it directly.
+    """
+    shown_by = tuple(layer.id for layer in layers) or (source.id,)
+    if principal.layers is not None and not set(shown_by) & set(principal.layers):
+        raise Forbidden(f"This API key is not scoped to {' or '.join(map(repr, shown_by))}.")
+    return decide(replace(principal, layers=None), source)
+
+
+def analysis_layers(catalog: Mapping, method: str, params=None) -> tuple:
+    """The layers of `catalog` that show the analysis `method` (with `params`, when given:
+    those whose fixed parameters, e.g. ``zones = "hex"``, are the ones asked for)."""
+    def shows(layer) -> bool:
+        fixed = layer.source.params
+        return layer.source.analysis == method and (params is None or all(
+            str(getattr(params, name, value)) == str(value) for name, value in fixed.items()))
+
+    return tuple(layer for layer in catalog.values() if shows(layer))
+
+
+def decide_analysis(principal: Principal, source, catalog: Mapping, method: str,
+                    params=None) -> AccessDecision:
+    """Return the decision for an analysis of `source` (the incidents): `decide_derived`
+    with the catalogue's layers that show it. Called before the parameters are parsed (any
+    layer of the method will do) and again with them (`params`: the layer that shows
+    exactly those)."""
+    return decide_derived(principal, source, analysis_layers(catalog, method, params))
 
 
 def decide_write(principal: Principal, kind: str) -> AccessDecision:

@@ -38,7 +38,7 @@ LOGGER = logging.getLogger(__name__)
 
 ACTIONS = (
     "login", "login_failed", "lockout", "logout",
-    "import", "import_rejected",
+    "import", "import_rejected", "import_preview",
     "key_use", "key_create", "key_revoke",
     "user_create", "user_disable", "user_enable", "user_set_role", "user_set_password",
     "backup", "restore", "audit_export",

@@ -156,19 +156,25 @@ def set_password(store, username: str, password: str) -> dict:
 
 def authenticate(store, username: str, password: str, max_failures: int,
                  lockout_minutes: int) -> LoginResult:
-    """Check a name and password; count failures and lock the account after too many."""
+    """Check a name and password; count failures and lock the account after too many.
+
+    Every attempt does the same password-hash work, exactly one argon2 verification:
+    against the user's hash, or a dummy hash of the same parameters for an unknown name.
+    A locked or disabled account is verified too (and the result then ignored), so the
+    time of an answer tells nothing about whether a name exists or what state it is in.
+    """
     try:
         name = normalise_username(username)
     except InvalidParameter:
         name = None
     user = store.get_user(name) if name else None
+    matches = _verify(user["password_hash"] if user else _dummy_hash(), password)
     if user is None:
-        _verify(_dummy_hash(), password)  # same cost as a real check
         return LoginResult(None, "unknown")
     now = datetime.now(UTC)
     if user["locked_until"] and datetime.fromisoformat(user["locked_until"]) > now:
         return LoginResult(None, "locked", user["locked_until"])
-    if not _verify(user["password_hash"], password):
+    if not matches:
         failures = store.count_failed_login(user["username"])
         if failures >= max_failures:
             until = (now + timedelta(minutes=lockout_minutes)).isoformat(timespec="seconds")

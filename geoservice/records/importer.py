@@ -368,10 +368,11 @@ def _geometry(fields: dict):
 
 def audit_import(store: Store, actor: str | None, report: ImportReport, data: bytes,
                  remote_addr: str | None) -> None:
-    """Record an import in the audit trail; a dry run as an import marked ``dry_run``.
+    """Record an import in the audit trail; a dry run as an ``import_preview`` row.
 
     A dry run writes no record and no import batch, so its row says what it would have
-    written (``would_write``); a dry run with errors is an ``import_rejected`` row.
+    written (``would_write``) or, with errors, how many there were: never an ``import``
+    row, which would read as a write.
     """
     from geoservice import audit
 
@@ -382,7 +383,5 @@ def audit_import(store: Store, actor: str | None, report: ImportReport, data: by
               "sha256": hashlib.sha256(data).hexdigest(), "dry_run": True,
               "errors": len(report.errors)}
     if report.status == "preview":
-        audit.record(store, "import", actor, None,
-                     {**detail, "would_write": report.preview["would_write"]}, remote_addr)
-    else:
-        audit.record(store, "import_rejected", actor, report.kind, detail, remote_addr)
+        detail["would_write"] = report.preview["would_write"]
+    audit.record(store, "import_preview", actor, report.kind, detail, remote_addr)

@@ -4,6 +4,12 @@ Keys carry the layer, its parameters, the reader's area, the store's data versio
 tile, so an import (which changes the data version) invalidates every tile of the layers
 it touches at once, and one area's tiles never serve another. Old versions on disk are
 removed when a newer one is first written; Redis entries expire on their own.
+
+A cache that fails never fails a tile: the tile is drawn and answered uncached. A failing
+cache is noted once (one warning, not one per request) and once more when it works again;
+a Redis that does not answer is bypassed for `RETRY_SECONDS` before it is tried again,
+so a stopped Redis costs no request a connection attempt. `healthy` says whether the
+cache works (the readiness check, `/ready`).
 """
 
 from __future__ import annotations
@@ -13,11 +19,50 @@ import logging
 import os
 import shutil
 import tempfile
+import threading
+import time
 from abc import ABC, abstractmethod
 from pathlib import Path
 
 LOGGER = logging.getLogger(__name__)
 REDIS_TTL_SECONDS = 7 * 24 * 3600
+RETRY_SECONDS = 15.0  # a Redis found down is left alone this long
+
+
+class Outage:
+    """Whether a cache is failing: one warning when it starts, one note when it ends."""
+
+    def __init__(self, what: str, retry_seconds: float = 0.0):
+        self.what = what
+        self.retry_seconds = retry_seconds
+        self.down_since: float | None = None
+        self._retry_at = 0.0
+        self._lock = threading.Lock()
+
+    @property
+    def bypassed(self) -> bool:
+        """True while a failed cache is left alone (until its retry time)."""
+        return self.down_since is not None and time.monotonic() < self._retry_at
+
+    def failed(self, exc: Exception) -> None:
+        """Note a failure; log it only if the cache was working."""
+        with self._lock:
+            first = self.down_since is None
+            if first:
+                self.down_since = time.monotonic()
+            self._retry_at = time.monotonic() + self.retry_seconds
+        if first:
+            LOGGER.warning("%s failed, tiles are served uncached until it works again: %s",
+                           self.what, exc)
+
+    def worked(self) -> None:
+        """Note a success; log it if the cache was failing."""
+        if self.down_since is None:
+            return
+        with self._lock:
+            was, self.down_since = self.down_since, None
+        if was is not None:
+            LOGGER.warning("%s works again after %.0f s", self.what, time.monotonic() - was)
 
 
 def cache_key(layer: str, params: dict, area: str | None, version: str,
@@ -33,6 +78,13 @@ def cache_key(layer: str, params: dict, area: str | None, version: str,
 class TileCache(ABC):
     """Where rendered tiles are kept."""
 
+    kind = "cache"
+
+    @property
+    def healthy(self) -> bool:
+        """True when the cache works (as far as its last use or a check tells)."""
+        return True
+
     @abstractmethod
     def get(self, folder: str, name: str) -> bytes | None:
         """Return a cached tile, or None."""
@@ -45,6 +97,8 @@ class TileCache(ABC):
 class NoCache(TileCache):
     """No caching (every tile rendered)."""
 
+    kind = "none"
+
     def get(self, folder: str, name: str) -> bytes | None:
         """Nothing is ever cached."""
         return None
@@ -56,8 +110,16 @@ class NoCache(TileCache):
 class DiskCache(TileCache):
     """Tiles as files under a folder: <layer>/<variant>/<z>/<x>/<y>.<fmt>."""
 
+    kind = "disk"
+
     def __init__(self, root: Path):
         self.root = Path(root)
+        self.outage = Outage("the tile cache on disk")
+
+    @property
+    def healthy(self) -> bool:
+        """False since a write failed (a full disk), until one succeeds."""
+        return self.outage.down_since is None
 
     def get(self, folder: str, name: str) -> bytes | None:
         """Return a cached tile, or None."""
@@ -72,11 +134,16 @@ class DiskCache(TileCache):
         try:
             target.parent.mkdir(parents=True, exist_ok=True)
             handle, partial = tempfile.mkstemp(dir=target.parent, suffix=".partial")
-            with os.fdopen(handle, "wb") as out:
-                out.write(data)
-            os.replace(partial, target)
+            try:
+                with os.fdopen(handle, "wb") as out:
+                    out.write(data)
+                os.replace(partial, target)
+            finally:
+                Path(partial).unlink(missing_ok=True)  # gone after the rename; else half
         except OSError as exc:  # a full disk must not break serving
-            LOGGER.warning("tile cache write failed: %s", exc)
+            self.outage.failed(exc)
+            return
+        self.outage.worked()
 
     def prune(self, layer: str, keep: set[str]) -> None:
         """Remove a layer's variant folders other than `keep` (older data versions)."""
@@ -90,29 +157,55 @@ class DiskCache(TileCache):
 class RedisCache(TileCache):
     """Tiles in Redis, shared by every process and host of a deployment."""
 
+    kind = "redis"
+
     def __init__(self, url: str):
         import redis
 
-        self.client = redis.Redis.from_url(url, socket_timeout=2)
+        self.client = redis.Redis.from_url(url, socket_timeout=1, socket_connect_timeout=1)
+        self.outage = Outage(f"the Redis tile cache ({_without_password(url)})",
+                             RETRY_SECONDS)
+
+    @property
+    def healthy(self) -> bool:
+        """True when Redis answers a PING now."""
+        import redis
+
+        try:
+            self.client.ping()
+        except redis.RedisError as exc:
+            self.outage.failed(exc)
+            return False
+        self.outage.worked()
+        return True
 
     def get(self, folder: str, name: str) -> bytes | None:
         """Return a cached tile, or None (also when Redis is unreachable)."""
-        import redis
-
-        try:
-            return self.client.get(f"tile:{folder}/{name}")
-        except redis.RedisError as exc:
-            LOGGER.warning("tile cache read failed: %s", exc)
-            return None
+        return self._call(self.client.get, f"tile:{folder}/{name}")
 
     def put(self, folder: str, name: str, data: bytes) -> None:
         """Keep a tile for a week (newer data versions use other keys)."""
+        self._call(self.client.set, f"tile:{folder}/{name}", data, ex=REDIS_TTL_SECONDS)
+
+    def _call(self, command, *args, **kwargs):
+        """Run a Redis command unless Redis is bypassed; None when it fails."""
         import redis
 
+        if self.outage.bypassed:
+            return None
         try:
-            self.client.set(f"tile:{folder}/{name}", data, ex=REDIS_TTL_SECONDS)
+            answer = command(*args, **kwargs)
         except redis.RedisError as exc:
-            LOGGER.warning("tile cache write failed: %s", exc)
+            self.outage.failed(exc)
+            return None
+        self.outage.worked()
+        return answer
+
+
+def _without_password(url: str) -> str:
+    """The URL as logs may show it."""
+    head, at, tail = url.rpartition("@")
+    return f"{head.split('//', 1)[0]}//…@{tail}" if at else url
 
 
 def open_cache(url: str, instance_path: Path) -> TileCache:

@@ -1,10 +1,12 @@
 """The restricted sections of a report: incidents, designated hot spots, cooperation details.
 
-Each section asks the one access decision (`geoservice.access.decide`) for its own
-collection. A section is shown only when the reader's area covers the unit: a national
-reader always, a province reader for a unit of its province, and for a border sector only
-the rows of its own province. Otherwise the section is left out and the report says why;
-nothing of it is computed, so no figure can leak.
+Each section asks the one access decision for derived data
+(`geoservice.access.decide_derived`) for its own collection: a key scoped to layers sees
+a section only when its scope holds that collection. A section is shown only when the
+reader's area covers the unit: a national reader always, a province reader for a unit of
+its province, and for a border sector only the rows of its own province. Otherwise the
+section is left out and the report says why; nothing of it is computed, so no figure can
+leak.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from datetime import date
 
 import pandas as pd
 
-from geoservice.access import Principal, decide
+from geoservice.access import Principal, decide_derived
 from geoservice.collections import COLLECTIONS
 from geoservice.errors import Forbidden, Unauthorized
 from geoservice.indicators import compute as ind
@@ -39,7 +41,7 @@ class Scope:
 def scope_for(principal: Principal, collection_id: str, unit: Unit) -> Scope:
     """The scope of one restricted collection's section for this reader and unit."""
     try:
-        decision = decide(principal, COLLECTIONS[collection_id])
+        decision = decide_derived(principal, COLLECTIONS[collection_id])
     except Unauthorized:
         return Scope(False, reason="sign_in")
     except Forbidden:

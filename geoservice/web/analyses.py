@@ -1,12 +1,15 @@
 """The analyses blueprint: hot-spot analyses of incidents run on request, in the background.
 
 HTTP in, `geoservice.hotspots` functions, JSON, PNG, GeoTIFF or CSV out. Every route reads
-incidents, so every route takes the one access decision on the ``incidents`` collection:
-no key → 401; a province reader's analyses use its province's incidents only (results are
-kept per area). A run that is not finished never holds a request: its endpoint answers 202
-with the run (``Location: /analyses/runs/{id}``), a density tile answers a transparent
-tile, and results computed for an older data version are served marked
-``X-Analysis-Status: stale`` with ``Retry-After`` while the new one is computed.
+incidents, so every route takes the one access decision for analyses of the ``incidents``
+collection (`geoservice.access.decide_analysis`): no key → 401; a key scoped to layers
+must hold a layer that shows the analysis (``hotspots-gistar`` … for Gi* and emerging hot
+spots; ``incidents`` for density and the border view), else 403; a province reader's
+analyses use its province's incidents only (results are kept per area). A run that is
+not finished never holds a request: its endpoint answers 202 with the run
+(``Location: /analyses/runs/{id}``), a density tile answers a transparent tile, and results
+computed for an older data version are served marked ``X-Analysis-Status: stale`` with
+``Retry-After`` while the new one is computed.
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ from flask import Blueprint, Response, g, jsonify, request, send_file
 
 from geoservice import access, services
 from geoservice import params as P
-from geoservice.access import decide
+from geoservice.access import decide_analysis
 from geoservice.api import analyses as api
 from geoservice.api.tiles import TILE_NAME
 from geoservice.collections import COLLECTIONS
@@ -36,6 +39,7 @@ PRIVATE = "private, max-age=60"
 VARY = "X-API-Key, Authorization, Cookie"
 TABLE_METHODS = ("emerging", "border")
 ZONE_METHODS = ("gistar", "emerging")
+INCIDENTS = COLLECTIONS["incidents"]
 
 
 def _base() -> str:
@@ -44,7 +48,8 @@ def _base() -> str:
 
 def _params(method: str):
     """The validated parameters (query string, and a JSON or form body on POST), and area."""
-    decision = decide(g.principal, COLLECTIONS["incidents"])
+    catalog = services.current().catalog
+    decision = decide_analysis(g.principal, INCIDENTS, catalog, method)
     args: dict = request.args.to_dict()
     if request.method == "POST" and request.content_length:
         body = request.get_json(silent=True) if request.is_json else request.form.to_dict()
@@ -54,6 +59,7 @@ def _params(method: str):
         args.update(body)
     params = parse(method, {k: v for k, v in args.items() if k not in META},
                    decision.province_code)
+    decide_analysis(g.principal, INCIDENTS, catalog, method, params)  # the exact layer
     store = services.current().store
     if params.province_code and store.get("provinces", params.province_code) is None:
         raise InvalidParameter(f"There is no province {params.province_code}.",
@@ -126,10 +132,14 @@ def run_analysis(method: str):
 @access.restricted
 def run_status(run_id: str):
     """A run's status, progress and, once done, its result."""
-    decision = decide(g.principal, COLLECTIONS["incidents"])
-    run = services.current().analysis_runs.run(run_id)
-    if run is None or decision.province_code not in (None, run.area):
-        raise NotFound(f"There is no analysis run '{run_id}'.")
+    held = services.current()
+    run = held.analysis_runs.run(run_id)
+    if run is None:
+        raise NotFound(f"There is no analysis run '{run_id[:64]}'.")
+    decision = decide_analysis(g.principal, INCIDENTS, held.catalog, run.params.method,
+                               run.params)
+    if decision.province_code not in (None, run.area):
+        raise NotFound(f"There is no analysis run '{run_id[:64]}'.")
     return _run_response(run, 200)
 
 

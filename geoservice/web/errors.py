@@ -14,8 +14,8 @@ The error's `headers` (``Retry-After`` …) are added to the answer; a 401 says 
 authenticate. Unknown URLs and methods answer in the same shapes; an unexpected exception
 is logged with its trace and answered as a 500 that reveals nothing of the internals. A
 database that cannot be reached or read (the PostGIS server down or its connection
-dropped, the embedded file gone, locked or damaged) is a 503 StoreUnavailable; the broken
-connection is dropped so the next request connects afresh.
+dropped, the embedded file gone, locked or damaged) is a 503 StoreUnavailable with
+``Retry-After``; the broken connection is dropped so the next request connects afresh.
 """
 
 from __future__ import annotations
@@ -36,6 +36,7 @@ LOGGER = logging.getLogger(__name__)
 ATTRIBUTE = "geoservice_html_errors"
 TEMPLATE = "error.html"
 # What the page could not show, by blueprint: the heading of its error page.
+STORE_RETRY_AFTER = "5"  # seconds: the next request connects afresh
 PAGE_KINDS = {"mappage": "map", "viewer": "map", "features": "map", "reports": "report",
               "auth": "sign-in"}
 
@@ -142,17 +143,27 @@ def answer_error(error: GeoserviceError) -> Response:
     return answer(error.code, error.message, status, error.parameter, error.headers)
 
 
+def answer_http(error: HTTPException) -> Response:
+    """The answer to werkzeug's own errors (404, 405, 413 …), in the same shapes."""
+    name = "".join(part.capitalize() for part in (error.name or "Error").split())
+    headers = {header: value for header, value in error.get_headers()
+               if header.lower() != "content-type"}
+    return answer(name, error.description or error.name, error.code or 500, headers=headers)
+
+
+def store_unavailable(error: StoreUnavailable) -> Response:
+    """A store that cannot be reached (raised by a store or found by `register`'s handler):
+    503 with ``Retry-After``, since the next request connects afresh."""
+    error.headers.setdefault("Retry-After", STORE_RETRY_AFTER)
+    return answer_error(error)
+
+
 def register(app: Flask) -> None:
     """Install the error handlers on the app."""
     app.register_error_handler(GeoserviceError, answer_error)
+    app.register_error_handler(StoreUnavailable, store_unavailable)
 
-    @app.errorhandler(HTTPException)
-    def http_error(error: HTTPException):
-        name = "".join(part.capitalize() for part in (error.name or "Error").split())
-        headers = {header: value for header, value in error.get_headers()
-                   if header.lower() != "content-type"}
-        return answer(name, error.description or error.name, error.code or 500,
-                      headers=headers)
+    app.register_error_handler(HTTPException, answer_http)
 
     @app.errorhandler(sqlite3.DatabaseError)
     @app.errorhandler(psycopg.OperationalError)
@@ -161,7 +172,9 @@ def register(app: Flask) -> None:
         if isinstance(error, sqlite3.IntegrityError | sqlite3.ProgrammingError):
             return unexpected(error)
         _drop_connection()
-        return answer_error(StoreUnavailable(
+        LOGGER.warning("the store failed, connection dropped: %s: %s",
+                       type(error).__name__, error)
+        return store_unavailable(StoreUnavailable(
             "The database is unavailable at the moment; try again shortly.",
             detail=f"{type(error).__name__}: {error}"))
 

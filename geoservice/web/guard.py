@@ -12,7 +12,13 @@ Before every request:
    (forms carry it as `csrf_token`, scripts send the X-CSRFToken header; /auth/session
    gives it); keys are exempt because a browser never sends them on its own;
 4. note the use of an API key in the audit trail (once per key, route kind and minute);
-5. count rate limits (sign-in attempts per address; heavy routes per caller).
+5. count rate limits (sign-in attempts per address; heavy routes per caller) — in Redis
+   when RATELIMIT_STORAGE names one, falling back to per-process counters while it is
+   down.
+
+Paths are matched as they are (``/a//b`` is no route: the JSON 404, not werkzeug's HTML
+redirect). The body is read (NUL check, CSRF token) only once the route admits the caller;
+a body over MAX_UPLOAD_MB is a 413, recorded as `import_rejected` on the upload route.
 
 A failed CSRF check and a used-up rate limit are errors of the libraries that find them
 (Flask-WTF, Flask-Limiter); `TRANSLATIONS` turns them into `CsrfRejected` (400) and
@@ -37,6 +43,7 @@ from flask import Flask, Response, current_app, g, redirect, request, session
 from flask.sessions import SecureCookieSessionInterface
 from flask_limiter import Limiter, RateLimitExceeded
 from flask_wtf.csrf import CSRFError, CSRFProtect
+from werkzeug.exceptions import RequestEntityTooLarge
 
 from geoservice import access, audit, services
 from geoservice.access import ANONYMOUS
@@ -49,12 +56,15 @@ from geoservice.errors import (
     Unauthorized,
 )
 from geoservice.users import session_principal
-from geoservice.web.errors import answer_error, wants_html
+from geoservice.web.errors import answer_error, answer_http, wants_html
 
 LOGGER = logging.getLogger(__name__)
 SESSION_COOKIE = "geoservice_session"
 SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
 LOGIN_ENDPOINT = "auth.login_submit"  # POST /login
+UPLOAD_ENDPOINTS = ("imports.upload",)  # POST /imports/{kind}: a refused file is recorded
+# A Redis that does not answer must not hold a request: give up after a second.
+REDIS_OPTIONS = {"socket_timeout": 1, "socket_connect_timeout": 1}
 
 
 def init_app(app: Flask) -> None:
@@ -72,17 +82,33 @@ def init_app(app: Flask) -> None:
         WTF_CSRF_TIME_LIMIT=config["GEOSERVICE_SESSION_HOURS"] * 3600,
     )
     app.session_interface = CookieSessions()
+    _no_slash_merging(app)
     held = services.of(app)
     held.csrf = CSRFProtect(app)
     for library_error in TRANSLATIONS:
         app.register_error_handler(library_error, _translated)
+    app.register_error_handler(RequestEntityTooLarge, _too_large)
+    storage = config["GEOSERVICE_RATELIMIT_STORAGE"]
     limiter = Limiter(
-        key_func=_caller, app=app, storage_uri=config["GEOSERVICE_RATELIMIT_STORAGE"],
+        key_func=_caller, app=app, storage_uri=storage,
+        storage_options=REDIS_OPTIONS if storage.startswith(("redis", "rediss")) else {},
         default_limits=[_limit_for_request], default_limits_exempt_when=_not_limited,
         headers_enabled=True, strategy="fixed-window", key_prefix="geoservice",
+        # Redis down: count per process in memory (one warning), and go back to Redis
+        # once it answers again (the library retries with a growing interval).
+        in_memory_fallback_enabled=True,
     )
     held.limiter = limiter
     _check_limited_routes_only(app, limiter)
+
+
+def _no_slash_merging(app: Flask) -> None:
+    """Match paths as they are: werkzeug would answer ``//x`` or ``/a//b`` with an HTML
+    redirect (308) to the merged path, outside the error handlers — and ``//host`` is read
+    as another site by a browser. Unmerged, such a path matches no route: the JSON 404."""
+    app.url_map.merge_slashes = False  # the rules added from now on
+    for rule in app.url_map.iter_rules():  # those added already (Flask's static files)
+        rule.merge_slashes = False
 
 
 class CookieSessions(SecureCookieSessionInterface):
@@ -144,7 +170,7 @@ def identify():
     held = services.current()
     store = held.store
     g.principal = ANONYMOUS
-    _refuse_nul()
+    _refuse_nul(request.args.items(multi=True), in_path=True)
     principal = principal_for(store, request.headers)
     if principal is ANONYMOUS and SESSION_COOKIE in request.cookies:
         found = session_principal(store, session.get("sid"))
@@ -165,6 +191,11 @@ def identify():
             return redirect(f"/login?next={quote(request.full_path.rstrip('?'), safe='/')}",
                             303)
         raise
+    # The body is read only now, for a caller the route admits (too large: 413, recorded
+    # for an upload by `_too_large` with who sent it).
+    if request.method not in SAFE_METHODS and request.mimetype in (
+            "application/x-www-form-urlencoded", "multipart/form-data"):
+        _refuse_nul(request.form.items(multi=True))
     if request.method not in SAFE_METHODS and principal.kind != "key":
         held.csrf.protect()
     if principal.kind == "key":
@@ -173,19 +204,31 @@ def identify():
     return None
 
 
-def _refuse_nul() -> None:
+def _refuse_nul(fields, in_path: bool = False) -> None:
     """Refuse NUL characters in the path, query and form: no name, code or id has one, and
     databases refuse them (PostgreSQL text cannot hold them)."""
-    if "\x00" in request.path:
+    if in_path and "\x00" in request.path:
         raise InvalidParameter("The address contains a NUL character.")
-    fields = list(request.args.items(multi=True))
-    if request.method not in SAFE_METHODS and request.mimetype in (
-            "application/x-www-form-urlencoded", "multipart/form-data"):
-        fields += list(request.form.items(multi=True))
     for name, value in fields:
         if "\x00" in str(name) or "\x00" in str(value):
             label = str(name).replace("\x00", "")[:50] or None
             raise InvalidParameter("The request contains a NUL character.", parameter=label)
+
+
+def _too_large(error: RequestEntityTooLarge):
+    """A body over MAX_UPLOAD_MB (413, raised by werkzeug when the body is read): answered
+    by the one handler; a refused upload is recorded like every other refused import
+    (`import_rejected`, without reading the body)."""
+    if request.endpoint in UPLOAD_ENDPOINTS and g.get("principal", ANONYMOUS).authenticated:
+        kind = str((request.view_args or {}).get("kind", ""))[:50]
+        try:
+            audit.record(services.current().store, "import_rejected", g.principal.name, kind,
+                         {"kind": kind, "bytes": request.content_length,
+                          "reason": f"larger than MAX_UPLOAD_MB ({error.code})"},
+                         request.remote_addr)
+        except Exception:  # noqa: BLE001 - the 413 is answered even if the note fails
+            LOGGER.exception("could not record the refused upload")
+    return answer_http(error)
 
 
 def _csrf_rejected(error: CSRFError) -> CsrfRejected:

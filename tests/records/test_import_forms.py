@@ -151,7 +151,7 @@ def test_cli_column_and_dry_run(make_app, loaded_db, tmp_path):
     assert "dry run, nothing was written - 2 records would be applied (2 new" in dry.output
     assert counts(store) == before
     audit = store.audit_rows(_audit_query())[0]
-    assert audit[0]["action"] == "import" and audit[0]["detail"]["dry_run"] is True
+    assert audit[0]["action"] == "import_preview" and audit[0]["detail"]["dry_run"] is True
     applied = runner.invoke(main, ["import", "certification", str(path), *mapping])
     assert applied.exit_code == 0 and "2 rows applied - 2 new" in applied.output
     assert counts(store)["certification"] == 2

@@ -121,13 +121,17 @@ def test_postgis_going_away_is_a_503_and_serving_resumes(tmp_path_factory, loade
         backend = store._connect().info.backend_pid
         with psycopg.connect(POSTGIS_URL, autocommit=True) as admin:
             admin.execute("SELECT pg_terminate_backend(%s)", (backend,))
-        assert_error(decode(client.get(url, headers=national), 503), 503, "StoreUnavailable")
+        dropped = client.get(url, headers=national)
+        assert_error(decode(dropped, 503), 503, "StoreUnavailable")
+        assert int(dropped.headers["Retry-After"]) > 0  # for the request in flight only
         assert decode(client.get(url, headers=national))["numberMatched"] == 4
         # The server unreachable (a closed port), then back.
         good = store.url
         store.close()
         store.url = "postgresql://postgres@127.0.0.1:1/test"
-        assert_error(decode(client.get(url, headers=national), 503), 503, "StoreUnavailable")
+        unreachable = client.get(url, headers=national)
+        assert_error(decode(unreachable, 503), 503, "StoreUnavailable")
+        assert int(unreachable.headers["Retry-After"]) > 0
         assert_error(decode(client.get("/collections/provinces/items"), 503), 503)
         store.url = good
         assert decode(client.get(url, headers=national))["numberMatched"] == 4
@@ -148,7 +152,9 @@ def test_a_missing_or_damaged_database_file_is_a_503_and_serving_resumes(tmp_pat
         conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     moved = path.with_name("moved.sqlite")
     path.rename(moved)
-    assert_error(decode(client.get(url), 503), 503, "StoreUnavailable")
+    missing = client.get(url)
+    assert_error(decode(missing, 503), 503, "StoreUnavailable")
+    assert int(missing.headers["Retry-After"]) > 0
     assert not path.exists()  # a request never creates an empty database in its place
     path.write_bytes(b"this is not a database" * 100)
     assert_error(decode(client.get(url), 503), 503, "StoreUnavailable")
@@ -225,6 +231,7 @@ def test_backup_copies_survive_a_copy_elsewhere(tmp_path_factory, loaded_db, bui
     world, _cleanup = make_world("sqlite", tmp_path_factory, loaded_db, built)
     out = tmp_path / "b.sqlite"
     assert cli(world.app.instance_path, world.url, "backup", str(out)).exit_code == 0
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["b.sqlite"]  # no partial files
     lonely = tmp_path / "elsewhere" / "copy.sqlite"
     lonely.parent.mkdir()
     shutil.copy(out, lonely)

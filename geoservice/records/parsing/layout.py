@@ -22,7 +22,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from geoservice.errors import InvalidParameter
+from geoservice.errors import ContentRejected, InvalidParameter
 from geoservice.records.kinds import KindDef
 from geoservice.records.parsing.cells import cell_text, is_blank, quoted
 from geoservice.records.parsing.headers import header_matcher
@@ -56,8 +56,8 @@ def arrange(grid: list[tuple[int, list]], max_rows: int, kind: KindDef | None = 
         notes.append(f"the header is {rows}" + ("; the rows above it (the title) were not read"
                                                   if start else ""))
     if len(data) > max_rows:
-        raise _reject(f"The file has more than {max_rows:,} data rows. Split it into "
-                      "smaller files and import them one by one.")
+        raise ContentRejected(f"The file has more than {max_rows:,} data rows. Split it into "
+                              "smaller files and import them one by one.", parameter="file")
     rows, totals, overflow = [], [], []
     for number, cells in data:
         total = total_label(cells) if match is not None else None

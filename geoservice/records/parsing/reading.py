@@ -15,7 +15,7 @@ import warnings
 import zipfile
 from collections.abc import Iterable
 
-from geoservice.errors import InvalidParameter
+from geoservice.errors import ContentRejected, InvalidParameter
 from geoservice.records.kinds import KindDef
 from geoservice.records.parsing.cells import is_blank, quoted
 from geoservice.records.parsing.layout import HEADER_SEARCH, arrange, clean_cell
@@ -196,7 +196,8 @@ def _collect(numbered: Iterable[tuple[int, Iterable]], limit: int) -> list[tuple
         if all(is_blank(c) for c in cells):
             continue
         if len(grid) >= limit:
-            raise _reject(f"The file has more than {limit - HEADER_SEARCH - 1:,} data rows. Split "
-                          "it into smaller files and import them one by one.")
+            raise ContentRejected(f"The file has more than {limit - HEADER_SEARCH - 1:,} data "
+                                  "rows. Split it into smaller files and import them one by "
+                                  "one.", parameter="file")
         grid.append((number, cells))
     return grid
