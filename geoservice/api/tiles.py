@@ -24,6 +24,7 @@ from geoservice.layers.fields import tile_field_types
 from geoservice.layers.params import layer_for, query_string, readable_layers
 from geoservice.layers.style import maplibre_style
 from geoservice.render import legend as legend_png
+from geoservice.render import ogctiles
 from geoservice.render.tilecache import cache_key
 from geoservice.render.tiles import mvt_tile, png_tile
 from geoservice.tilemath import MAX_ZOOM
@@ -78,6 +79,51 @@ def parse_tile(ctx: RequestContext, layer_id: str, z: str, x: str, name: str,
     zoom, column, row = P.tile_address(z, x, match.group(1), MAX_ZOOM)
     return TileRequest(layer, zoom, column, row, fmt, 2 if match.group(2) else 1,
                        record_year, decision.province_code)
+
+
+OGC_FORMAT = P.fmt("mvt", "png")
+
+
+def parse_ogc_tile(ctx: RequestContext, layer_id: str, tile_matrix: str, tile_row: str,
+                   tile_col: str, args: Mapping[str, str], preferred: str = "mvt"
+                   ) -> TileRequest:
+    """Validate an OGC API - Tiles address (``…/WebMercatorQuad/{tileMatrix}/{tileRow}/
+    {tileCol}``): the same tile as ``/tiles/{layer}/{z}/{x}/{y}``, as MVT or, with
+    ``f=png`` (or an Accept header preferring PNG, `preferred`), PNG."""
+    fmt = OGC_FORMAT.get(args, preferred)
+    if not tile_row.isascii() or not tile_row.isdigit() or len(tile_row) > 7:
+        raise InvalidParameter("tileRow must be a whole number.", parameter="tileRow")
+    layer_args = {k: v for k, v in args.items() if k != "f"}
+    return parse_tile(ctx, layer_id, tile_matrix, tile_col, f"{tile_row}.{fmt}", layer_args)
+
+
+def ogc_tilesets(ctx: RequestContext, layer_id: str, args: Mapping[str, str]) -> dict:
+    """The tile set list of a layer (OGC API - Tiles)."""
+    P.known(args, ("f",))
+    P.fmt("json").get(args)
+    layer = layer_for(ctx.catalog, layer_id, {}, ctx.principal)[0]
+    return ogctiles.tilesets(layer, ctx.base)
+
+
+def ogc_tileset(ctx: RequestContext, layer_id: str, args: Mapping[str, str]) -> dict:
+    """A layer's tile set in WebMercatorQuad, for these layer parameters."""
+    P.fmt("json").get(args)
+    layer_args = {k: v for k, v in args.items() if k != "f"}
+    layer = layer_for(ctx.catalog, layer_id, layer_args, ctx.principal)[0]
+    return ogctiles.tileset(layer, ctx.base, query_string(layer_args))
+
+
+def desktop_style(ctx: RequestContext, layer_id: str, args: Mapping[str, str],
+                  fmt: str) -> str:
+    """A layer's style for desktop GIS: QGIS QML (`fmt` 'qml') or SLD 1.1 ('sld')."""
+    layer = layer_for(ctx.catalog, layer_id, args, ctx.principal)[0]
+    if fmt == "qml":
+        from geoservice.layers.qgis import qml
+
+        return qml(layer, _lang(args))
+    from geoservice.layers.sld import sld
+
+    return sld(layer, _lang(args))
 
 
 def tile(services: Services, request: TileRequest) -> TileResult:
@@ -249,10 +295,17 @@ def layer_list(ctx: RequestContext, args: Mapping[str, str]) -> dict:
                   "mvt": f"{base}/tiles/{i}/{{z}}/{{x}}/{{y}}.mvt",
                   "png": f"{base}/tiles/{i}/{{z}}/{{x}}/{{y}}.png",
                   "style": f"{base}/tiles/{i}/style.json",
+                  "qml": f"{base}/tiles/{i}/style.qml",
+                  "sld": f"{base}/tiles/{i}/style.sld",
+                  "tilesets": f"{base}/collections/{i}/tiles",
                   "legend": f"{base}/tiles/{i}/legend.json"},
     } for i in readable_layers(catalog, ctx.principal)],
         "style": f"{base}/styles/geoservice.json",
-        "wmts": f"{base}/wmts/1.0.0/WMTSCapabilities.xml"}
+        "wmts": f"{base}/wmts/1.0.0/WMTSCapabilities.xml",
+        # OGC API - Tiles clients following the landing page's tilesets link read these.
+        "tilesets": [ogctiles.tileset_summary(catalog[i], base)
+                     for i in readable_layers(catalog, ctx.principal)],
+        "links": [{"href": f"{base}/tiles", "rel": "self", "type": "application/json"}]}
 
 
 def _lang(args: Mapping[str, str]) -> str:

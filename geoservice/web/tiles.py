@@ -13,7 +13,7 @@ from flask import Blueprint, Response, jsonify, request
 from geoservice import access
 from geoservice import params as P
 from geoservice.api import tiles as tileapi
-from geoservice.layers.params import layer_for, readable_layers
+from geoservice.layers.params import readable_layers
 from geoservice.render import ogctiles, wmts
 from geoservice.web.context import base_url, context
 
@@ -31,7 +31,27 @@ def _args() -> dict:
 def tile(layer_id: str, z: str, x: str, name: str):
     """One MVT or PNG tile."""
     ctx = context()
-    result = tileapi.tile(ctx.services, tileapi.parse_tile(ctx, layer_id, z, x, name, _args()))
+    return _tile_response(ctx, tileapi.parse_tile(ctx, layer_id, z, x, name, _args()))
+
+
+@blueprint.get("/collections/<collection_id>/tiles/WebMercatorQuad/<tile_matrix>/<tile_row>/"
+               "<tile_col>")
+@access.public
+def ogc_tile(collection_id: str, tile_matrix: str, tile_row: str, tile_col: str):
+    """OGC API - Tiles: one tile (MVT; PNG with f=png or an Accept preferring it)."""
+    ctx = context()
+    preferred = request.accept_mimetypes.best_match([tileapi.MVT, tileapi.PNG],
+                                                    default=tileapi.MVT)
+    parsed = tileapi.parse_ogc_tile(ctx, collection_id, tile_matrix, tile_row, tile_col,
+                                    _args(), "png" if preferred == tileapi.PNG else "mvt")
+    response = _tile_response(ctx, parsed)
+    response.vary.add("Accept")
+    return response
+
+
+def _tile_response(ctx, parsed) -> Response:
+    """A tile with its ETag and caching headers, 304 when If-None-Match matches."""
+    result = tileapi.tile(ctx.services, parsed)
     response = Response(result.data, mimetype=result.content_type)
     response.set_etag(result.etag.strip('"'))
     if result.public:
@@ -70,6 +90,22 @@ def layers():
 def layer_style(layer_id: str):
     """MapLibre style of one layer."""
     return jsonify(tileapi.style(context(), [layer_id], _args()))
+
+
+@blueprint.get("/tiles/<layer_id>/style.qml")
+@access.public
+def layer_qml(layer_id: str):
+    """QGIS style (QML) of one layer."""
+    xml = tileapi.desktop_style(context(), layer_id, _args(), "qml")
+    return Response(xml, mimetype="application/vnd.qgis.qml+xml")
+
+
+@blueprint.get("/tiles/<layer_id>/style.sld")
+@access.public
+def layer_sld(layer_id: str):
+    """SLD 1.1 / Symbology Encoding style of one layer."""
+    xml = tileapi.desktop_style(context(), layer_id, _args(), "sld")
+    return Response(xml, mimetype="application/vnd.ogc.sld+xml")
 
 
 @blueprint.get("/styles/geoservice.json")
@@ -114,18 +150,14 @@ def wmts_capabilities():
 @access.public
 def ogc_tilesets(collection_id: str):
     """OGC API - Tiles: the tile sets of a layer."""
-    ctx = context()
-    layer, _decision, _year = layer_for(ctx.catalog, collection_id, {}, ctx.principal)
-    return jsonify(ogctiles.tilesets(layer, ctx.base))
+    return jsonify(tileapi.ogc_tilesets(context(), collection_id, _args()))
 
 
 @blueprint.get("/collections/<collection_id>/tiles/WebMercatorQuad")
 @access.public
 def ogc_tileset(collection_id: str):
     """OGC API - Tiles: a layer's tile set in WebMercatorQuad."""
-    ctx = context()
-    layer, _decision, _year = layer_for(ctx.catalog, collection_id, {}, ctx.principal)
-    return jsonify(ogctiles.tileset(layer, ctx.base))
+    return jsonify(tileapi.ogc_tileset(context(), collection_id, _args()))
 
 
 @blueprint.get("/tileMatrixSets")

@@ -83,7 +83,17 @@ SIMPLE = {
     "all": lambda args, _props, _geometry, value: all(value(a) for a in args),
     "==": lambda args, _props, _geometry, value: value(args[0]) == value(args[1]),
     "!=": lambda args, _props, _geometry, value: value(args[0]) != value(args[1]),
+    "<": lambda args, _props, _geometry, value: _compare(value(args[0]), value(args[1]), -1),
+    ">=": lambda args, _props, _geometry, value: _compare(value(args[0]), value(args[1]), 1),
 }
+
+
+def _compare(left, right, sign: int) -> bool:
+    """MapLibre's `<` (sign -1) and `>=` (sign 1) of a property and a number: a value that
+    is not a number makes the expression fail, so the filter drops the feature."""
+    if _typeof(left) != "number" or _typeof(right) != "number":
+        return False
+    return left < right if sign < 0 else left >= right
 
 
 def _typeof(value) -> str:

@@ -57,46 +57,57 @@ def test_style_document(style, catalog):
         list(dict.fromkeys(drawn))
 
 
-def test_classed_expression_stops_are_the_legend_colours(catalog):
+def test_classed_layers_are_the_legend_classes(catalog):
     layer = catalog["certification-rate"]
-    fill = maplibre_layers(layer, "src", "certification-rate")[0]
-    assert fill["type"] == "fill" and fill["source-layer"] == "certification-rate"
-    case = fill["paint"]["fill-color"]
-    assert case[0] == "case" and ["!", ["has", "certification_rate_residential"]] in case[1]
+    layers = maplibre_layers(layer, "src", "certification-rate")
+    fills = [item for item in layers if item["type"] == "fill"]
     legend = layer.legend("vi")["entries"]
-    assert case[2] == legend[-1]["color"] == "#bdbdbd"  # no data
-    step = case[3]
-    assert step[:2] == ["step", ["get", "certification_rate_residential"]]
-    assert step[2::2] == [e["color"] for e in legend[:-1]]
-    assert step[3::2] == [0.5, 0.7, 0.85, 0.95] == [e["min"] for e in legend[1:-1]]
-    assert fill["paint"]["fill-opacity"] == 0.85
+    assert [f["paint"]["fill-color"] for f in fills] == [e["color"] for e in legend]
+    assert {f["paint"]["fill-opacity"] for f in fills} == {0.85}
+    assert all(f["source-layer"] == "certification-rate" for f in fills)
+    prop = ["get", "certification_rate_residential"]
+    assert fills[0]["filter"] == ["<", prop, 0.5]
+    assert fills[1]["filter"] == ["all", [">=", prop, 0.5], ["<", prop, 0.7]]
+    assert fills[4]["filter"] == [">=", prop, 0.95]
+    assert fills[5]["filter"] == ["!", ["has", "certification_rate_residential"]]  # no data
+    # Classes are closed below and open above, every value in exactly one class.
+    for value, wanted in ((0.4999, 0), (0.5, 1), (0.7, 2), (0.85, 3), (0.95, 4), (1.0, 4)):
+        drawn = [i for i, f in enumerate(fills)
+                 if evaluate(f["filter"], {"certification_rate_residential": value})]
+        assert drawn == [wanted], value
+    assert "case" not in json.dumps(layers) and "step" not in json.dumps(layers)
 
 
-def test_categorical_expression_labels_are_the_legend_values(catalog):
+def test_categorical_layers_are_the_legend_values(catalog):
     layer = catalog["border-communes"]
-    fill, outline = maplibre_layers(layer, "b", "border-communes")
-    match = fill["paint"]["fill-color"]
+    *fills, outline = maplibre_layers(layer, "b", "border-communes")
     entries = layer.legend("en")["entries"]
-    assert match[:2] == ["match", ["get", "border_neighbors"]]
-    assert match[2:-1:2] == [e["value"] for e in entries] == ["CN", "LA", "KH", "CN,LA",
-                                                               "KH,LA"]
-    assert match[3:-1:2] == [e["color"] for e in entries]
-    assert fill["filter"] == ["match", ["get", "border_neighbors"],
-                              ["CN", "LA", "KH", "CN,LA", "KH,LA"], True, False]
+    assert [f["filter"] for f in fills] == [["==", ["get", "border_neighbors"], e["value"]]
+                                            for e in entries]
+    assert [e["value"] for e in entries] == ["CN", "LA", "KH", "CN,LA", "KH,LA"]
+    assert [f["paint"]["fill-color"] for f in fills] == [e["color"] for e in entries]
+    assert outline["filter"] == ["match", ["get", "border_neighbors"],
+                                 ["CN", "LA", "KH", "CN,LA", "KH,LA"], True, False]
     assert outline["type"] == "line" and outline["paint"]["line-color"] == "#4d4d4d"
 
 
 def test_hot_spot_points_are_circles_and_areas_are_fills(catalog):
     layers = maplibre_layers(catalog["hot-spots"], "h", "hot-spots")
-    assert [layer["type"] for layer in layers] == ["fill", "line", "circle"]
-    circle = layers[2]
-    assert circle["filter"] == ["all", ["==", ["geometry-type"], "Point"], layers[0]["filter"]]
-    assert evaluate(circle["filter"], {"status": "active"}, "Point")
-    assert not evaluate(circle["filter"], {"status": "active"}, "Polygon")
-    assert evaluate(circle["filter"], {}, "Point")  # no status: drawn in the no-data colour
-    assert not evaluate(circle["filter"], {"status": "archived"}, "Point")
-    assert circle["paint"]["circle-radius"] == 6
-    assert circle["paint"]["circle-color"] == layers[0]["paint"]["fill-color"]
+    kinds = [layer["type"] for layer in layers]
+    assert kinds == ["fill"] * 4 + ["line"] + ["circle"] * 4
+    circles = layers[5:]
+    for fill, circle in zip(layers[:4], circles, strict=True):
+        assert circle["filter"] == ["all", ["==", ["geometry-type"], "Point"], fill["filter"]]
+        assert circle["paint"]["circle-color"] == fill["paint"]["fill-color"]
+        assert circle["paint"]["circle-radius"] == 6
+
+    def drawn(properties, geometry):
+        return [c["paint"]["circle-color"] for c in circles
+                if evaluate(c["filter"], properties, geometry)]
+    assert len(drawn({"status": "active"}, "Point")) == 1
+    assert not drawn({"status": "active"}, "Polygon")
+    assert len(drawn({}, "Point")) == 1  # no status: drawn in the no-data colour
+    assert not drawn({"status": "archived"}, "Point")
 
 
 def test_dashes_are_in_line_widths(catalog):
@@ -105,12 +116,17 @@ def test_dashes_are_in_line_widths(catalog):
     assert line["paint"]["line-width"] == 1.5
 
 
-def test_expressions_give_the_colours_of_symbol_for(style, catalog):
-    """Evaluate every paint expression on sample features as MapLibre would."""
-    checked = 0
+def test_filters_give_the_colours_of_symbol_for(style, catalog):
+    """Evaluate every filter and paint on sample features as MapLibre would: of the style
+    layers of one layer and type, exactly the one of the feature's legend entry draws it,
+    in the colour `symbol_for` gives (none when the feature is not drawn)."""
+    groups: dict[tuple[str, str], list[dict]] = {}
     for gl_layer in style["layers"][1:]:
-        layer = catalog[gl_layer["source"]]
-        for sample in SAMPLES:
+        groups.setdefault((gl_layer["source"], gl_layer["type"]), []).append(gl_layer)
+    checked = 0
+    for (layer_id, kind), gl_layers in groups.items():
+        layer = catalog[layer_id]
+        for sample in _samples(layer):
             properties = {}
             if layer.style.property:
                 properties[layer.style.property] = sample
@@ -121,18 +137,27 @@ def test_expressions_give_the_colours_of_symbol_for(style, catalog):
                     properties["border_neighbors"] = ["CN" if wanted == "any" else wanted]
             tile = {k: tile_value(v) for k, v in properties.items() if tile_value(v) is not None}
             symbol = layer.symbol_for(properties)
-            geometry = "Point" if gl_layer["type"] == "circle" else GEOMETRY_TYPE[layer.geometry]
-            drawn = evaluate(gl_layer.get("filter", True), tile, geometry)
-            assert drawn == (symbol is not None), (gl_layer["id"], sample)
+            geometry = "Point" if kind == "circle" else GEOMETRY_TYPE[layer.geometry]
+            drawn = [g for g in gl_layers if evaluate(g.get("filter", True), tile, geometry)]
+            assert len(drawn) == (symbol is not None), (layer_id, kind, sample, drawn)
             if not drawn:
                 continue
-            colour = css_to_rgba(evaluate(gl_layer["paint"][PAINT[gl_layer["type"]]], tile))
-            opacity = gl_layer["paint"].get(OPACITY.get(gl_layer["type"]), 1)
+            colour = css_to_rgba(drawn[0]["paint"][PAINT[kind]])
+            opacity = drawn[0]["paint"].get(OPACITY.get(kind), 1)
             shown = (*colour[:3], round(colour[3] * opacity))
-            expected = symbol.stroke if gl_layer["type"] == "line" else symbol.fill
-            assert shown == expected, (gl_layer["id"], sample)
+            expected = symbol.stroke if kind == "line" else symbol.fill
+            assert shown == expected, (drawn[0]["id"], sample)
             checked += 1
     assert checked > 300
+
+
+def _samples(layer):
+    """The sample values a layer's tiles may carry: a classed property is a declared
+    number (`tile_field_types`), so its tiles hold numbers or nothing."""
+    if layer.style.kind != "classed":
+        return SAMPLES
+    return [s for s in SAMPLES if s is None or (isinstance(s, int | float)
+                                                 and not isinstance(s, bool))]
 
 
 def test_layer_subset_parameters_and_unknown_layers(catalog):
@@ -142,8 +167,8 @@ def test_layer_subset_parameters_and_unknown_layers(catalog):
     assert list(style["sources"]) == ["certification-rate", "border-lines"]
     assert style["sources"]["certification-rate"]["tiles"] == [
         f"{BASE}/certification-rate/{{z}}/{{x}}/{{y}}.mvt?year=2024&group=agencies"]
-    fill = style["layers"][1]["paint"]["fill-color"]
-    assert fill[3][1] == ["get", "certification_rate_agencies"]
+    fill = style["layers"][1]
+    assert fill["filter"] == ["<", ["get", "certification_rate_agencies"], 0.5]
     legends = style["metadata"]["geoservice:legends"]
     assert legends[0]["title"] == "Certified / reviewed: agencies"
     assert legends[0]["params"] == {"year": 2024, "group": "agencies"}
