@@ -321,3 +321,51 @@ def test_fields_named_like_numbers_are_declared_as_what_they_are(app, national):
     rate = decode(client.get("/tiles/certification-rate.json"))["vector_layers"][0]["fields"]
     assert rate["certification_rate_residential"] == "Number"
     assert rate["indicator_year"] == "Number" and rate["name"] == "String"
+
+
+def test_the_standard_tile_path_answers_the_same_tile(app, national):
+    """OGC API - Tiles: /collections/{id}/tiles/WebMercatorQuad/{z}/{row}/{col} is the same
+    tile as /tiles/{id}/{z}/{col}/{row}.mvt (or .png), under the same access rule."""
+    (z, x, y), *_ = tile_of("certification-rate", app)
+    client = app.test_client()
+    xyz = client.get(f"/tiles/certification-rate/{z}/{x}/{y}.mvt")
+    standard = client.get(f"/collections/certification-rate/tiles/WebMercatorQuad/{z}/{y}/{x}"
+                          "?f=mvt")
+    assert standard.status_code == 200 and standard.mimetype == \
+        "application/vnd.mapbox-vector-tile"
+    assert standard.data == xyz.data and mapbox_vector_tile.decode(standard.data)
+    png = client.get(f"/collections/certification-rate/tiles/WebMercatorQuad/{z}/{y}/{x}"
+                     "?f=png")
+    assert png.status_code == 200 and png.data[:8] == b"\x89PNG\r\n\x1a\n"
+    restricted = client.get(f"/collections/incidents/tiles/WebMercatorQuad/{z}/{y}/{x}")
+    assert restricted.status_code == 401
+    assert client.get(f"/collections/incidents/tiles/WebMercatorQuad/{z}/{y}/{x}",
+                      headers=national).status_code == 200
+    wrong = decode(client.get(f"/collections/certification-rate/tiles/WebMercatorQuad/{z}/{y}/"
+                              f"{x}?f=xml"), 400)
+    assert_error(wrong, 400, parameter="f")
+
+
+def test_tileset_limits_have_rows_and_columns(app):
+    body = decode(app.test_client().get("/collections/communes/tiles/WebMercatorQuad"))
+    limits = body["tileMatrixSetLimits"]
+    assert limits and all({"tileMatrix", "minTileRow", "maxTileRow", "minTileCol",
+                           "maxTileCol"} <= set(limit) for limit in limits)
+    z7 = next(limit for limit in limits if limit["tileMatrix"] == "7")
+    (x, y) = (102, 56)  # a tile over northern Vietnam at zoom 7
+    assert z7["minTileCol"] <= x <= z7["maxTileCol"] and z7["minTileRow"] <= y <= \
+        z7["maxTileRow"]
+
+
+@pytest.mark.parametrize("kind, mimetype", [("qml", "application/vnd.qgis.qml+xml"),
+                                            ("sld", "application/vnd.ogc.sld+xml")])
+def test_desktop_styles_are_xml_with_the_layers_colours(app, kind, mimetype):
+    response = app.test_client().get(f"/tiles/border-communes/style.{kind}")
+    assert response.status_code == 200 and response.mimetype == mimetype
+    root = ET.fromstring(response.data)
+    text = ET.tostring(root, encoding="unicode").lower()
+    for entry in CATALOG["border-communes"].classes:
+        colour = "#{:02x}{:02x}{:02x}".format(*entry.colour[:3])
+        rgb = ",".join(str(c) for c in entry.colour[:3])
+        assert colour in text or rgb in text, (kind, colour)
+    assert "Giáp Trung Quốc" in ET.tostring(root, encoding="unicode")
