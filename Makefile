@@ -5,19 +5,23 @@ BIN    := $(VENV)/bin
 HOST   ?= 127.0.0.1
 PORT   ?= 5000
 
-.PHONY: run test install data lint constraints clean-data serve-prod bench
+.PHONY: run test install data lint constraints clean-data serve-prod bench soak
 
 run: data  ## Create the environment, build the data if missing, serve on http://127.0.0.1:5000
 	$(BIN)/geoservice serve --host $(HOST) --port $(PORT)
 
 serve-prod: data  ## Serve with gunicorn (threaded workers, one per core): see docs/scaling.md
-	$(BIN)/gunicorn -c python:geoservice.gunicorn_conf 'geoservice.wsgi:app'
+	mkdir -p instance/metrics
+	PROMETHEUS_MULTIPROC_DIR=$${PROMETHEUS_MULTIPROC_DIR:-$(CURDIR)/instance/metrics} $(BIN)/gunicorn -c python:geoservice.gunicorn_conf 'geoservice.wsgi:app'
 
 bench: data  ## Benchmarks (not tests): writes docs/benchmarks.md and bench/results.json
 	command -v wrk >/dev/null || (echo "install wrk (apt-get install wrk) for throughput"; exit 1)
 	test -x bench/.venv-tipg/bin/uvicorn || ($(PYTHON) -m venv bench/.venv-tipg && \
 	  bench/.venv-tipg/bin/pip install --quiet -r bench/requirements-tipg.txt)
 	$(BIN)/python -m bench.run
+
+soak: install  ## Soak test (30 min of the load test with imports and reports): see bench/soak.py
+	$(BIN)/python -m bench.soak
 
 test: install  ## Run the whole test-suite (builds its own fixtures, incl. one full national build)
 	$(BIN)/python -m pytest

@@ -51,6 +51,9 @@ def create_app(config: dict | None = None) -> Flask:
     i18n.init_app(app)
     security.init_app(app)
     errors.register(app)
+    from geoservice import logs
+
+    logs.init_app(app)  # request id and timing first: even refused requests are logged
     app.before_request(_identify)
     from geoservice.web import admin, auth, guard
 
@@ -73,6 +76,9 @@ def create_app(config: dict | None = None) -> Flask:
 
     app.register_blueprint(analyses.blueprint)
     app.register_blueprint(health.blueprint)
+    from geoservice.web import metrics
+
+    metrics.init_app(app)  # GET /metrics and the per-request counts
     return app
 
 

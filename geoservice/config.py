@@ -16,8 +16,9 @@ DEFAULTS: dict[str, object] = {
     "DATABASE_URL": "",
     # Largest `limit` accepted by the features API (larger values are clamped).
     "MAX_ITEMS_LIMIT": 1000,
-    # `limit` used when a request gives none.
-    "DEFAULT_ITEMS_LIMIT": 10,
+    # `limit` used when a request gives none (GDAL/OGR clients page with it: 100 keeps an
+    # ogr2ogr of the communes to a few dozen requests instead of hundreds).
+    "DEFAULT_ITEMS_LIMIT": 100,
     # Largest uploaded file accepted by the import endpoint, in megabytes.
     "MAX_UPLOAD_MB": 20,
     # PostGIS backend: vector tiles of stored boundary layers are made by the database
@@ -54,7 +55,19 @@ DEFAULTS: dict[str, object] = {
     # -Prefix (0: none, the headers are ignored; 1: one nginx in front …). Links, tile URLs,
     # rate limits and the audit trail then use the client's scheme, host and address.
     "TRUSTED_PROXIES": 0,
+    # Logs: "text" (one readable line per record) or "json" (one JSON object per line, for a
+    # log collector); and whether every request is logged (method, path, status, duration,
+    # request id, principal kind).
+    "LOG_FORMAT": "text",
+    "REQUEST_LOG": True,
+    # Who may read GET /metrics (Prometheus): "local" (callers on this host's loopback, not
+    # through a proxy, or a national administrator's key), "admin" (only such a key) or
+    # "anyone" (when only the monitoring network reaches the service's port).
+    "METRICS_ACCESS": "local",
 }
+
+LOG_FORMATS = ("text", "json")
+METRICS_ACCESS = ("local", "admin", "anyone")
 
 ENV_PREFIX = "GEOSERVICE_"
 
@@ -74,6 +87,7 @@ def load(instance_path: Path, overrides: dict | None = None) -> dict:
     if not config["DATABASE_URL"]:
         config["DATABASE_URL"] = f"sqlite:///{instance_path / 'geoservice.sqlite'}"
     _security_settings(config)
+    _operations_settings(config)
     config["BASEMAP_URL"] = _basemap_url(config["BASEMAP_URL"])
     for key in ("MAX_ITEMS_LIMIT", "DEFAULT_ITEMS_LIMIT", "MAX_UPLOAD_MB",
                 "DATABASE_MVT_MIN_ZOOM", "TRUSTED_PROXIES"):
@@ -119,6 +133,16 @@ def _security_settings(config: dict) -> None:
                               f"{config[key]!r}") from exc
     if not str(config["RATELIMIT_STORAGE"]).startswith(("memory://", "redis://", "rediss://")):
         raise ConfigError("RATELIMIT_STORAGE must be memory:// or a redis:// URL")
+
+
+def _operations_settings(config: dict) -> None:
+    """Validate the logging and metrics settings in place."""
+    config["REQUEST_LOG"] = _flag("REQUEST_LOG", config["REQUEST_LOG"])
+    for key, allowed in (("LOG_FORMAT", LOG_FORMATS), ("METRICS_ACCESS", METRICS_ACCESS)):
+        value = str(config[key]).strip().lower()
+        if value not in allowed:
+            raise ConfigError(f"{key} must be {' or '.join(allowed)}, not {config[key]!r}")
+        config[key] = value
 
 
 def _basemap_url(value) -> str:

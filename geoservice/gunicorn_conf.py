@@ -4,6 +4,13 @@ Threaded workers: a tile request spends most of its time in numpy, GEOS and zlib
 release the GIL, and waiting on the store or the cache; one process per core keeps the
 prepared tile sources (a few hundred MB for the national layers) once per core. Every value
 can be changed with the GEOSERVICE_GUNICORN_* variables named below.
+
+Metrics: with several workers set ``PROMETHEUS_MULTIPROC_DIR`` to a folder of its own
+(e.g. ``/run/geoservice/metrics``): each worker writes its values there and ``/metrics``
+adds up every worker's (`geoservice.metrics`); the folder is emptied when gunicorn starts
+and an exited worker's live values are dropped. The request log is the service's own
+(``geoservice.request``, one line per request with its id; LOG_FORMAT=json for JSON), so
+gunicorn's access log stays off unless asked for.
 """
 
 import multiprocessing
@@ -39,3 +46,17 @@ def post_worker_init(worker):
         return
     threading.Thread(target=prepare_first_layers, args=(app,), name="prepare-layers",
                      daemon=True).start()
+
+
+def on_starting(server):
+    """Empty the metrics folder of a previous run (multiprocess mode), before any worker."""
+    from geoservice.metrics import clear_multiproc_dir
+
+    clear_multiproc_dir()
+
+
+def child_exit(server, worker):
+    """Drop an exited worker's live metric values (multiprocess mode)."""
+    from geoservice.metrics import worker_exited
+
+    worker_exited(worker.pid)

@@ -55,3 +55,59 @@ def test_version_is_ours():
     result = CliRunner().invoke(main, ["--version"])
     assert result.exit_code == 0 and result.output == f"geoservice {version('geoservice')}\n"
     assert "Flask" not in result.output
+
+
+def test_build_data_takes_province_and_still_the_old_provinces(tmp_path, built):
+    shutil.copy(built.gpkg, tmp_path / "boundaries.gpkg")
+    assert run(tmp_path, "build-data", "--if-missing").exit_code == 0
+    new = run(tmp_path, "build-data", "--province", "08", "--province", "11", "--if-missing")
+    assert new.exit_code == 0 and "deprecated" not in new.output
+    old = run(tmp_path, "build-data", "--provinces", "08,11", "--if-missing")
+    assert old.exit_code == 0 and "nothing to do" in old.output
+    assert "--provinces 08,11 is deprecated" in old.output and "--province 08" in old.output
+    assert "--provinces" not in run(tmp_path, "build-data", "--help").output  # hidden
+
+
+def test_backup_writes_to_output_and_takes_the_old_argument(tmp_path, loaded_db):
+    from tests.conftest import _copy_database
+
+    _copy_database(loaded_db, tmp_path / "geoservice.sqlite")
+    new = run(tmp_path, "backup", "-o", str(tmp_path / "a.sqlite"))
+    assert new.exit_code == 0, new.output
+    assert (tmp_path / "a.sqlite").stat().st_size > 0 and "deprecated" not in new.output
+    old = run(tmp_path, "backup", str(tmp_path / "b.sqlite"))
+    assert old.exit_code == 0 and (tmp_path / "b.sqlite").exists()
+    assert "OUTPUT as an argument is deprecated" in old.output
+    assert run(tmp_path, "backup").exit_code == 2
+
+
+def test_report_batch_takes_province_and_the_old_argument(tmp_path, loaded_db):
+    from tests.conftest import _copy_database
+
+    _copy_database(loaded_db, tmp_path / "geoservice.sqlite")
+    help_text = run(tmp_path, "report-batch", "--help").output
+    assert "--province CODE" in help_text and "-o, --output" in help_text
+    assert "PROVINCE_CODE" not in help_text
+    missing = run(tmp_path, "report-batch", "-o", str(tmp_path / "x.pdf"))
+    assert missing.exit_code == 2 and "--province CODE" in missing.output
+    # An unknown province fails before any PDF is made: enough to see the spelling taken.
+    new = run(tmp_path, "report-batch", "--province", "99", "-o", str(tmp_path / "x.pdf"))
+    old = run(tmp_path, "report-batch", "99", "-o", str(tmp_path / "x.pdf"))
+    assert new.exit_code == old.exit_code == 2
+    assert "deprecated" not in new.output and "PROVINCE_CODE as an argument" in old.output
+    assert new.output.strip().splitlines()[-1] == old.output.strip().splitlines()[-1]
+
+
+def test_one_spelling_of_output_province_and_format_across_commands():
+    from geoservice.cli import main as group
+
+    for name, command in group.commands.items():
+        for sub in getattr(command, "commands", {name: command}).values():
+            for param in sub.params:
+                if "--output" in param.opts:
+                    assert "-o" in param.opts, f"{name}: --output without -o"
+                assert not {"--out", "--provinces", "--fmt"} & set(param.opts) or \
+                    param.hidden, f"{name}: {param.opts}"
+                if param.param_type_name == "argument" and param.name in (
+                        "output", "province_code"):
+                    raise AssertionError(f"{name}: {param.name} is still an argument")

@@ -22,7 +22,9 @@ def test_every_key_is_documented():
 def test_defaults(tmp_path):
     settings = config_mod.load(tmp_path)
     assert settings["MAX_ITEMS_LIMIT"] == 1000
-    assert settings["DEFAULT_ITEMS_LIMIT"] == 10
+    assert settings["DEFAULT_ITEMS_LIMIT"] == 100
+    assert (settings["LOG_FORMAT"], settings["REQUEST_LOG"], settings["METRICS_ACCESS"]) == (
+        "text", True, "local")
     assert settings["DATABASE_URL"] == f"sqlite:///{tmp_path / 'geoservice.sqlite'}"
 
 

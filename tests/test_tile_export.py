@@ -49,8 +49,9 @@ def test_seed_tiles_fills_the_cache(instance):
 def test_export_mbtiles_holds_decodable_tiles(instance):
     out = instance / "communes.mbtiles"
     result = run(instance, "export-tiles", "communes", "--zooms", "7-8", "--bbox",
-                 FIXTURE_BBOX, str(out))
+                 FIXTURE_BBOX, "-o", str(out))
     assert result.exit_code == 0, result.output
+    assert "deprecated" not in result.output
     conn = sqlite3.connect(out)
     meta = dict(conn.execute("SELECT name, value FROM metadata"))
     assert meta["format"] == "pbf" and meta["name"] == "communes"
@@ -69,7 +70,7 @@ def test_export_pmtiles_of_vector_tiles_follows_the_specification(instance):
 
     out = instance / "communes.pmtiles"
     result = run(instance, "export-tiles", "communes", "--zooms", "7-8", "--bbox",
-                 FIXTURE_BBOX, str(out))
+                 FIXTURE_BBOX, "--output", str(out))
     assert result.exit_code == 0, result.output
     with open(out, "rb") as handle:
         reader = Reader(MmapSource(handle))
@@ -92,7 +93,7 @@ def test_export_pmtiles_of_png_tiles(instance):
 
     out = instance / "provinces.pmtiles"
     result = run(instance, "export-tiles", "provinces", "--zooms", "6-7", "--format", "png",
-                 "--bbox", FIXTURE_BBOX, str(out))
+                 "--bbox", FIXTURE_BBOX, "-o", str(out))
     assert result.exit_code == 0, result.output
     with open(out, "rb") as handle:
         reader = Reader(MmapSource(handle))
@@ -103,5 +104,46 @@ def test_export_pmtiles_of_png_tiles(instance):
 
 
 def test_export_needs_a_known_suffix(instance):
-    result = run(instance, "export-tiles", "communes", str(instance / "out.zip"))
+    result = run(instance, "export-tiles", "communes", "-o", str(instance / "out.zip"))
     assert result.exit_code == 2 and ".mbtiles or .pmtiles" in result.output
+
+
+def test_export_needs_an_output(instance):
+    result = run(instance, "export-tiles", "communes")
+    assert result.exit_code == 2 and "-o/--output" in result.output
+
+
+def test_the_output_as_an_argument_still_works_for_one_release(instance):
+    out = instance / "provinces.mbtiles"
+    result = run(instance, "export-tiles", "provinces", "--zooms", "6", "--bbox", FIXTURE_BBOX,
+                 str(out))
+    assert result.exit_code == 0, result.output
+    assert "OUTPUT as an argument is deprecated" in result.output and "-o/--output" in result.output
+    assert sqlite3.connect(out).execute("SELECT count(*) FROM tiles").fetchone()[0] > 0
+    both = run(instance, "export-tiles", "provinces", str(out), "-o", str(instance / "b.mbtiles"))
+    assert both.exit_code == 2 and "not also" in both.output
+
+
+def test_layer_parameters_choose_the_variant_exported(instance):
+    out = instance / "rate.mbtiles"
+    result = run(instance, "export-tiles", "certification-rate", "--zooms", "6", "--bbox",
+                 FIXTURE_BBOX, "--year", "2024", "--group", "schools", "-o", str(out))
+    assert result.exit_code == 0, result.output
+    conn = sqlite3.connect(out)
+    meta = dict(conn.execute("SELECT name, value FROM metadata"))
+    assert meta["name"] == "certification-rate"
+    assert "certification_rate_schools" in meta["json"]  # the --group variant's field
+    bad = run(instance, "seed-tiles", "certification-rate", "--zooms", "6", "--group", "99")
+    assert bad.exit_code == 2 and "group" in bad.output
+    assert "layer certification-rate takes: --year, --group" in bad.output
+    wrong = run(instance, "seed-tiles", "communes", "--zooms", "6", "--model-type", "x")
+    assert wrong.exit_code == 2 and "model_type" in wrong.output
+    assert "layer communes takes: --year" in wrong.output
+
+
+def test_seed_and_export_list_the_layer_parameters():
+    for command in ("seed-tiles", "export-tiles"):
+        text = CliRunner().invoke(main, [command, "--help"]).output
+        for option in ("--year", "--group", "--model-type", "--category", "--period",
+                       "--province", "--format"):
+            assert option in text, (command, option)

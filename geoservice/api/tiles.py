@@ -23,6 +23,7 @@ from geoservice.layers.definition import LayerDef
 from geoservice.layers.fields import tile_field_types
 from geoservice.layers.params import layer_for, query_string, readable_layers
 from geoservice.layers.style import maplibre_style
+from geoservice.metrics import tile_cache_lookup
 from geoservice.render import legend as legend_png
 from geoservice.render import ogctiles
 from geoservice.render.tilecache import cache_key
@@ -136,6 +137,7 @@ def tile(services: Services, request: TileRequest) -> TileResult:
     version = services.store.data_version()
     key = _cache_key(request, version)
     data = services.tile_cache.get(*key)
+    tile_cache_lookup(request.layer.id, hit=data is not None)
     if data is None:  # many readers asking for this tile at once: drawn once
         data = services.drawing.run(key, lambda: _draw(services, request, version, key))
     return _result(request, data)
@@ -187,6 +189,7 @@ def _analysis_tile(services: Services, request: TileRequest) -> TileResult:
     key = _cache_key(request, source.version, {**request.layer.params,
                                                "scale": request.scale})
     data = services.tile_cache.get(*key)
+    tile_cache_lookup(request.layer.id, hit=data is not None)
     if data is None:
         data = _encode(source, request)
         services.tile_cache.put(*key, data)

@@ -9,6 +9,9 @@ The commands live in one module per concern, each with its `COMMANDS`:
 * `admin`: keys, users, backup, restore, audit;
 * `serve`: serve.
 
+Options are spelled alike across commands (`geoservice.cli.options`): ``--province CODE``,
+``-o/--output PATH``, ``--format``.
+
 Commands reach the app's store, catalogue and caches through `geoservice.services.current()`
 and import anything heavy (pandas, GeoPandas, rendering) inside themselves, so that
 `geoservice --help` stays quick.
@@ -17,6 +20,7 @@ and import anything heavy (pandas, GeoPandas, rendering) inside themselves, so t
 from __future__ import annotations
 
 import logging
+import os
 
 import click
 from flask.cli import FlaskGroup
@@ -35,8 +39,11 @@ def _create_app():
 @click.version_option(package_name="geoservice", message="geoservice %(version)s")
 def main() -> None:
     """Geoservice: Vietnam's administrative units, border communes and security-data layers."""
-    logging.basicConfig(level=logging.INFO,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    from geoservice import logs
+
+    # Text until the app is created, which applies LOG_FORMAT (the instance file's too).
+    logs.configure(os.environ.get("GEOSERVICE_LOG_FORMAT", "text").strip().lower(),
+                   level=logging.INFO)
 
 
 def _register(group: click.Group) -> None:

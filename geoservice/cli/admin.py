@@ -15,6 +15,7 @@ import click
 from flask.cli import with_appcontext
 
 from geoservice import services
+from geoservice.cli.options import output_option
 from geoservice.errors import GeoserviceError
 
 ROLE_CHOICE = click.Choice(["viewer", "editor", "admin"])
@@ -208,10 +209,10 @@ def users_list() -> None:
 # --- the store and the audit trail ----------------------------------------------------------
 
 @click.command("backup")
-@click.argument("output", type=click.Path(dir_okay=False, path_type=Path))
+@output_option("The backup file to write.", positional=True)
 @with_appcontext
 def backup_command(output: Path) -> None:
-    """Copy the embedded store into OUTPUT while the service keeps running."""
+    """Copy the embedded store into a file (-o) while the service keeps running."""
     from geoservice.store.backup import backup
 
     try:
@@ -252,8 +253,7 @@ def audit_group() -> None:
 @audit_group.command("export")
 @click.option("--format", "fmt", type=click.Choice(["csv", "json"]), default="csv",
               show_default=True)
-@click.option("--output", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="File to write (default: standard output).")
+@output_option("File to write (default: standard output).", required=False)
 @click.option("--action", default=None, help="Only this action.")
 @click.option("--since", default=None, help="From this date (YYYY-MM-DD), inclusive.")
 @click.option("--until", default=None, help="Before this date (YYYY-MM-DD).")

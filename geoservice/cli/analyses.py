@@ -18,6 +18,7 @@ import click
 from flask.cli import with_appcontext
 
 from geoservice import services
+from geoservice.cli.options import output_option
 from geoservice.hotspots.params import ACCEPTED, METHODS
 
 # (option, parameter of geoservice.hotspots.params, type, help)
@@ -47,8 +48,7 @@ def analysis_options(method: str | None = None, output: bool = True):
 
     def decorate(command):
         if output:
-            command = click.option("--output", type=click.Path(dir_okay=False, path_type=Path),
-                                   default=None, help=OUTPUT_HELP)(command)
+            command = output_option(OUTPUT_HELP, required=False)(command)
         for option, name, kind, text in reversed(OPTIONS):
             if name in accepted:
                 command = click.option(option, name, type=kind, default=None,
@@ -146,13 +146,13 @@ def hotspots(**options) -> None:
 
 
 @click.command("kde")
-@click.argument("output", type=click.Path(dir_okay=False, path_type=Path))
+@output_option("The Cloud-Optimised GeoTIFF to write (.tif).", positional=True)
 @analysis_options("density", output=False)
 @with_appcontext
 def kde(output: Path, **options) -> None:
-    """Alias of `analyses run density --output OUTPUT`: kernel density of incidents.
+    """Alias of `analyses run density -o OUTPUT`: kernel density of incidents.
 
-    `geoservice kde OUTPUT …` is `geoservice analyses run density --output OUTPUT …`:
+    `geoservice kde -o OUTPUT …` is `geoservice analyses run density -o OUTPUT …`:
     the Cloud-Optimised GeoTIFF of incidents per km², with the same options, checks and
     cached result.
     """

@@ -10,26 +10,33 @@ import click
 from flask.cli import with_appcontext
 
 from geoservice import services
+from geoservice.cli.options import deprecated
 
 
 @click.command("build-data")
-@click.option("--provinces", default="", help="Comma-separated 2025 province codes (default: all).")
+@click.option("--province", "province", multiple=True, metavar="CODE",
+              help="A 2025 province code, repeatable or comma-separated (default: all).")
+@click.option("--provinces", "legacy_provinces", default=None, hidden=True)
 @click.option("--if-missing", is_flag=True,
               help="Do nothing when the data is already built and loaded.")
 @click.option("--no-load", is_flag=True, help="Build the GeoPackage only; do not load the store.")
 @with_appcontext
-def build_data(provinces: str, if_missing: bool, no_load: bool) -> None:
+def build_data(province: tuple[str, ...], legacy_provinces: str | None, if_missing: bool,
+               no_load: bool) -> None:
     """Build the boundaries into the instance folder and load them into the store."""
     from geoservice.boundaries.build import GPKG_NAME, build
     from geoservice.boundaries.load import load_boundaries
 
+    if legacy_provinces is not None:
+        deprecated("--provinces 08,11", "--province 08 --province 11")
+        province = (*province, legacy_provinces)
     current = services.current()
     instance, store = current.instance_path, current.store
     gpkg = instance / GPKG_NAME
     if if_missing and gpkg.exists() and store.get_meta("boundaries_loaded_at"):
         click.echo(f"boundaries already built ({gpkg}); nothing to do")
         return
-    codes = [c.strip() for c in provinces.split(",") if c.strip()] or None
+    codes = [c.strip() for given in province for c in given.split(",") if c.strip()] or None
     if not (if_missing and gpkg.exists()):
         node_modules = current.node_modules
         build(instance, provinces=codes, node_modules=Path(node_modules) if node_modules else None)

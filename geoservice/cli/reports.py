@@ -19,6 +19,7 @@ from flask.cli import with_appcontext
 
 from geoservice import services
 from geoservice.access import ANONYMOUS, Principal
+from geoservice.cli.options import output_option, province_option
 from geoservice.errors import GeoserviceError
 from geoservice.reports.units import KINDS, LANGUAGES
 
@@ -59,9 +60,7 @@ def _options(command):
             click.option("--lang", type=click.Choice(LANGUAGES), default="vi",
                          show_default=True),
             click.option("--area", default="national", show_default=True, help=AREA_HELP),
-            click.option("-o", "--output", required=True,
-                         type=click.Path(dir_okay=False, path_type=Path),
-                         help="Output file: .pdf (or .html for the print preview page)."))):
+            output_option("Output file: .pdf (or .html for the print preview page)."))):
         command = option(command)
     return command
 
@@ -101,13 +100,15 @@ def report_command(kind, code, year, lang, area, output: Path) -> None:
 
 
 @click.command("report-batch")
-@click.argument("province_code")
+@province_option("The province whose commune reports are written.", required=True,
+                 positional=True)
 @_options
 @click.option("--communes", default=None,
               help="Comma-separated commune codes of the province (default: every commune).")
 @with_appcontext
 def report_batch_command(province_code, year, lang, area, output: Path, communes) -> None:
-    """Write every commune report of a province: one PDF with contents, or a .zip of PDFs."""
+    """Write every commune report of a province (--province): one PDF with contents, or a
+    .zip of PDFs (-o)."""
     _quiet()
     from geoservice.reports.batch import batch_pdf, commune_pdfs, select_communes, zip_stream
     from geoservice.reports.units import parse_request

@@ -67,7 +67,7 @@ def test_hotspots_and_kde_are_aliases_of_analyses_run(tmp_path, demo_db):  # noq
     assert _result_lines(alias.output) == _result_lines(analysed.output)
     assert (tmp_path / "alias.geojson").read_bytes() == (tmp_path / "run.geojson").read_bytes()
     assert len(list((tmp_path / "analyses" / "gistar").rglob("*.json"))) == 1
-    density = run(tmp_path, "kde", str(tmp_path / "alias.tif"), "--province", "08",
+    density = run(tmp_path, "kde", "-o", str(tmp_path / "alias.tif"), "--province", "08",
                   "--bandwidth-km", "3", "--cell-km", "1")
     assert density.exit_code == 0 and "computed in" in density.output, density.output
     analysed = run(tmp_path, "analyses", "run", "density", "--province", "08",
@@ -80,6 +80,6 @@ def test_hotspots_and_kde_are_aliases_of_analyses_run(tmp_path, demo_db):  # noq
     assert refused.exit_code == 2 and "distance_km" in refused.output
     refused = run(tmp_path, "hotspots", "--size-km", "3")
     assert refused.exit_code == 2 and "zones=hex" in refused.output
-    refused = run(tmp_path, "kde", str(tmp_path / "x.tif"), "--cell-km", "0")
+    refused = run(tmp_path, "kde", "-o", str(tmp_path / "x.tif"), "--cell-km", "0")
     assert refused.exit_code == 2 and "cell_km" in refused.output
     assert not (tmp_path / "x.tif").exists()

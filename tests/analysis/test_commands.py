@@ -42,7 +42,7 @@ def test_hotspots_find_the_planted_area(tmp_path, demo_db):  # noqa: F811
 def test_kde_writes_a_cog_peaking_at_the_planted_area(tmp_path, demo_db):  # noqa: F811
     _copy_database(demo_db, tmp_path / "geoservice.sqlite")
     out = tmp_path / "kde.tif"
-    result = run(tmp_path, "kde", str(out), "--province", "08", "--bandwidth-km", "3")
+    result = run(tmp_path, "kde", "-o", str(out), "--province", "08", "--bandwidth-km", "3")
     assert result.exit_code == 0, result.output
     with rasterio.open(out) as surface:
         data = surface.read(1)

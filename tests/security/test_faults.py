@@ -177,7 +177,7 @@ def test_backup_and_restore_of_the_embedded_store(tmp_path_factory, loaded_db, b
     national = key_headers(store)
     instance, url = app.instance_path, world.url
     backup = tmp_path / "sao-luu.sqlite"
-    result = cli(instance, url, "backup", str(backup))
+    result = cli(instance, url, "backup", "-o", str(backup))
     assert result.exit_code == 0, result.output
     assert "'records': " in result.output and backup.exists()
     saved = snapshot(store)
