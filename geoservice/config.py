@@ -55,6 +55,9 @@ DEFAULTS: dict[str, object] = {
     # -Prefix (0: none, the headers are ignored; 1: one nginx in front …). Links, tile URLs,
     # rate limits and the audit trail then use the client's scheme, host and address.
     "TRUSTED_PROXIES": 0,
+    # The issuing authority named in reports (PDF author, "Cơ quan ban hành"), e.g.
+    # "CÔNG AN TỈNH TUYÊN QUANG"; empty: the service's own name.
+    "REPORT_ISSUING_AUTHORITY": "",
     # Logs: "text" (one readable line per record) or "json" (one JSON object per line, for a
     # log collector); and whether every request is logged (method, path, status, duration,
     # request id, principal kind).

@@ -74,7 +74,8 @@ def report_command(kind, code, year, lang, area, output: Path) -> None:
     """Write the A4 report of a province, commune or border sector (CN, LA, KH)."""
     _quiet()
     from geoservice.reports.document import report_context
-    from geoservice.reports.pdf import layout, render_html
+    from geoservice.reports.output import REPORT_FORMATS, check_output
+    from geoservice.reports.pdf import layout, render_html, write_document
     from geoservice.reports.units import parse_request
 
     current = services.current()
@@ -82,6 +83,7 @@ def report_command(kind, code, year, lang, area, output: Path) -> None:
     started = time.perf_counter()
     with _in_language(lang):
         try:
+            check_output(output, REPORT_FORMATS)
             request = parse_request(store, kind, code, year, lang)
         except GeoserviceError as error:
             click.echo(error.message, err=True)
@@ -94,7 +96,7 @@ def report_command(kind, code, year, lang, area, output: Path) -> None:
             click.echo(f"{output}: HTML print preview in {time.perf_counter() - started:.1f} s")
             return
         document = layout(html, node_modules)
-        output.write_bytes(document.write_pdf())
+        output.write_bytes(write_document(document))
     click.echo(f"{output}: {len(document.pages)} pages, {output.stat().st_size // 1024} KB, "
                f"in {time.perf_counter() - started:.1f} s")
 
@@ -111,6 +113,7 @@ def report_batch_command(province_code, year, lang, area, output: Path, communes
     .zip of PDFs (-o)."""
     _quiet()
     from geoservice.reports.batch import batch_pdf, commune_pdfs, select_communes, zip_stream
+    from geoservice.reports.output import BATCH_FORMATS, check_output
     from geoservice.reports.units import parse_request
 
     current = services.current()
@@ -118,6 +121,7 @@ def report_batch_command(province_code, year, lang, area, output: Path, communes
     started = time.perf_counter()
     with _in_language(lang):
         try:
+            check_output(output, BATCH_FORMATS)
             request = parse_request(store, "province", province_code, year, lang)
             province = select_communes(request.unit, communes)
         except GeoserviceError as error:

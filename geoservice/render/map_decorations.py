@@ -49,6 +49,32 @@ def scale_bar_length(metres_per_pixel: float, longest_px: float) -> tuple[float,
     return km, km * 1000 / metres_per_pixel
 
 
+def scale_bar_box(metres_per_pixel: float, origin: tuple[float, float], longest_px: float,
+                  scale: float = 1.0, node_modules: Path | str | None = None
+                  ) -> tuple[float, float, float, float]:
+    """The (left, top, right, bottom) box, in image pixels, `draw_scale_bar` covers with
+    the same arguments: labels are kept out of it."""
+    km, length = scale_bar_length(metres_per_pixel, longest_px)
+    label_width, label_height = text_box(format_km(km), LABEL_SIZE * scale,
+                                         node_modules=node_modules)
+    pad, tick = 4 * scale, 5 * scale
+    x0, y0 = math.floor(origin[0]) + 0.5 - pad, math.floor(origin[1]) + 0.5 - tick \
+        - label_height - 2 * pad
+    return (x0, y0, x0 + max(length, label_width) + 2 * pad,
+            y0 + tick + label_height + 3 * pad)
+
+
+def north_arrow_box(top_centre: tuple[float, float], height: float = 36, scale: float = 1.0,
+                    label: str = "B", node_modules: Path | str | None = None
+                    ) -> tuple[float, float, float, float]:
+    """The box, in image pixels, `draw_north_arrow` covers with the same arguments."""
+    label_width, label_height = text_box(label, LABEL_SIZE * 1.2 * scale, "bold",
+                                         node_modules)
+    half = max(height * scale * 0.3 + 2 * scale, label_width / 2)
+    return (top_centre[0] - half, top_centre[1],
+            top_centre[0] + half, top_centre[1] + label_height + (height + 4) * scale)
+
+
 def draw_scale_bar(image: Image.Image, metres_per_pixel: float, origin: tuple[float, float],
                    longest_px: float, scale: float = 1.0,
                    node_modules: Path | str | None = None) -> float:

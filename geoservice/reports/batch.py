@@ -19,8 +19,8 @@ from flask_babel import gettext as _
 from geoservice.access import Principal
 from geoservice.errors import InvalidParameter
 from geoservice.indicators import published
-from geoservice.reports.document import report_context
-from geoservice.reports.pdf import layout, render_html
+from geoservice.reports.document import AUTHORITY_SETTING, metadata, report_context
+from geoservice.reports.pdf import layout, render_html, write_document
 from geoservice.reports.reads import ReportReads
 from geoservice.reports.units import ReportRequest, Unit, find_unit
 
@@ -52,14 +52,23 @@ def commune_requests(store, province: Unit, year: int, lang: str) -> list[Report
 
 
 def commune_documents(services: Services, requests: list[ReportRequest],
-                      principal: Principal, progress: Callable[[int], None] | None = None):
-    """Lay out each commune's report (WeasyPrint documents), reporting progress."""
+                      principal: Principal, progress: Callable[[int], None] | None = None,
+                      first_page: int | None = None):
+    """Lay out each commune's report (WeasyPrint documents), reporting progress.
+
+    With `first_page` the reports are numbered on from it, one after the other, as the
+    pages of one PDF (each footer then shows the page's number in that PDF).
+    """
     node_modules = services.node_modules
     reads = ReportReads(services.store)  # the province's records, read once for its communes
     for request in requests:
         context = report_context(services, request, principal, reads=reads)
-        yield request.unit, layout(render_html(context, node_modules=node_modules),
-                                   node_modules)
+        if first_page is not None:
+            context["first_page"] = first_page
+        document = layout(render_html(context, node_modules=node_modules), node_modules)
+        if first_page is not None:
+            first_page += len(document.pages)
+        yield request.unit, document
         if progress:
             progress(1)
 
@@ -71,22 +80,27 @@ def batch_pdf(services: Services, batch: ReportRequest, principal: Principal,
     province, year, lang = batch.unit, batch.year, batch.lang
     node_modules = services.node_modules
     requests = commune_requests(services.store, province, year, lang)
-    documents = list(commune_documents(services, requests, principal, progress))
     name = province.full_name if lang == "vi" else province.english_name()
-    context = {"province": province, "year": year, "lang": lang,
+    context = {"province": province, "year": year, "lang": lang, "first_page": 1,
                "title": _("Commune reports: %(unit)s", unit=name),
-               "notice": published.synthetic_notice(services.store)}
-    entries = [(unit, 0) for unit, _document in documents]
-    contents = layout(_contents_html(context, entries, node_modules), node_modules)
-    first = len(contents.pages) + 1
-    entries = []
+               "notice": published.synthetic_notice(services.store), **metadata(
+                   (services.settings.get(AUTHORITY_SETTING) or "").strip())}
+    # The contents page's length depends only on how many communes it lists: lay it out
+    # first with blank numbers, then number the reports on from it.
+    draft = [(request.unit, 0) for request in requests]
+    length = len(layout(_contents_html(context, draft, node_modules), node_modules).pages)
+    documents = list(commune_documents(services, requests, principal, progress,
+                                       first_page=length + 1))
+    entries, first = [], length + 1
     for unit, document in documents:
         entries.append((unit, first))
         first += len(document.pages)
     contents = layout(_contents_html(context, entries, node_modules), node_modules)
+    if len(contents.pages) != length:  # not expected: the rows have one height
+        raise RuntimeError("the batch contents page changed length when numbered")
     pages = [*contents.pages, *(page for _unit, document in documents
                                 for page in document.pages)]
-    return contents.copy(pages).write_pdf(), len(pages)
+    return write_document(contents.copy(pages)), len(pages)
 
 
 def _contents_html(context: dict, entries: list, node_modules) -> str:
@@ -100,7 +114,8 @@ def commune_pdfs(services: Services, batch: ReportRequest, principal: Principal,
     """(file name, PDF) of each commune report of the province of `batch`, one by one."""
     requests = commune_requests(services.store, batch.unit, batch.year, batch.lang)
     for unit, document in commune_documents(services, requests, principal, progress):
-        yield report_filename("commune", unit.code, batch.year, batch.lang), document.write_pdf()
+        yield (report_filename("commune", unit.code, batch.year, batch.lang),
+               write_document(document))
 
 
 def report_filename(kind: str, code: str, year: int, lang: str, suffix: str = "pdf") -> str:

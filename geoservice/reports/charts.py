@@ -81,12 +81,13 @@ def trend_chart(trend: list[dict], series: list[tuple[str, str]], title: str, fm
 
 
 def ranking_chart(rows: list[tuple[str, float | None]], style, title: str, fmt,
-                  more_label: str, width: float = 660) -> str:
+                  more_label: str, limits=(), width: float = 660) -> str:
     """Horizontal bars of communes ranked by rate, coloured by the map's classes.
 
     `rows` are (name, rate); communes without a rate are left out. With more than
     `RANK_ROWS` communes only the highest and lowest halves are drawn, with a gap row
-    saying how many are between.
+    saying how many are between. `limits` are the class bounds a printed rate must not
+    cross (`Formatter.rate`).
     """
     ranked = sorted([(n, r) for n, r in rows if r is not None], key=lambda row: -row[1])
     shown: list = ranked
@@ -111,14 +112,16 @@ def ranking_chart(rows: list[tuple[str, float | None]], style, title: str, fmt,
             body.append(_text(left + plot_w / 2, y + 10, more_label.format(count=hidden),
                               8.5, "middle", fill="#616161"))
             continue
-        name, rate = row
+        name, exact_rate = row
+        rate = float(exact_rate)
         entry = style.entry_for_value(rate)
         colour = css_colour(entry.colour) if entry is not None else GRID
         body.append(_text(left - 6, y + 10, _clip(name, 28), 8.5, "end"))
         body.append(f'<rect x="{left}" y="{y + 2:.1f}" width="{plot_w * rate:.1f}" '
                     f'height="{ROW_HEIGHT - 4}" fill="{colour}" stroke="#9e9e9e" '
                     f'stroke-width="0.4"/>')
-        body.append(_text(left + plot_w * rate + 4, y + 10, fmt.rate(rate), 8.5))
+        body.append(_text(left + plot_w * rate + 4, y + 10, fmt.rate(exact_rate, limits),
+                          8.5))
     return _svg(width, height, body, title)
 
 

@@ -23,6 +23,7 @@ import pandas as pd
 from geoservice.indicators import compute as ind
 from geoservice.indicators import published
 from geoservice.indicators.names import CERTIFICATION_GROUPS
+from geoservice.reports.format import exact, share
 from geoservice.reports.reads import computed, plain_store
 from geoservice.reports.units import Unit
 
@@ -72,12 +73,13 @@ def public_figures(store, unit: Unit, year: int) -> PublicFigures:
     communes = published.indicators(plain_store(store), "commune", year)
     return PublicFigures(
         has_data=True,
-        certification=_certification(frames["certification"], values),
+        certification=_certification(frames["certification"]),
         models=_models(frames["models"], values),
         awareness=_awareness(frames["awareness"], values),
         trend=_trend(store, unit, [y for y in years if y <= year][-TREND_YEARS:], year,
                      frames["certification"]),
-        communes=_commune_rows(unit, communes, frames["commune_models"]),
+        communes=_commune_rows(unit, communes, frames["commune_models"],
+                               frames["commune_certification"]),
         years=years,
         without_geometry=undrawn,
     )
@@ -90,16 +92,21 @@ def unit_frames(store, unit: Unit, year: int) -> dict[str, pd.DataFrame]:
     sector as ``by_border_neighbor`` rolls it up); ``commune_models`` keeps the
     commune-level model rows of the unit's communes for the commune table.
     """
+    def commune_rates(province):
+        return computed(store, ind.certification_rates, year, "commune",
+                        province_code=province)
+
     if unit.kind == "border":
-        certification = _sector(store, unit, lambda p: computed(
-            store, ind.certification_rates, year, "commune", province_code=p))
+        by_commune = _commune_frame(store, unit, commune_rates)
+        certification = _neighbor_rows(ind.by_border_neighbor(by_commune, store), unit)
         models = _commune_frame(store, unit, lambda p: computed(
             store, ind.model_coverage, year, province_code=p))
         awareness = _sector(store, unit, lambda p: computed(
             store, ind.awareness_totals, year, "commune", province_code=p))
         return {"certification": certification,
                 "models": _neighbor_rows(ind.by_border_neighbor(models, store), unit),
-                "awareness": awareness, "commune_models": models}
+                "awareness": awareness, "commune_models": models,
+                "commune_certification": by_commune}
     level, province = level_of(unit), unit.province_code
     commune_models = computed(store, ind.model_coverage, year, province_code=province)
     models = (commune_models if level == "commune" else computed(
@@ -112,6 +119,7 @@ def unit_frames(store, unit: Unit, year: int) -> dict[str, pd.DataFrame]:
         "models": _own(models, unit),
         "awareness": _own(awareness, unit),
         "commune_models": commune_models[commune_models["code"].isin(unit.commune_codes)],
+        "commune_certification": _commune_frame(store, unit, commune_rates),
     }
 
 
@@ -161,21 +169,46 @@ def _plain(value):
     return value
 
 
-def _certification(frame: pd.DataFrame, values: dict) -> list[dict]:
+def _certification(frame: pd.DataFrame) -> list[dict]:
+    """One row per group: the counts, and every figure derived from the printed counts.
+
+    The rate is certified ÷ reviewed and the gap is counted against `basis` (registered
+    where registration is tracked, else reviewed), both from the counts printed beside
+    them, exactly (`Fraction`), so a reader can redo every sum on paper.
+    """
     rows = []
     for group in CERTIFICATION_GROUPS:
         match = frame[frame["group"] == group] if len(frame) else frame
         row = match.iloc[0].to_dict() if len(match) else {}
-        name = f"certification_rate_{group}"
-        rate = values[name] if name in values else _plain(row.get("rate_reviewed"))
+        counts = {key: _plain(row.get(key)) for key in ("registered", "reviewed", "certified")}
+        basis = _plain(row.get("gap_basis")) or "reviewed"
         rows.append({
-            "group": group, "rate": rate,
+            "group": group, **counts,
             **{key: _plain(row.get(key)) for key in (
-                "registered", "reviewed", "certified", "rate_registered",
-                "previous_rate_reviewed", "change_vs_previous_year", "gap_to_target",
-                "units_short", "gap_basis", "target")},
+                "previous_rate_reviewed", "change_vs_previous_year")},
+            **target_gap(counts, basis, _plain(row.get("target")) or 1.0),
         })
     return rows
+
+
+def target_gap(counts: dict, basis: str, target: float) -> dict:
+    """The rate and the gap to `target` (a share, 1.0 = every unit) from the counts.
+
+    ``rate`` = certified ÷ reviewed; ``basis_count`` is the count the target is counted
+    against, ``basis_rate`` = certified ÷ basis_count, ``gap_to_target`` = target −
+    basis_rate in percentage points (negative above the target) and ``units_short`` =
+    target × basis_count − certified, rounded up (0 when reached).
+    """
+    certified, basis_count = counts.get("certified"), counts.get(basis)
+    goal = exact(target)
+    basis_rate = share(certified, basis_count)
+    short = None
+    if basis_rate is not None:
+        short = max(0, math.ceil(goal * int(basis_count)) - int(certified))
+    return {"rate": share(certified, counts.get("reviewed")), "target": goal,
+            "basis": basis, "basis_count": basis_count, "basis_rate": basis_rate,
+            "gap_to_target": None if basis_rate is None else (goal - basis_rate) * 100,
+            "units_short": short}
 
 
 def _models(frame: pd.DataFrame, values: dict) -> list[dict]:
@@ -222,20 +255,27 @@ def _trend(store, unit: Unit, years: list[int], year: int,
     return out
 
 
-def _commune_rows(unit: Unit, values: dict, models: pd.DataFrame) -> list[dict]:
-    """One row per commune: its published indicators and its active models (any type)."""
+def _commune_rows(unit: Unit, values: dict, models: pd.DataFrame,
+                  certification: pd.DataFrame) -> list[dict]:
+    """One row per commune: its published indicators, its certification rates exactly
+    (certified ÷ reviewed, rounded only when printed) and its active models (any type)."""
     active = {}
     if len(models):
         anyone = models[models["model_type"] == ind.ANY_MODEL]
         active = dict(zip(anyone["code"], anyone["models"]))
+    rates: dict = {}
+    for record in (certification.to_dict("records") if len(certification) else []):
+        rates[(record["code"], record["group"])] = share(_plain(record["certified"]),
+                                                         _plain(record["reviewed"]))
     rows = []
     for commune in unit.communes:
         own = values.get(commune["code"], {})
-        rows.append({
-            **commune,
-            **{name: own.get(name) for name in published.PUBLIC_INDICATORS},
-            "active_models": _plain(active.get(commune["code"])),
-        })
+        row = {**commune, **{name: own.get(name) for name in published.PUBLIC_INDICATORS},
+               "active_models": _plain(active.get(commune["code"]))}
+        for group in CERTIFICATION_GROUPS:
+            if (commune["code"], group) in rates:
+                row[f"certification_rate_{group}"] = rates[(commune["code"], group)]
+        rows.append(row)
     return rows
 
 

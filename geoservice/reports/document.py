@@ -9,10 +9,9 @@ given, so the CLI and the web use the same rule.
 from __future__ import annotations
 
 import base64
-from datetime import date
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
-from babel.dates import format_date
 from flask_babel import gettext as _
 
 from geoservice.access import Principal
@@ -29,7 +28,12 @@ from geoservice.reports.units import ReportRequest, Unit
 if TYPE_CHECKING:
     from geoservice.services import Services
 
-DATE_FORMATS = {"vi": "dd/MM/y", "en": "d MMMM y"}
+SERVICE_AUTHOR = "geoservice"
+# The issuing authority ("CÔNG AN TỈNH …"), when the deployment names one (a setting of
+# geoservice.config); without it the PDF's author is the service.
+AUTHORITY_SETTING = "REPORT_ISSUING_AUTHORITY"
+KEEP_ROWS = 45  # a compact table of up to this many rows fits on one A4 page
+TAIL_ROWS = 20  # a long table's last rows, kept together on the page they end on
 SECTION_OF = {collection: section for section, collection in SECTIONS.items()}
 
 
@@ -67,16 +71,18 @@ def report_context(services: Services, request: ReportRequest, principal: Princi
     label = unit_label(unit, catalog, lang)
     spec = MapSpec(unit, year, lang, "portrait" if unit.kind == "commune" else "landscape",
                    map_scale, classify=public.has_data, node_modules=node_modules)
-    report_map = unit_map(store, catalog, spec, restricted.hot_spot_features, {
-        "north": _("N"), "boundaries": _("Boundaries"),
-        "province_boundary": _("Provincial boundary"), "unit": label})
+    report_map = unit_map(store, catalog, spec, restricted.hot_spot_features, map_texts(label))
     layer = with_params(catalog["certification-rate"], year=year)
     source = provenance(store)
+    authority = (services.settings.get(AUTHORITY_SETTING) or "").strip()
     return {
+        **metadata(authority),
         "lang": lang, "fmt": fmt, "unit": unit, "year": year, "unit_label": label,
         "kind_label": kind_label(unit),
         "title": _("Security and order report: %(unit)s", unit=label),
-        "issued": format_date(date.today(), DATE_FORMATS[lang], locale=lang),
+        "issued": fmt.date(source["issued"]),
+        "class_limits": class_limits(layer.style),
+        "keep_rows": KEEP_ROWS, "tail_rows": TAIL_ROWS,
         "provenance": source, "kinds": KINDS, "labels": labels,
         "imports": [entry for entry in source["imports"] if entry["kind"] not in SECTION_OF
                     or restricted.scopes[SECTION_OF[entry["kind"]]].allowed],
@@ -95,12 +101,33 @@ def report_context(services: Services, request: ReportRequest, principal: Princi
     }
 
 
+def map_texts(label: str) -> dict:
+    """The translated words drawn into the map image."""
+    return {"north": _("N"), "boundaries": _("Boundaries"),
+            "province_boundary": _("Provincial boundary"), "unit": label,
+            "hoang_sa": _("Hoang Sa (Paracel) Islands"),
+            "truong_sa": _("Truong Sa (Spratly) Islands")}
+
+
+def metadata(authority: str = "") -> dict:
+    """The PDF's author (the issuing authority, else the service) and creation time."""
+    now = datetime.now(UTC).replace(microsecond=0)
+    return {"author": authority or SERVICE_AUTHOR, "author_is_authority": bool(authority),
+            "created": now.isoformat().replace("+00:00", "Z")}
+
+
+def class_limits(style) -> list[float]:
+    """The map classes' lower bounds: a rate printed beside them must not cross one."""
+    return [entry.lower for entry in style.classes if entry.lower is not None]
+
+
 def _data_uri(png: bytes) -> str:
     return "data:image/png;base64," + base64.b64encode(png).decode("ascii")
 
 
 def _charts(public, unit: Unit, layer, fmt: Formatter) -> dict:
     series = [(group, _(labels.GROUPS[group])) for group in KEY_GROUPS]
+    limits = class_limits(layer.style)
     out = {"trend": charts.trend_chart(public.trend, series,
                                        _("Certification rate by year"), fmt)}
     if unit.kind != "commune":
@@ -108,7 +135,7 @@ def _charts(public, unit: Unit, layer, fmt: Formatter) -> dict:
                 for row in public.communes]
         out["ranking"] = charts.ranking_chart(
             rows, layer.style, _("Communes ranked by certification rate"), fmt,
-            _("… %(count)s communes in between …", count="{count}"))
+            _("… %(count)s communes in between …", count="{count}"), limits)
     return out
 
 

@@ -56,3 +56,28 @@ SECTIONS = {
     "hot_spots": "designated hot spots",
     "cooperation": "cross-border cooperation details",
 }
+
+# Partner localities across the border as Vietnamese texts name them (the records hold the
+# names in their own romanisation). Cambodian provinces keep their Latin names, as
+# Vietnamese texts write them.
+PARTNER_LOCALITIES_VI = {
+    "Yunnan": "Vân Nam",
+    "Guangxi": "Quảng Tây",
+    "Phongsaly": "Phông Sa Lỳ",
+    "Luang Prabang": "Luông Pha Bang",
+    "Houaphanh": "Hủa Phăn",
+    "Xiengkhouang": "Xiêng Khoảng",
+    "Bolikhamxay": "Bô Ly Khăm Xay",
+    "Khammouane": "Khăm Muộn",
+    "Savannakhet": "Xa Vẳn Na Khẹt",
+    "Salavan": "Sa Lạ Văn",
+    "Sekong": "Sê Kông",
+    "Attapeu": "Át Tạ Pư",
+}
+
+
+def partner_name(name: str | None, lang: str) -> str:
+    """A partner locality's name in the report's language (Vietnamese where known)."""
+    if not name:
+        return ""
+    return PARTNER_LOCALITIES_VI.get(name, name) if lang == "vi" else name

@@ -12,31 +12,34 @@ holds only the map.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field, replace
 
-import numpy as np
 import shapely
-from PIL import Image, ImageDraw
+from PIL import Image
 
 from geoservice.access import Area
 from geoservice.indicators import published
 from geoservice.layers.definition import BACKGROUND
 from geoservice.layers.params import with_params
-from geoservice.render.fonts import load_font
 from geoservice.render.legend import legend_image, style_entries
-from geoservice.render.map_decorations import draw_north_arrow, draw_scale_bar
+from geoservice.render.map_decorations import (
+    draw_north_arrow,
+    draw_scale_bar,
+    north_arrow_box,
+    scale_bar_box,
+)
 from geoservice.render.png import encode_png, render_image
 from geoservice.render.symbols import Symbol, parse_colour
+from geoservice.reports.map_frame import PADDING, Frame, fit_frame, to_pixels
+from geoservice.reports.map_inset import archipelagos_for, draw_inset, in_frame
+from geoservice.reports.map_labels import Label, number_markers, place_labels, ranked_first
 from geoservice.reports.units import Unit
 from geoservice.store import FeatureQuery
-from geoservice.text import nfc
-from geoservice.tilemath import to_lonlat, to_mercator
 
+__all__ = ["PADDING", "Frame", "MapSpec", "ReportMap", "fit_frame", "to_pixels", "unit_map"]
 ALL = 10**6
-PADDING = 0.06  # share of the unit's extent left around it
 UNIT_OUTLINE = Symbol(stroke=(33, 33, 33, 255), stroke_width=2.2)
-LABEL_HALO = (255, 255, 255, 230)
+RANK_KEY = "certification_rate_residential"  # what the ranking chart sorts communes by
 LABEL_INK = (66, 66, 66, 255)
 COUNTRY_INK = (120, 110, 95, 255)
 SIZES = {"landscape": (760.0, 560.0), "portrait": (680.0, 560.0)}  # CSS pixels
@@ -51,60 +54,13 @@ class ReportMap:
     height: float
     legends: list[tuple[bytes, float, float]] = field(default_factory=list)  # PNG, CSS size
     drawn: dict = field(default_factory=dict)  # layer id -> number of features drawn
+    labels: list[dict] = field(default_factory=list)  # placed names: text, kind, box
+    insets: list[str] = field(default_factory=list)  # archipelagos shown in an inset
+    markers: list[dict] = field(default_factory=list)  # numbered hot spots: number, xy
 
-
-@dataclass(frozen=True)
-class Frame:
-    """The printed area in Web Mercator metres and the image size in CSS pixels."""
-
-    minx: float
-    miny: float
-    maxx: float
-    maxy: float
-    width: float
-    height: float
-
-    @property
-    def resolution(self) -> float:
-        """Web Mercator metres per CSS pixel."""
-        return (self.maxx - self.minx) / self.width
-
-    def lonlat_bbox(self) -> tuple[float, float, float, float]:
-        """The frame as (west, south, east, north) in degrees."""
-        west, south = to_lonlat(self.minx, self.miny)
-        east, north = to_lonlat(self.maxx, self.maxy)
-        return west, south, east, north
-
-    def ground_metres_per_pixel(self) -> float:
-        """True ground distance of one CSS pixel at the frame's centre."""
-        _w, south, _e, north = self.lonlat_bbox()
-        return self.resolution * math.cos(math.radians((south + north) / 2))
-
-
-def fit_frame(geometry, width: float, height: float) -> Frame:
-    """The frame showing a lon/lat geometry with a margin, at the image's aspect ratio."""
-    minx, miny, maxx, maxy = to_mercator(np.array([shapely.envelope(geometry)]))[0].bounds
-    span_x = max(maxx - minx, 2000.0) * (1 + 2 * PADDING)
-    span_y = max(maxy - miny, 2000.0) * (1 + 2 * PADDING)
-    resolution = max(span_x / width, span_y / height)
-    cx, cy = (minx + maxx) / 2, (miny + maxy) / 2
-    half_x, half_y = resolution * width / 2, resolution * height / 2
-    return Frame(cx - half_x, cy - half_y, cx + half_x, cy + half_y, width, height)
-
-
-def to_pixels(geometries, frame: Frame, scale: float) -> np.ndarray:
-    """Project lon/lat geometries into the frame's CSS pixels, clipped and simplified."""
-    shapes = to_mercator(np.asarray(geometries, dtype=object))
-    margin = 20 * frame.resolution
-    shapes = shapely.clip_by_rect(shapes, frame.minx - margin, frame.miny - margin,
-                                  frame.maxx + margin, frame.maxy + margin)
-
-    def transform(coords: np.ndarray) -> np.ndarray:
-        return np.column_stack([(coords[:, 0] - frame.minx) / frame.resolution,
-                                (frame.maxy - coords[:, 1]) / frame.resolution])
-
-    shapes = shapely.transform(shapes, transform)
-    return shapely.simplify(shapes, 0.5 / scale, preserve_topology=True)
+    def names(self, kind: str | None = None) -> list[str]:
+        """The names the map prints (of one kind: 'commune', 'archipelago' …)."""
+        return [label["text"] for label in self.labels if kind in (None, label["kind"])]
 
 
 def unit_geometry(store, unit: Unit):
@@ -144,20 +100,44 @@ def unit_map(store, catalog: dict, spec: MapSpec, hot_spots: list,
     if outline is None or outline.is_empty:
         return None
     frame = fit_frame(outline, *SIZES[spec.orientation])
-    items, labels, drawn = _layers(store, catalog, spec, frame, outline, hot_spots)
+    items, labels, drawn, spots = _layers(store, catalog, spec, frame, outline, hot_spots)
     scale, node_modules = spec.scale, spec.node_modules
     background = Image.new("RGBA", (round(frame.width * scale), round(frame.height * scale)),
                            parse_colour(BACKGROUND))
     background.alpha_composite(render_image(items, frame.width, frame.height, scale))
-    _draw_labels(background, labels, scale, node_modules)
+    # Decorations first: their boxes are kept free of names.
     mpp = frame.ground_metres_per_pixel() / scale
-    draw_scale_bar(background, mpp, (14 * scale, (frame.height - 14) * scale),
-                   frame.width * scale * 0.25, scale, node_modules)
-    draw_north_arrow(background, ((frame.width - 26) * scale, 12 * scale), scale=scale,
-                     label=texts["north"], node_modules=node_modules)
+    bar = ((14 * scale, (frame.height - 14) * scale), frame.width * scale * 0.25)
+    arrow = ((frame.width - 26) * scale, 12 * scale)
+    taken = [shapely.box(*(v / scale for v in scale_bar_box(mpp, *bar, scale, node_modules))),
+             shapely.box(*(v / scale for v in north_arrow_box(
+                 arrow, scale=scale, label=texts["north"], node_modules=node_modules)))]
+    draw_scale_bar(background, mpp, *bar, scale, node_modules)
+    draw_north_arrow(background, arrow, scale=scale, label=texts["north"],
+                     node_modules=node_modules)
+    placed, insets = [], []
+    shown = archipelagos_for(spec.unit, frame.lonlat_bbox())
+    if any(not in_frame(key, frame.lonlat_bbox()) for key in shown):
+        inset = draw_inset(store, catalog, background, (frame.width, frame.height), scale,
+                           texts, node_modules)
+        taken.append(shapely.box(*inset.box).buffer(2))
+        placed += [{"text": name, "kind": "archipelago", "box": inset.box}
+                   for name in inset.names]
+        insets = list(shown)
+    markers = number_markers(background, [shape for _props, shape in spots],
+                             [_marker_colour(catalog, props) for props, _shape in spots],
+                             scale, node_modules, taken)
+    placed += place_labels(background, labels, scale, node_modules, taken)
     legends = _legends(catalog, spec, drawn, texts)
     return ReportMap(encode_png(background.convert("RGB")), frame.width, frame.height,
-                     legends, {k: len(v) for k, v in drawn.items()})
+                     legends, {k: len(v) for k, v in drawn.items()}, placed, insets, markers)
+
+
+def _marker_colour(catalog, props: dict) -> tuple:
+    """A hot spot's marker colour: its status colour in the hot-spot layer, opaque."""
+    symbol = catalog["hot-spots"].symbol_for(props)
+    colour = (symbol.fill or symbol.stroke) if symbol is not None else None
+    return (*colour[:3], 255) if colour else (183, 28, 28, 255)
 
 
 def _query(store, collection: str, bbox) -> list:
@@ -205,58 +185,39 @@ def _layers(store, catalog, spec: MapSpec, frame: Frame, outline, hot_spots):
         add("unit-outline", [({}, outline)], lambda _props: UNIT_OUTLINE)
     add("border-lines", [(p, g) for _f, p, g in
                          store.query("border-lines", FeatureQuery(limit=ALL)).features])
-    add("hot-spots", hot_spots)
+    spots = add("hot-spots", hot_spots)  # in the table's order: numbered 1, 2, …
     labels = _country_labels(countries, lang) + _province_labels(provinces, unit)
-    if unit.kind == "commune":
-        labels += _commune_labels(placed, unit)
-    return items, labels, drawn
+    labels += _commune_labels(placed, unit)
+    return items, labels, drawn, spots
 
 
-def _country_labels(countries, lang: str) -> list:
+def _country_labels(countries, lang: str) -> list[Label]:
     name = "name" if lang == "vi" else "name_en"
-    return [(shape, (props.get(name) or "").upper(), 13, "bold", COUNTRY_INK)
+    return [Label(shape, (props.get(name) or "").upper(), 13, "bold", COUNTRY_INK, "country")
             for props, shape in countries if props.get("iso_a2") != "VN"]
 
 
-def _province_labels(provinces, unit: Unit) -> list:
+def _province_labels(provinces, unit: Unit) -> list[Label]:
     out = []
     for props, shape in provinces:
         own = props.get("code") == unit.province_code
         if own and unit.kind != "border":
             continue  # the title names it; its communes fill it
-        out.append((shape, props.get("name") or "", 11, "bold" if own else "regular",
-                    LABEL_INK))
+        out.append(Label(shape, props.get("name") or "", 11, "bold" if own else "regular",
+                         LABEL_INK, "province"))
     return out
 
 
-def _commune_labels(placed, unit: Unit) -> list:
-    return [(shape, props.get("name") or "", 11 if props["code"] == unit.code else 9,
-             "bold" if props["code"] == unit.code else "regular", LABEL_INK)
-            for props, shape in sorted(placed, key=lambda row: row[0]["code"] != unit.code)]
-
-
-def _draw_labels(image: Image.Image, labels: list, scale: float, node_modules) -> None:
-    """Draw labels inside their shape's visible part, skipping any that would overlap."""
-    draw = ImageDraw.Draw(image)
-    width, height = image.size[0] / scale, image.size[1] / scale
-    view = shapely.box(0, 0, width, height)
-    taken: list = []
-    for shape, text, size, style, ink in labels:
-        if shape is None or shape.is_empty:
-            continue
-        visible = shape.intersection(view)
-        if visible.is_empty or visible.area < (size * 3) ** 2 or not text:
-            continue
-        font = load_font(size * scale, style, node_modules)
-        point = visible.point_on_surface()
-        left, top, right, bottom = font.getbbox(nfc(text), anchor="mm")
-        box = shapely.box(point.x + left / scale, point.y + top / scale,
-                          point.x + right / scale, point.y + bottom / scale).buffer(4)
-        if not view.contains(box) or any(box.intersects(other) for other in taken):
-            continue
-        taken.append(box)
-        draw.text((point.x * scale, point.y * scale), nfc(text), font=font, fill=ink,
-                  anchor="mm", stroke_width=max(1, round(1.5 * scale)), stroke_fill=LABEL_HALO)
+def _commune_labels(placed, unit: Unit) -> list[Label]:
+    """Commune names: on a commune map the unit first, then its neighbours; on a province
+    or sector map the unit's communes, the ends of the ranking first."""
+    if unit.kind == "commune":
+        rows = sorted(placed, key=lambda row: row[0]["code"] != unit.code)
+        return [Label(shape, props.get("name") or "", 11 if props["code"] == unit.code else 9,
+                      "bold" if props["code"] == unit.code else "regular", LABEL_INK,
+                      "commune") for props, shape in rows]
+    return [Label(shape, props.get("name") or "", 7, "regular", LABEL_INK, "commune")
+            for props, shape in ranked_first(placed, RANK_KEY)]
 
 
 def _legends(catalog, spec: MapSpec, drawn: dict, texts: dict) -> list[tuple]:

@@ -20,6 +20,9 @@ from geoservice.render.fonts import FONT_FILES, font_path
 LOGGER = logging.getLogger(__name__)
 TEMPLATE = "reports/report.html"
 STYLESHEET = "reports/report.css"
+# A tagged PDF (WeasyPrint's `pdf_tags`). Not the PDF/UA or PDF/A variants: WeasyPrint
+# writes their markers without checking the document meets them.
+PDF_OPTIONS = {"pdf_tags": True}
 
 
 def font_urls(node_modules=None, preview: bool = False) -> dict[str, str]:
@@ -44,7 +47,14 @@ def layout(html: str, node_modules=None) -> weasyprint.Document:
 
 def write_pdf(html: str, node_modules=None) -> bytes:
     """The PDF of one report's HTML."""
-    return layout(html, node_modules).write_pdf()
+    return write_document(layout(html, node_modules))
+
+
+def write_document(document: weasyprint.Document) -> bytes:
+    """The PDF of a laid-out document: tagged (its structure and language readable by
+    screen readers), with the metadata of the HTML head: title, author, creation date,
+    keywords, language (``<html lang>``)."""
+    return document.write_pdf(**PDF_OPTIONS)
 
 
 class _ReportFetcher(weasyprint.URLFetcher):

@@ -7,7 +7,9 @@ code's own formatter: Vietnamese 1.234 and 78,3 %, English 1,234 and 78.3%.
 from __future__ import annotations
 
 import io
+import math
 import unicodedata
+from decimal import ROUND_HALF_UP, Decimal
 
 import pypdf
 from babel.numbers import format_decimal, format_percent
@@ -40,6 +42,25 @@ def rate(value: float, lang: str = "vi") -> str:
     """A rate as printed: 78,3 % (vi) or 78.3% (en)."""
     pattern = "#,##0.0 %" if lang == "vi" else "#,##0.0%"
     return format_percent(value, format=pattern, locale=lang)
+
+
+def exact_rate(part: int, whole: int, lang: str = "vi", target: int = 1) -> str:
+    """part ÷ whole as printed: rounded once, half-up, to one decimal (27/38 → 71,1 %),
+    with more decimals when one decimal would print a rate short of `target` (a share)
+    as reaching it (9.999/10.000 → 99,99 %, never 100,0 %)."""
+    for digits in (1, 2, 3):
+        value = (Decimal(part) * 100 / Decimal(whole)).quantize(
+            Decimal(1).scaleb(-digits), rounding=ROUND_HALF_UP)
+        if part * 1 >= target * whole or value < target * 100:
+            break
+    text = format_decimal(value, format="#,##0." + "0" * digits, locale=lang,
+                          decimal_quantization=False)
+    return f"{text} %" if lang == "vi" else f"{text}%"
+
+
+def units_short(certified: int, basis: int, target: float = 1.0) -> int:
+    """How many more units the target needs, from the printed counts."""
+    return max(0, math.ceil(target * basis) - certified)
 
 
 def count(value: int, lang: str = "vi") -> str:

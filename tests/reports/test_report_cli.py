@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 import zipfile
 
+import pytest
 from click.testing import CliRunner
 
 from geoservice.cli import main
@@ -61,8 +62,8 @@ def test_report_batch_puts_commune_reports_after_a_contents_page(tmp_path, demo_
     names = {fid: props["full_name"] for fid, props, _geometry in communes}
     store.close()
     out = tmp_path / "batch.pdf"
-    result = run(tmp_path, "report-batch", "11", "--year", "2024", "--communes",
-                 ",".join(names), "-o", str(out))
+    result = run(tmp_path, "report-batch", "--province", "11", "--year", "2024",
+                 "--communes", ",".join(names), "-o", str(out))
     assert result.exit_code == 0, result.output
     assert "Tỉnh Điện Biên: 3 communes" in result.output  # the progress bar's label
     reader = read_pdf(out.read_bytes())
@@ -74,10 +75,23 @@ def test_report_batch_puts_commune_reports_after_a_contents_page(tmp_path, demo_
     for number, (code, name) in enumerate(names.items(), 1):
         page = int(re.search(rf"{number} {re.escape(name)} \({code}\) (\d+)", contents)[1])
         assert f"Báo cáo an ninh, trật tự: {name}" in flat(texts[page - 1])
+        # the page number on paper is the contents page's number: continuous numbering
+        assert re.search(rf"Trang {page}\b(?! /)", texts[page - 1]), texts[page - 1][-80:]
         bookmark = next(item for item in top if item.title.endswith(name))
         assert reader.get_destination_page_number(bookmark) == page - 1
+    for number, text in enumerate(texts, 1):  # every footer: its page in the whole PDF
+        assert re.search(rf"Trang {number}$", text.strip()), text[-80:]
     archive = tmp_path / "batch.zip"
-    result = run(tmp_path, "report-batch", "11", "--year", "2024", "--communes",
-                 next(iter(names)), "-o", str(archive))
+    result = run(tmp_path, "report-batch", "--province", "11", "--year", "2024",
+                 "--communes", next(iter(names)), "-o", str(archive))
     assert result.exit_code == 0, result.output
     assert len(zipfile.ZipFile(archive).namelist()) == 1
+
+
+@pytest.mark.parametrize("name, words", [("report.docx", ".pdf"), ("missing/report.pdf",
+                                                                     "folder")])
+def test_the_output_is_checked_before_any_work(tmp_path, demo_db, name, words):
+    _copy_database(demo_db, tmp_path / "geoservice.sqlite")
+    result = run(tmp_path, "report", "province", "08", "-o", str(tmp_path / name))
+    assert result.exit_code == 2 and words in result.output, result.output
+    assert not (tmp_path / name).exists()
