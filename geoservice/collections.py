@@ -8,7 +8,8 @@ the built GeoPackage by `geoservice.boundaries.load`.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import date
 
 UNIT_FIELDS = {
     "code": ("string", "Official GSO code (2 digits province, 5 digits commune)"),
@@ -25,6 +26,9 @@ UNIT_FIELDS = {
     "border_band": ("string", "Distance band: 0, <=10, <=25, <=50, >50 (km)"),
 }
 
+# Sent as null where the source has no value (an official area missing from the unit list).
+UNIT_NULLABLE = frozenset({"official_area_km2", "distance_to_border_km", "border_band"})
+
 
 @dataclass(frozen=True)
 class CollectionDef:
@@ -39,8 +43,19 @@ class CollectionDef:
     fields: dict
     source: str = "features"  # "features" (boundaries) or "records"
     restricted: bool = False  # readable only by users and keys whose area covers the data
+    nullable: frozenset[str] = frozenset()  # properties that may be sent as null
+    formats: dict = field(default_factory=dict)  # property -> JSON Schema format (date …)
+    # (first day, last day) this boundary version is valid, None for an open end; None for
+    # collections without time (the datetime parameter then keeps every feature)
+    valid: tuple[date | None, date | None] | None = None
+
+    def queryables(self) -> dict[str, str]:
+        """The properties a filter or sortby may name, with their JSON types."""
+        return {name: kind for name, (kind, _) in self.fields.items() if kind in SCALAR}
 
 
+SCALAR = ("string", "number", "integer", "boolean")
+REFORM = date(2025, 7, 1)  # the 2025 units are valid from here, the older ones until the eve
 RECORD_FILTERS = ("province_code", "commune_code", "year", "datetime", "category",
                   "border_neighbor")
 PROVENANCE_FIELDS = {
@@ -71,6 +86,10 @@ def _record_collections() -> tuple[CollectionDef, ...]:
             {**{f.name: (FIELD_TYPES[f.type], f.description or f.name) for f in kind.fields},
              **PROVENANCE_FIELDS},
             source="records", restricted=kind.restricted,
+            nullable=frozenset({*(f.name for f in kind.fields if not f.required),
+                                "source_file", "source_row"}),
+            formats={**{f.name: "date" for f in kind.fields if f.type == "date"},
+                     "imported_at": "date-time"},
         )
         for kind in KINDS.values()
     )
@@ -86,6 +105,7 @@ COLLECTIONS: dict[str, CollectionDef] = {
             "MultiPolygon", ("border_neighbor", "q"),
             {**{k: v for k, v in UNIT_FIELDS.items() if k != "province_code"},
              "commune_count": ("integer", "Number of commune-level units")},
+            nullable=UNIT_NULLABLE, valid=(REFORM, None),
         ),
         CollectionDef(
             "communes", "Xã, phường, đặc khu (2025)", "Communes (2025)",
@@ -99,6 +119,7 @@ COLLECTIONS: dict[str, CollectionDef] = {
                                  "name, location, split or orphans"),
              "area_guided": ("boolean", "True where official areas steered part of the "
                                         "geometry (split shares, orphan pieces)")},
+            nullable=UNIT_NULLABLE | {"area_ratio"}, valid=(REFORM, None),
         ),
         CollectionDef(
             "border-lines", "Đường biên giới đất liền", "Land border lines",
@@ -122,6 +143,8 @@ COLLECTIONS: dict[str, CollectionDef] = {
              "province_name": ("string", "Pre-reform province name"),
              "successors": ("array", "2025 commune codes this unit went into"),
              "area_km2": ("number", "Area computed from the geometry (km²)")},
+            nullable=frozenset({"area_km2", "district_code", "district_name"}),
+            valid=(None, date(2025, 6, 30)),
         ),
         CollectionDef(
             "countries", "Các nước trong khu vực", "Countries of the region",

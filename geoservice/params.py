@@ -15,9 +15,10 @@ describes it for the OpenAPI document.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import UTC, date, datetime
 from typing import Any
 
 from geoservice.errors import InvalidParameter
@@ -26,6 +27,7 @@ FIRST_YEAR, LAST_YEAR = 1900, 2100
 LARGEST_WHOLE = 10**9  # limit, offset and counts beyond this are refused, not overflowed
 NEIGHBOURS = ("CN", "LA", "KH")
 LANGUAGES = ("vi", "en")
+CRS84_URI = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
 
 
 def known(args: Mapping[str, Any], accepted: Iterable[str]) -> None:
@@ -62,9 +64,12 @@ class Parameter:
         return default if value is None else self.parse(value)
 
     def openapi(self) -> dict:
-        """The OpenAPI 3.0 parameter object."""
-        return {"name": self.name, "in": "query", "required": False,
-                "schema": self.schema, "description": self.description}
+        """The OpenAPI 3.0 parameter object (arrays as comma lists: form, not exploded)."""
+        out = {"name": self.name, "in": "query", "required": False,
+               "schema": self.schema, "description": self.description}
+        if self.schema.get("type") == "array":
+            out.update(style="form", explode=False)
+        return out
 
 
 # --- parsers: (text, parameter name) -> value ------------------------------------------------
@@ -131,18 +136,24 @@ def choice(options: Iterable[str], fold: Callable[[str], str] | None = None
 
 
 def bbox(value: str, name: str = "bbox") -> tuple[float, float, float, float]:
-    """`minLon,minLat,maxLon,maxLat` in WGS 84 degrees."""
-    message = "bbox must be four numbers: minLon,minLat,maxLon,maxLat."
+    """`minLon,minLat,maxLon,maxLat` in WGS 84 degrees, or the six numbers
+    `minLon,minLat,minZ,maxLon,maxLat,maxZ` (the heights are ignored)."""
+    message = ("bbox must be four numbers minLon,minLat,maxLon,maxLat or six "
+               "minLon,minLat,minZ,maxLon,maxLat,maxZ.")
     parts = value.split(",")
-    if len(parts) != 4:
+    if len(parts) not in (4, 6):
         raise InvalidParameter(message, parameter=name)
     try:
-        minx, miny, maxx, maxy = (float(p) for p in parts)
+        numbers = [float(p) for p in parts]
     except ValueError:
         raise InvalidParameter(message, parameter=name) from None
-    finite = all(abs(v) < float("inf") for v in (minx, miny, maxx, maxy))
-    if not finite or not (-180 <= minx <= 180 and -180 <= maxx <= 180 and -90 <= miny <= 90
-                          and -90 <= maxy <= 90):
+    if not all(abs(v) < float("inf") for v in numbers):
+        raise InvalidParameter(message, parameter=name)
+    if len(numbers) == 6:
+        numbers = [numbers[0], numbers[1], numbers[3], numbers[4]]
+    minx, miny, maxx, maxy = numbers
+    if not (-180 <= minx <= 180 and -180 <= maxx <= 180 and -90 <= miny <= 90
+            and -90 <= maxy <= 90):
         raise InvalidParameter("bbox is out of range: longitudes within ±180, latitudes within "
                                "±90.", parameter=name)
     if minx > maxx or miny > maxy:
@@ -150,18 +161,41 @@ def bbox(value: str, name: str = "bbox") -> tuple[float, float, float, float]:
     return minx, miny, maxx, maxy
 
 
+RFC3339 = re.compile(r"\d{4}-\d{2}-\d{2}([Tt]\d{2}:\d{2}:\d{2}(\.\d{1,6})?([Zz]|[+-]\d{2}:\d{2}))?")
+
+
+_STAMP = (r"[0-9]{4}-[0-9]{2}-[0-9]{2}([Tt][0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{1,6})?"
+          r"([Zz]|[+-][0-9]{2}:[0-9]{2}))?")
+DATETIME_PATTERN = f"^({_STAMP}|({_STAMP}|\\.\\.)/({_STAMP}|\\.\\.))$"
+
+
+def instant(value: str, name: str = "datetime") -> date:
+    """The UTC date of an RFC 3339 date (`2025-07-01`) or date-time
+    (`2025-07-01T08:00:00Z`, `…+07:00`); anything else is refused."""
+    if not (value.isascii() and RFC3339.fullmatch(value)):
+        raise InvalidParameter(f"{name} must be an RFC 3339 date (2025-07-01) or date-time "
+                               "(2025-07-01T08:00:00Z), or an interval start/end with '..' "
+                               "for an open end.", parameter=name)
+    try:
+        if len(value) == 10:
+            return date.fromisoformat(value)
+        return datetime.fromisoformat(value.upper()).astimezone(UTC).date()
+    except ValueError:
+        raise InvalidParameter(f"{name}: '{value[:40]}' is not a valid date.",
+                               parameter=name) from None
+
+
 def interval(value: str, name: str = "datetime") -> tuple[date | None, date | None]:
-    """An OGC `datetime`: a date, or an interval `a/b` with `..` (or nothing) for an open end."""
+    """An OGC `datetime`: an instant, or an interval `a/b` with `..` (or nothing) for an
+    open end; as the UTC dates of its ends (None: open)."""
     parts = value.split("/")
-    if len(parts) > 2:
+    if len(parts) > 2 or parts == ["", ""]:
         raise InvalidParameter(f"{name} must be a date or an interval start/end.",
                                parameter=name)
-    try:
-        bounds = [None if p in ("..", "") else date.fromisoformat(p[:10]) for p in parts]
-    except ValueError:
-        raise InvalidParameter(f"{name} dates must be written YYYY-MM-DD.",
-                               parameter=name) from None
-    start, end = (bounds[0], bounds[0]) if len(bounds) == 1 else bounds
+    if len(parts) == 1:
+        day = instant(value, name)
+        return day, day
+    start, end = (None if p in ("..", "") else instant(p, name) for p in parts)
     if start and end and start > end:
         raise InvalidParameter(f"{name} interval starts after it ends.", parameter=name)
     return start, end
@@ -211,10 +245,13 @@ OFFSET = Parameter("offset", whole(0), {"type": "integer", "minimum": 0,
                                         "maximum": LARGEST_WHOLE},
                    "How many features to skip (paging)")
 BBOX = Parameter("bbox", bbox, {"type": "array", "items": {"type": "number"},
-                                "minItems": 4, "maxItems": 4},
-                 "minLon,minLat,maxLon,maxLat in WGS 84 degrees")
-DATETIME = Parameter("datetime", interval, {"type": "string"},
-                     "A date (YYYY-MM-DD) or an interval start/end, '..' for an open end")
+                                "minItems": 4, "maxItems": 6},
+                 "minLon,minLat,maxLon,maxLat in WGS 84 degrees, or "
+                 "minLon,minLat,minZ,maxLon,maxLat,maxZ (heights ignored)")
+DATETIME = Parameter("datetime", interval, {"type": "string", "pattern": DATETIME_PATTERN},
+                     "An RFC 3339 date or date-time, or an interval start/end with '..' "
+                     "for an open end: records by their date (or year), boundaries by the "
+                     "validity of their version")
 BORDER_NEIGHBOR = Parameter("border_neighbor", choice(NEIGHBOURS, str.upper),
                             {"type": "string", "enum": list(NEIGHBOURS)},
                             "Neighbouring country along the land border: CN, LA or KH")
@@ -223,13 +260,59 @@ LANG = Parameter("lang", choice(LANGUAGES), {"type": "string", "enum": list(LANG
 
 
 def limit(default: int, maximum: int) -> Parameter:
-    """The page size parameter: at least 1; values above `maximum` are served as `maximum`."""
+    """The page size parameter: at least 1; values above `maximum` are served as `maximum`
+    (OGC API - Features, /req/core/fc-limit-response-1: a larger limit is not an error), as
+    the OpenAPI document says."""
     def parse(value: str, name: str) -> int:
         return min(whole(1)(value, name), maximum)
 
     return Parameter("limit", parse, {"type": "integer", "minimum": 1, "maximum": maximum,
                                       "default": default},
-                     f"Features per page (at most {maximum})")
+                     f"Features per page: at most {maximum}; a larger value is served as "
+                     f"{maximum} (not an error)")
+
+
+MAX_FILTER_CHARS = 4000
+
+
+def names(value: str, name: str) -> tuple[str, ...]:
+    """A comma list of property names (each non-empty, no repeats)."""
+    items = tuple(part.strip() for part in value.split(","))
+    if not all(items) or len(set(items)) != len(items) or len(items) > 100:
+        raise InvalidParameter(f"{name} must be a comma list of distinct property names.",
+                               parameter=name)
+    return items
+
+
+def sort_keys(value: str, name: str = "sortby") -> tuple[tuple[str, bool], ...]:
+    """`+prop,-prop,prop`: (property, descending) pairs; a name without sign ascends."""
+    keys = []
+    for item in names(value, name):
+        descending = item.startswith("-")
+        prop = item[1:] if item[:1] in "+-" else item
+        if not prop:
+            raise InvalidParameter(f"{name}: '{item}' names no property.", parameter=name)
+        keys.append((prop, descending))
+    return tuple(keys)
+
+
+FILTER = Parameter("filter", text(MAX_FILTER_CHARS), {"type": "string"},
+                   "A CQL2 filter on the collection's queryables, e.g. area_km2 > 500 "
+                   "(see /collections/{id}/queryables)")
+FILTER_LANG = Parameter("filter-lang", choice(("cql2-text", "cql2-json", "cql-text")),
+                        {"type": "string", "enum": ["cql2-text", "cql2-json", "cql-text"],
+                         "default": "cql2-text"},
+                        "Language of filter: cql2-text (the default) or cql2-json; "
+                        "cql-text (the draft's name, sent by GDAL 3.6) is read as cql2-text")
+FILTER_CRS = Parameter("filter-crs", choice((CRS84_URI,)),
+                       {"type": "string", "enum": [CRS84_URI]},
+                       "CRS of the filter's geometries: CRS84 only")
+SORT_ITEM = {"type": "string", "pattern": "^[+-]?[A-Za-z_][A-Za-z0-9_]*$"}
+SORTBY = Parameter("sortby", sort_keys, {"type": "array", "items": SORT_ITEM},
+                   "Sort by queryables: +name,-area_km2 (+ ascending, the default; - "
+                   "descending); ties by id")
+PROPERTIES = Parameter("properties", names, {"type": "array", "items": {"type": "string"}},
+                       "Only these properties in each feature (a comma list)")
 
 
 def fmt(*options: str) -> Parameter:

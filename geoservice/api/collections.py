@@ -23,6 +23,7 @@ from geoservice.api.context import CRS84, GEOJSON, VIETNAM_BOUNDS, RequestContex
 from geoservice.collections import COLLECTIONS
 from geoservice.errors import GeoserviceError
 from geoservice.indicators import published
+from geoservice.render import ogctiles
 
 
 class Collection(ABC):
@@ -52,6 +53,33 @@ class Collection(ABC):
         """Links of the collection document beyond self and items."""
         return []
 
+    def temporal(self) -> tuple | None:
+        """(first, last day; None open) the features are valid, or None: no time."""
+        return None
+
+    def types(self) -> dict[str, str]:
+        """Queryable properties and their JSON types (and `geometry`)."""
+        return {}
+
+    def queryables(self, ctx: RequestContext) -> dict:
+        """The queryables document (JSON Schema); readable only by the collection's readers."""
+        from geoservice.api import queryables
+
+        self.check_readable(ctx)
+        fields = self.describe_fields()
+        return queryables.document(ctx.url(f"/collections/{self.id}/queryables"),
+                                   self.titles()[0], self.types(),
+                                   {k: v[1] for k, v in fields.items()},
+                                   {k: v[2] for k, v in fields.items()})
+
+    def describe_fields(self) -> dict[str, tuple[str, str, str | None]]:
+        """name -> (JSON type, description, format) of the collection's properties."""
+        return {name: (kind, "", None) for name, kind in self.types().items()}
+
+    def check_readable(self, ctx: RequestContext) -> None:
+        """Raise the access decision's error when the reader may not read this."""
+        decide(ctx.principal, self)
+
     def readable(self, ctx: RequestContext) -> bool:
         """True when the reader may read this collection."""
         try:
@@ -65,15 +93,29 @@ class Collection(ABC):
         title, title_en, description = self.titles(lang)
         count, bbox = self.extent(ctx)
         url = ctx.url(f"/collections/{self.id}")
+        extent = {"spatial": {"bbox": [list(bbox or VIETNAM_BOUNDS)], "crs": CRS84}}
+        valid = self.temporal()
+        if valid is not None:
+            extent["temporal"] = {"interval": [[
+                None if day is None else f"{day.isoformat()}T00:00:00Z" if i == 0
+                else f"{day.isoformat()}T23:59:59Z" for i, day in enumerate(valid)]],
+                "trs": "http://www.opengis.net/def/uom/ISO-8601/0/Gregorian"}
         return {
             "id": self.id, "title": title, "title_en": title_en, "description": description,
-            "itemType": "feature", "crs": [CRS84],
-            "extent": {"spatial": {"bbox": [list(bbox or VIETNAM_BOUNDS)], "crs": CRS84}},
+            "itemType": "feature", "crs": [CRS84], "extent": extent,
             "restricted": self.restricted, "layer": self.is_layer,
             "numberOfFeatures": count,
             "links": [{"href": url, "rel": "self", "type": "application/json"},
+                      {"href": f"{url}?f=html", "rel": "alternate", "type": "text/html"},
                       {"href": f"{url}/items", "rel": "items", "type": GEOJSON},
-                      *self.links(ctx)],
+                      {"href": f"{url}/queryables", "type": "application/schema+json",
+                       "rel": "http://www.opengis.net/def/rel/ogc/1.0/queryables"},
+                      {"href": f"{url}/queryables?f=json", "type": "application/json",
+                       "rel": "queryables"},  # Part 3's draft name, which GDAL 3.6 reads
+                      *self.links(ctx),
+                      # a collection that is also a layer: its OGC tile sets and styles
+                      *(ogctiles.collection_links(self.id, ctx.base)
+                        if self.id in ctx.catalog else [])],
         }
 
 

@@ -16,15 +16,22 @@ import numpy as np
 import shapely
 
 from geoservice import params as P
+from geoservice.api import filters
+from geoservice.api import queryables as Q_
 from geoservice.api.collections import Collection, feature, page, with_notice
 from geoservice.api.context import GEOJSON, RequestContext
+from geoservice.collections import COLLECTIONS
 from geoservice.errors import FeatureNotFound, Forbidden
-from geoservice.layers.definition import LayerDef
+from geoservice.layers.definition import INDICATOR_FAMILIES, LayerDef
 from geoservice.layers.params import accepted, layer_for
 from geoservice.store import FeatureQuery
 
-PAGING = ("bbox", "limit", "offset", "province_code", "f")
-F = P.fmt("json", "geojson")
+PAGING = ("bbox", "limit", "offset", "province_code", "f", "datetime", "filter",
+          "filter-lang", "filter-crs", "sortby", "properties")
+F = P.fmt("json", "geojson", "html")
+ITEM_F = P.fmt("json", "geojson")
+COMMON = (P.BBOX, P.OFFSET, P.PROVINCE_CODE, F, P.DATETIME, P.FILTER, P.FILTER_LANG,
+          P.FILTER_CRS, P.SORTBY, P.PROPERTIES)
 
 
 class LayerCollection(Collection):
@@ -46,9 +53,25 @@ class LayerCollection(Collection):
         return None, None
 
     def links(self, ctx: RequestContext) -> list[dict]:
-        """The layer's tiles (TileJSON)."""
+        """The layer's TileJSON (its tile sets and styles: `Collection.document`)."""
         return [{"href": ctx.url(f"/tiles/{self.id}.json"), "rel": "tiles",
                  "type": "application/json"}]
+
+    def parameters(self, limits: tuple[int, int]) -> list[P.Parameter]:
+        """The parameters of this layer's items route (the OpenAPI document lists these)."""
+        return [*COMMON, P.limit(*limits), *layer_parameters(self.layer)]
+
+    def types(self) -> dict[str, str]:
+        """Queryable properties (the layer's scalar fields) and the geometry."""
+        types = {name: kind for name, kind in self.layer.field_types().items()
+                 if kind in ("string", "number", "integer", "boolean")}
+        types["geometry"] = "geometry"
+        return types
+
+    def temporal(self) -> tuple | None:
+        """The validity of the layer's boundary version, when its source has one."""
+        definition = COLLECTIONS.get(self.layer.source.collection or "")
+        return definition.valid if definition and definition.source != "records" else None
 
     def _source(self, ctx: RequestContext, args: Mapping[str, str]):
         """The resolved layer's prepared source and the reader's decision."""
@@ -67,6 +90,11 @@ class LayerCollection(Collection):
         offset = P.OFFSET.get(args, 0)
         bbox = P.BBOX.get(args)
         province = P.PROVINCE_CODE.get(args)
+        types = self.types()
+        where = filters.parse(args, types)
+        sortby = Q_.sort_keys(args, types)
+        wanted = Q_.chosen(args, set(self.layer.field_types()))
+        in_time = Q_.in_time(self.temporal(), P.DATETIME.get(args))
         source, decision = self._source(ctx, args)
         if decision.province_code and province not in (None, decision.province_code):
             raise Forbidden(f"Your area is province {decision.province_code}.",
@@ -78,16 +106,22 @@ class LayerCollection(Collection):
                                                       predicate="intersects"))
         if province is not None:
             chosen = chosen[source.provinces[chosen] == province]
+        if not in_time:  # an interval the layer's boundaries were not valid in
+            chosen = chosen[:0]
+        if where is not None:  # evaluated on the prepared properties (they are in memory)
+            chosen = np.array([i for i in chosen if filters.matches(
+                where.condition, source.properties[i], source.lonlat[i])], dtype=int)
+        chosen = sort(chosen, source.properties, sortby)
         shown = chosen[offset:offset + limit]
         features = [feature(ctx, source.ids[i], source.properties[i], source.lonlat[i])
                     for i in shown]
-        return page(ctx, self.id, features, int(len(chosen)), args,
+        return page(ctx, self.id, Q_.select(features, wanted), int(len(chosen)), args,
                     FeatureQuery(limit=limit, offset=offset))
 
     def item(self, ctx: RequestContext, feature_id: str, args: Mapping[str, str]) -> dict:
         """One feature of the layer."""
         P.known(args, ("f", *accepted(self.layer)))
-        F.get(args)
+        ITEM_F.get(args)
         source, decision = self._source(ctx, args)
         index = source.index_of.get(feature_id)
         if index is None or decision.province_code not in (None, source.provinces[index]):
@@ -97,3 +131,36 @@ class LayerCollection(Collection):
         body["links"] = [{"href": f"{url}/items/{feature_id}", "rel": "self", "type": GEOJSON},
                          {"href": url, "rel": "collection", "type": "application/json"}]
         return with_notice(ctx.store, self.id, body)
+
+
+def sort(chosen: np.ndarray, properties: list[dict], sortby) -> np.ndarray:
+    """`chosen` ordered by `sortby` (nulls last, as the stores order them); stable, so
+    ties keep the layer's order."""
+    order = list(chosen)
+    for prop, descending, _ in reversed(sortby):
+        present = [i for i in order if properties[i].get(prop) is not None]
+        missing = [i for i in order if properties[i].get(prop) is None]
+        try:
+            present.sort(key=lambda i: properties[i][prop], reverse=descending)
+        except TypeError:  # mixed types: order them as text
+            present.sort(key=lambda i: str(properties[i][prop]), reverse=descending)
+        order = present + missing
+    return np.array(order, dtype=int)
+
+
+def layer_parameters(layer: LayerDef) -> list[P.Parameter]:
+    """The layer's own parameters (`accepted`) as typed parameters."""
+    out = []
+    for name in accepted(layer):
+        if name == "year" and layer.source.analysis is None:
+            out.append(P.LAYER_YEAR)
+            continue
+        member = INDICATOR_FAMILIES.get(layer.source.indicator or "")
+        if member is not None and name == member[0]:
+            out.append(P.Parameter(name, P.choice(member[1]),
+                                   {"type": "string", "enum": list(member[1])},
+                                   f"Member of the indicator family: {', '.join(member[1])}"))
+            continue
+        out.append(P.Parameter(name, P.text(200), {"type": "string"},
+                               "A parameter of the layer's analysis (see /analyses)"))
+    return out

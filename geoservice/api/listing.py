@@ -30,8 +30,10 @@ def every(ctx: RequestContext) -> list[Collection]:
     return [c for c in stored if c.readable(ctx)] + layers
 
 
-def listing(ctx: RequestContext) -> dict:
+def listing(ctx: RequestContext, lang: str = "vi") -> dict:
     """The /collections document (restricted collections only for those who may read)."""
-    return {"collections": [c.document(ctx) for c in every(ctx)],
+    return {"collections": [c.document(ctx, lang) for c in every(ctx)],
             "links": [{"href": ctx.url("/collections"), "rel": "self",
-                       "type": "application/json"}]}
+                       "type": "application/json"},
+                      {"href": ctx.url("/collections?f=html"), "rel": "alternate",
+                       "type": "text/html"}]}

@@ -8,26 +8,36 @@ indicators and restricted records only within the reader's area (`Area`).
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import replace
 
 from geoservice import params as P
 from geoservice.access import decide
+from geoservice.api import filters
+from geoservice.api import queryables as Q_
 from geoservice.api.collections import Collection, feature, page, with_notice
 from geoservice.api.context import GEOJSON, RequestContext
 from geoservice.collections import CollectionDef
 from geoservice.errors import DataNotBuilt, FeatureNotFound, Forbidden, InvalidParameter
 from geoservice.indicators import published
-from geoservice.store import FeatureQuery
+from geoservice.store import FeaturePage, FeatureQuery
 from geoservice.store.records import RecordQuery
 from geoservice.text import search_key
 
 MAX_QUERY_CHARS = 200  # a name search longer than any unit name is refused, not run
+F = P.fmt("json", "geojson", "html")
+ITEM_F = P.fmt("json", "geojson")
+Q = P.Parameter("q", P.text(MAX_QUERY_CHARS), {"type": "string", "minLength": 1},
+                "Name search (diacritics, case and unit-type words such as Xã/Phường "
+                "ignored)")
+# Every items request: paging, format, time, and Part 3's filter, sortby and properties.
+COMMON = (P.BBOX, P.OFFSET, F, P.DATETIME, P.FILTER, P.FILTER_LANG, P.FILTER_CRS,
+          P.SORTBY, P.PROPERTIES)
+BY_NAME = {p.name: p for p in (P.PROVINCE_CODE, P.BORDER_NEIGHBOR, Q, P.COMMUNE_CODE)}
 PAGING = ("bbox", "limit", "offset", "f")
 BOUNDARY_PARAMETERS = (*PAGING, "province_code", "border_neighbor", "q", "year")
 RECORD_PARAMETERS = (*PAGING, "province_code", "commune_code", "year", "datetime",
                      "category", "border_neighbor")
-F = P.fmt("json", "geojson")
-Q = P.Parameter("q", P.text(MAX_QUERY_CHARS), description="Name search (diacritics, case "
-                "and unit-type words such as Xã/Phường ignored)")
+OPTIONS = ("datetime", "filter", "filter-lang", "filter-crs", "sortby", "properties")
 
 
 class StoredCollection(Collection):
@@ -59,29 +69,79 @@ class StoredCollection(Collection):
             limit=1, province_code=decision.province_code))
         return found.number_matched, None
 
+    def parameters(self, limits: tuple[int, int]) -> list[P.Parameter]:
+        """The parameters of this collection's items route (its parsers; the OpenAPI
+        document lists these)."""
+        extra = [P.limit(*limits)]
+        if self.records:
+            extra += [P.PROVINCE_CODE, P.COMMUNE_CODE, P.YEAR, P.BORDER_NEIGHBOR]
+            category = self.category_parameter()
+            extra += [category] if category else []
+        else:
+            extra += [BY_NAME[name] for name in self.definition.filters]
+            extra += [P.LAYER_YEAR] if self.id in published.UNIT_LEVELS else []
+        return [*COMMON, *extra]
+
+    def types(self) -> dict[str, str]:
+        """Queryable properties and their JSON types (and the geometry)."""
+        types = self.definition.queryables()
+        if self.definition.geometry != "None":
+            types["geometry"] = "geometry"
+        return types
+
+    def describe_fields(self) -> dict[str, tuple[str, str, str | None]]:
+        """name -> (JSON type, description, format) of the declared properties."""
+        d = self.definition
+        return {name: (kind, text, d.formats.get(name))
+                for name, (kind, text) in d.fields.items()}
+
+    def known_properties(self) -> set[str]:
+        """Every property a feature may carry (`properties` chooses among these)."""
+        from geoservice.layers.fields import INDICATOR_FIELDS
+
+        known = set(self.definition.fields)
+        return known | set(INDICATOR_FIELDS) if self.id in published.UNIT_LEVELS else known
+
+    def temporal(self) -> tuple | None:
+        """The validity of this boundary version (None: records, or no time)."""
+        return None if self.records else self.definition.valid
+
     def items(self, ctx: RequestContext, args: Mapping[str, str]) -> dict:
         """A page of features with paging links."""
         decision = decide(ctx.principal, self.definition)
         limits = _limits(ctx)
+        types = self.types()
+        where = filters.parse(args, types)
+        sortby = Q_.sort_keys(args, types)
+        wanted = Q_.chosen(args, self.known_properties())
+        plain = {k: v for k, v in args.items() if k not in OPTIONS}
         if self.records:
-            query = self.record_query(args, limits, decision.province_code)
+            query = self.record_query({**plain, **{k: args[k] for k in ("datetime",)
+                                                   if k in args}},
+                                      limits, decision.province_code)
+            query = replace(query, filter=where, sortby=sortby)
             _require_data(ctx.store)
             found = ctx.store.query_records(self.id, query)
         else:
             year = self.unit_year(ctx, args)
-            query = self.feature_query({k: v for k, v in args.items() if k != "year"}, limits)
+            query = self.feature_query({k: v for k, v in plain.items() if k != "year"}, limits)
+            query = replace(query, filter=where, sortby=sortby)
             _require_data(ctx.store)
-            found = ctx.store.query(self.id, query)
+            if Q_.in_time(self.definition.valid, P.DATETIME.get(args)):
+                found = ctx.store.query(self.id, query)
+            else:  # an interval this version was not valid in: no feature, not an error
+                found = FeaturePage([], 0)
             found.features = published.decorate(ctx.store, self.id, found.features, year,
                                                 ctx.restricted_area)
         features = [feature(ctx, fid, props, geom) for fid, props, geom in found.features]
-        return page(ctx, self.id, features, found.number_matched, args, query)
+        return page(ctx, self.id, Q_.select(features, wanted), found.number_matched, args,
+                    query)
 
     def item(self, ctx: RequestContext, feature_id: str, args: Mapping[str, str]) -> dict:
         """One feature with its links."""
         decision = decide(ctx.principal, self.definition)
         P.known(args, ("f", "year") if self.id in published.UNIT_LEVELS else ("f",))
-        F.get(args)
+        ITEM_F.get(args)
         year = self.unit_year(ctx, args)
         _require_data(ctx.store)
         if self.records:
@@ -148,6 +208,18 @@ class StoredCollection(Collection):
             date_from=date_from, date_to=date_to, category=self.category(args),
             border_neighbor=P.BORDER_NEIGHBOR.get(args),
         )
+
+    def category_parameter(self) -> P.Parameter | None:
+        """The `category` parameter of a record kind with categories (None without)."""
+        from geoservice.records.kinds import KINDS
+
+        kind = KINDS[self.id]
+        if kind.category_field is None:
+            return None
+        options = tuple(kind.field(kind.category_field).choices)
+        return P.Parameter("category", P.choice(options),
+                           {"type": "string", "enum": list(options)},
+                           "The kind's category: " + ", ".join(options))
 
     def category(self, args: Mapping[str, str]) -> str | None:
         """The `category` filter of a record kind that has categories."""

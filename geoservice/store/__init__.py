@@ -43,6 +43,8 @@ class FeatureQuery:
     province_code: str | None = None
     border_neighbor: str | None = None
     q: str | None = None
+    filter: object = None  # a `geoservice.store.cql.Filter`, or None
+    sortby: tuple = ()  # (property, descending, JSON type); then ordered by id
 
 
 @dataclass
@@ -62,7 +64,7 @@ class Store(SecurityTables, ABC):
 
     @abstractmethod
     def query(self, collection: str, query: FeatureQuery) -> FeaturePage:
-        """Return one page of a collection's features, ordered by id."""
+        """Return one page of a collection's features, ordered by `sortby`, then id."""
 
     @abstractmethod
     def get(self, collection: str, feature_id: str) -> tuple[str, dict, object] | None:

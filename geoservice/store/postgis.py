@@ -26,6 +26,7 @@ from geoservice.store import (
     FeatureQuery,
     FeatureRow,
     Store,
+    cql,
     postgis_records,
     postgis_tiles,
 )
@@ -137,16 +138,17 @@ class PostgisStore(PostgisSecurity, Store):
             where.append("geom && ST_MakeEnvelope(%s, %s, %s, %s, 4326) AND "
                          "ST_Intersects(geom, ST_MakeEnvelope(%s, %s, %s, %s, 4326))")
             params += [*query.bbox, *query.bbox]
-        return " AND ".join(where), params
+        order = cql.apply(where, params, query, cql.POSTGIS_FEATURES)
+        return " AND ".join(where), params, order
 
     def query(self, collection: str, query: FeatureQuery) -> FeaturePage:
-        """Return one page of features, ordered by id."""
-        where, params = self._where(collection, query)
+        """Return one page of features, ordered by `sortby`, then id."""
+        where, params, order = self._where(collection, query)
         conn = self._connect()
         total = conn.execute(f"SELECT count(*) FROM features WHERE {where}", params).fetchone()[0]
         rows = conn.execute(
             f"SELECT id, properties, ST_AsBinary(geom) FROM features WHERE {where} "
-            "ORDER BY id LIMIT %s OFFSET %s", [*params, query.limit, query.offset],
+            f"ORDER BY {order} LIMIT %s OFFSET %s", [*params, query.limit, query.offset],
         ).fetchall()
         return FeaturePage([_decode(r) for r in rows], total)
 

@@ -7,7 +7,7 @@ import json
 import shapely
 from psycopg.types.json import Jsonb
 
-from geoservice.store import FeaturePage
+from geoservice.store import FeaturePage, cql
 from geoservice.store.records import (
     ImportBatch,
     ImportOutcome,
@@ -92,12 +92,13 @@ def query_records(conn, kind: str, query: RecordQuery) -> FeaturePage:
         if value is not None:
             where.append(f"{column} = %s")
             params.append(value)
+    # datetime: on the record's date, or on its year when it has no date
     if query.date_from is not None:
-        where.append("date >= %s")
-        params.append(query.date_from)
+        where.append("(date >= %s OR (date IS NULL AND year >= %s))")
+        params += [query.date_from, query.date_from.year]
     if query.date_to is not None:
-        where.append("date <= %s")
-        params.append(query.date_to)
+        where.append("(date <= %s OR (date IS NULL AND year <= %s))")
+        params += [query.date_to, query.date_to.year]
     if query.border_neighbor:
         where.append("%s = ANY(neighbors)")
         params.append(query.border_neighbor)
@@ -105,12 +106,13 @@ def query_records(conn, kind: str, query: RecordQuery) -> FeaturePage:
         where.append("geom && ST_MakeEnvelope(%s, %s, %s, %s, 4326) AND "
                      "ST_Intersects(geom, ST_MakeEnvelope(%s, %s, %s, %s, 4326))")
         params += [*query.bbox, *query.bbox]
+    order = cql.apply(where, params, query, cql.POSTGIS_RECORDS)
     sql_where = " AND ".join(where)
     total = conn.execute(f"SELECT count(*) FROM records WHERE {sql_where}", params).fetchone()[0]
     rows = conn.execute(
         "SELECT id, properties, ST_AsBinary(geom), commune_code, province_code, synthetic, "
         "version, source_file, source_row, imported_at FROM records "
-        f"WHERE {sql_where} ORDER BY id LIMIT %s OFFSET %s",
+        f"WHERE {sql_where} ORDER BY {order} LIMIT %s OFFSET %s",
         [*params, query.limit, query.offset]).fetchall()
     features = []
     for rid, props, wkb, *provenance in rows:

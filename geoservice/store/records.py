@@ -61,6 +61,8 @@ class RecordQuery:
     border_neighbor: str | None = None
     synthetic: bool | None = None
     record_id: str | None = None
+    filter: object = None  # a `geoservice.store.cql.Filter`, or None
+    sortby: tuple = ()  # (property, descending, JSON type); then ordered by id
 
 
 # The columns every backend stores beside a record's own properties, in this order.

@@ -6,6 +6,7 @@ done with shapely on the few candidates whose box straddles the query's edge.
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import os
@@ -19,7 +20,14 @@ import numpy as np
 import shapely
 
 from geoservice.errors import DataConflict, StoreUnavailable
-from geoservice.store import FeaturePage, FeatureQuery, FeatureRow, Store, sqlite_records
+from geoservice.store import (
+    FeaturePage,
+    FeatureQuery,
+    FeatureRow,
+    Store,
+    cql,
+    sqlite_records,
+)
 from geoservice.store.records import (
     ImportBatch,
     ImportOutcome,
@@ -97,6 +105,7 @@ class SqliteStore(SqliteSecurity, Store):
                 conn = sqlite3.connect(f"{self.path.as_uri()}?mode=rw", uri=True, timeout=30)
                 conn.execute("PRAGMA journal_mode=WAL")
                 conn.execute("PRAGMA synchronous=NORMAL")
+                conn.create_function("geo_intersects", 2, geo_intersects, deterministic=True)
             except sqlite3.Error as exc:
                 raise StoreUnavailable("the embedded database cannot be opened",
                                        detail=str(exc)) from exc
@@ -134,7 +143,7 @@ class SqliteStore(SqliteSecurity, Store):
         return count
 
     def query(self, collection: str, query: FeatureQuery) -> FeaturePage:
-        """Return one page of features, ordered by id."""
+        """Return one page of features, ordered by `sortby`, then id."""
         where, params = ["f.collection = ?"], [collection]
         if query.province_code:
             where.append("f.province_code = ?")
@@ -146,13 +155,16 @@ class SqliteStore(SqliteSecurity, Store):
             where.append("f.search LIKE ?")
             params.append(f"% {query.q}%")
         conn = self._connect()
-        if query.bbox is None:
+        order = "f.id"
+        if query.filter is not None or query.sortby:
+            order = with_filter(where, params, query, cql.SQLITE_FEATURES)
+        if query.bbox is None or order != "f.id" or query.filter is not None:
             sql_where = " AND ".join(where)
             total = conn.execute(f"SELECT count(*) FROM features f WHERE {sql_where}",
                                  params).fetchone()[0]
             rows = conn.execute(
                 f"SELECT f.id, f.properties, f.geometry FROM features f WHERE {sql_where} "
-                "ORDER BY f.id LIMIT ? OFFSET ?", [*params, query.limit, query.offset],
+                f"ORDER BY {order} LIMIT ? OFFSET ?", [*params, query.limit, query.offset],
             ).fetchall()
             return FeaturePage([_decode(r) for r in rows], total)
         ids = ids_in_bbox(conn, "features", "collection", where, params, query.bbox)
@@ -201,7 +213,8 @@ class SqliteStore(SqliteSecurity, Store):
 
     def query_records(self, kind: str, query: RecordQuery) -> FeaturePage:
         """Return one page of a kind's records."""
-        return sqlite_records.query_records(self._connect(), kind, query, ids_in_bbox)
+        return sqlite_records.query_records(self._connect(), kind, query, ids_in_bbox,
+                                            with_filter)
 
     def record_history(self, kind: str, record_id: str) -> list[dict]:
         """Return every version of a record, oldest first."""
@@ -311,6 +324,36 @@ class SqliteStore(SqliteSecurity, Store):
         if conn is not None:
             conn.close()
             self._local.conn = None
+
+
+def with_filter(where: list, params: list, query, dialect) -> str:
+    """Add `query`'s filter (and its bbox, as an exact condition) to `where`; return the
+    ORDER BY of its `sortby`."""
+    types = query.filter.types if query.filter is not None else {}
+    condition = query.filter.condition if query.filter is not None else None
+    if query.bbox is not None:
+        box = shapely.box(*query.bbox)
+        bbox = ("intersects", shapely.to_wkb(box), query.bbox)
+        condition = bbox if condition is None else ("and", bbox, condition)
+    if condition is not None:
+        sql, values = cql.where_sql(condition, dialect, types)
+        where.append(sql)
+        params += values
+    return cql.order_by(query.sortby, dialect, types)
+
+
+@functools.lru_cache(maxsize=64)
+def _shape(wkb: bytes):
+    shape = shapely.from_wkb(wkb)
+    shapely.prepare(shape)
+    return shape
+
+
+def geo_intersects(geometry: bytes | None, other: bytes) -> int:
+    """SQL function geo_intersects(feature WKB, query WKB): GEOS's exact test."""
+    if geometry is None:
+        return 0
+    return int(shapely.intersects(_shape(other), shapely.from_wkb(geometry)))
 
 
 def ids_in_bbox(conn, table: str, group: str, where, params, bbox) -> list[str]:

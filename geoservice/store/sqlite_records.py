@@ -7,7 +7,7 @@ import sqlite3
 
 import shapely
 
-from geoservice.store import FeaturePage
+from geoservice.store import FeaturePage, cql
 from geoservice.store.records import (
     ImportBatch,
     ImportOutcome,
@@ -155,12 +155,13 @@ def record_where(kind: str, query: RecordQuery) -> tuple[list[str], list]:
         if value is not None:
             where.append(f"f.{column} = ?")
             params.append(value)
+    # datetime: on the record's date, or on its year when it has no date
     if query.date_from is not None:
-        where.append("f.date >= ?")
-        params.append(query.date_from.isoformat())
+        where.append("(f.date >= ? OR (f.date IS NULL AND f.year >= ?))")
+        params += [query.date_from.isoformat(), query.date_from.year]
     if query.date_to is not None:
-        where.append("f.date <= ?")
-        params.append(query.date_to.isoformat())
+        where.append("(f.date <= ? OR (f.date IS NULL AND f.year <= ?))")
+        params += [query.date_to.isoformat(), query.date_to.year]
     if query.border_neighbor:
         where.append("f.neighbors LIKE ?")
         params.append(f"%,{query.border_neighbor},%")
@@ -183,9 +184,18 @@ def decode_record(row) -> tuple[str, dict, object]:
     return rid, properties, shapely.from_wkb(wkb) if wkb is not None else None
 
 
-def query_records(conn, kind: str, query: RecordQuery, ids_in_bbox) -> FeaturePage:
-    """Return one page of records, ordered by id."""
+def query_records(conn, kind: str, query: RecordQuery, ids_in_bbox,
+                  with_filter) -> FeaturePage:
+    """Return one page of records, ordered by `sortby`, then id."""
     where, params = record_where(kind, query)
+    if query.filter is not None or query.sortby:
+        order = with_filter(where, params, query, cql.SQLITE_RECORDS)
+        sql_where = " AND ".join(where)
+        total = conn.execute(f"SELECT count(*) FROM records f WHERE {sql_where}",
+                             params).fetchone()[0]
+        rows = conn.execute(f"{RECORD_SELECT} WHERE {sql_where} ORDER BY {order} "
+                            "LIMIT ? OFFSET ?", [*params, query.limit, query.offset])
+        return FeaturePage([decode_record(r) for r in rows.fetchall()], total)
     if query.bbox is not None:
         ids = ids_in_bbox(conn, "records", "kind", where, params, query.bbox)
         page = ids[query.offset : query.offset + query.limit]

@@ -2,23 +2,45 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, jsonify, request
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+from flask import Blueprint, jsonify, render_template, request
 
 from geoservice import access
+from geoservice import params as P
 from geoservice.api import landing as landing_api
 from geoservice.api import listing
 from geoservice.api.context import GEOJSON
 from geoservice.errors import InvalidParameter
 from geoservice.web.context import base_url, context
-from geoservice.web.openapi import openapi_document
+from geoservice.web.openapi import LIST_PARAMETERS, openapi_document
 
 blueprint = Blueprint("features", __name__)
+PAGE_F, _ = LIST_PARAMETERS  # /conformance, /collections, /collections/{id}, /landing
 
 
 def _json(body: dict, content_type: str = "application/json"):
     response = jsonify(body)
     response.content_type = content_type
     return response
+
+
+def _page_args() -> tuple[str, str]:
+    """The format and language of a document route (unknown parameters refused)."""
+    args = request.args.to_dict()
+    P.known(args, [p.name for p in LIST_PARAMETERS])
+    return PAGE_F.get(args, "json"), P.LANG.get(args, "vi")
+
+
+def _html(template: str, title: str, body: dict, **extra):
+    return render_template(f"ogc/{template}", title=title, body=body, base=base_url(),
+                           links=body.get("links", []), **extra)
+
+
+def _as_html(href: str) -> str:
+    parts = urlsplit(href)
+    query = [(k, v) for k, v in parse_qsl(parts.query) if k != "f"] + [("f", "html")]
+    return urlunsplit(parts._replace(query=urlencode(query)))
 
 
 @blueprint.get("/")
@@ -46,7 +68,23 @@ def landing():
 @access.public
 def conformance():
     """Conformance classes."""
-    return _json(landing_api.conformance())
+    fmt, _ = _page_args()
+    body = landing_api.conformance()
+    if fmt == "html":
+        return _html("landing.html", "Conformance", {
+            "description": "Conformance classes this service implements.",
+            "links": [{"href": c, "rel": "conformsTo", "type": "text/html", "title": c}
+                      for c in body["conformsTo"]]})
+    return _json(body)
+
+
+@blueprint.get("/landing")
+@access.public
+def landing_page():
+    """The landing document as an HTML page (`/` gives browsers the map)."""
+    _page_args()
+    body = landing_api.landing(base_url())
+    return _html("landing.html", body["title"], body)
 
 
 @blueprint.get("/api")
@@ -60,7 +98,11 @@ def api():
 @access.public
 def collections():
     """All collections the caller may read."""
-    return _json(listing.listing(context()))
+    fmt, lang = _page_args()
+    body = listing.listing(context(), lang)
+    if fmt == "html":
+        return _html("collections.html", "Collections", body)
+    return _json(body)
 
 
 @blueprint.get("/collections/<collection_id>")
@@ -68,7 +110,24 @@ def collections():
 def collection(collection_id: str):
     """One collection."""
     ctx = context()
-    return _json(listing.find(ctx, collection_id).document(ctx))
+    fmt, lang = _page_args()
+    body = listing.find(ctx, collection_id).document(ctx, lang)
+    if fmt == "html":
+        return _html("collection.html", body["title"], body)
+    return _json(body)
+
+
+@blueprint.get("/collections/<collection_id>/queryables")
+@access.public
+def queryables(collection_id: str):
+    """The collection's queryables (JSON Schema)."""
+    ctx = context()
+    args = request.args.to_dict()
+    P.known(args, ("f",))
+    fmt = P.fmt("json").get(args)
+    body = listing.find(ctx, collection_id).queryables(ctx)
+    # ?f=json: the same schema as plain JSON (GDAL 3.6 refuses application/schema+json)
+    return _json(body, "application/json" if fmt else "application/schema+json")
 
 
 @blueprint.get("/collections/<collection_id>/items")
@@ -76,7 +135,15 @@ def collection(collection_id: str):
 def items(collection_id: str):
     """A page of features."""
     ctx = context()
-    body = listing.find(ctx, collection_id).items(ctx, request.args.to_dict())
+    args = request.args.to_dict()
+    body = listing.find(ctx, collection_id).items(ctx, args)
+    if args.get("f") == "html":
+        columns = list(dict.fromkeys(k for f in body["features"]
+                                     for k in (f["properties"] or {})))
+        paging = [(link["rel"], _as_html(link["href"])) for link in body["links"]
+                  if link["rel"] in ("prev", "next")]
+        return _html("items.html", f"{collection_id}: features", body,
+                     collection_id=collection_id, columns=columns, paging=paging)
     return _json(body, GEOJSON)
 
 

@@ -2,7 +2,30 @@
 
 from __future__ import annotations
 
+from flask import has_app_context
+
+from geoservice import params as P
+from geoservice import services
+from geoservice.api.layers import LayerCollection
+from geoservice.api.stored import StoredCollection
 from geoservice.collections import COLLECTIONS
+from geoservice.config import DEFAULTS
+from geoservice.indicators import published
+
+LIST_PARAMETERS = (P.fmt("json", "html"), P.LANG)  # as web/features.py's document routes
+
+
+def _limits() -> tuple[int, int]:
+    settings = services.current().settings if has_app_context() else DEFAULTS
+    return settings["DEFAULT_ITEMS_LIMIT"], settings["MAX_ITEMS_LIMIT"]
+
+
+def _layers() -> list:
+    """The layers published as collections of their own (not named like a collection)."""
+    if not has_app_context():
+        return []
+    catalog = services.current().catalog
+    return [catalog[i] for i in sorted(catalog) if i not in COLLECTIONS]
 
 ERROR_SCHEMA = {
     "type": "object",
@@ -15,35 +38,16 @@ ERROR_SCHEMA = {
     },
 }
 
-PARAMETERS = {
-    "bbox": {"name": "bbox", "in": "query", "required": False, "style": "form",
-             "explode": False, "description": "minLon,minLat,maxLon,maxLat (WGS 84)",
-             "schema": {"type": "array", "minItems": 4, "maxItems": 4,
-                        "items": {"type": "number"}}},
-    "limit": {"name": "limit", "in": "query", "required": False,
-              "schema": {"type": "integer", "minimum": 1, "maximum": 1000, "default": 10}},
-    "offset": {"name": "offset", "in": "query", "required": False,
-               "schema": {"type": "integer", "minimum": 0, "default": 0}},
-    "province_code": {"name": "province_code", "in": "query", "required": False,
-                      "schema": {"type": "string", "pattern": "^[0-9]{2}$"}},
-    "border_neighbor": {"name": "border_neighbor", "in": "query", "required": False,
-                        "schema": {"type": "string", "enum": ["CN", "LA", "KH"]}},
-    "commune_code": {"name": "commune_code", "in": "query", "required": False,
-                     "schema": {"type": "string", "pattern": "^[0-9]{5}$"}},
-    "year": {"name": "year", "in": "query", "required": False,
-             "schema": {"type": "integer", "minimum": 1900, "maximum": 2100}},
-    "datetime": {"name": "datetime", "in": "query", "required": False,
-                 "description": "A date (YYYY-MM-DD) or an interval start/end; '..' leaves "
-                                "an end open",
-                 "schema": {"type": "string"}},
-    "category": {"name": "category", "in": "query", "required": False,
-                 "description": "The kind's category (group, model type, incident category "
-                                "or activity type)",
-                 "schema": {"type": "string"}},
-    "q": {"name": "q", "in": "query", "required": False,
-          "description": "Name search; diacritics and unit-type prefixes are ignored",
-          "schema": {"type": "string", "minLength": 1}},
+SECURITY_SCHEMES = {
+    "ApiKey": {"type": "apiKey", "in": "header", "name": "X-API-Key",
+               "description": "An API key (administrators create them: /admin/keys)"},
+    "Bearer": {"type": "http", "scheme": "bearer",
+               "description": "The same API key as Authorization: Bearer <key>"},
+    "Session": {"type": "apiKey", "in": "cookie", "name": "geoservice_session",
+                "description": "The session cookie of /login"},
 }
+# Every route is open to anonymous callers for public data; a key or session opens more.
+SECURITY = [{}, {"ApiKey": []}, {"Bearer": []}, {"Session": []}]
 
 
 def _error_responses() -> dict:
@@ -56,47 +60,115 @@ def _error_responses() -> dict:
 
 
 def _properties_schema(definition) -> dict:
+    """A stored collection's properties; every one may be null where the definition says."""
+    return {"type": "object", "properties": {
+        name: {"type": kind, "description": text,
+               **({"nullable": True} if name in definition.nullable else {})}
+        for name, (kind, text) in definition.fields.items()}}
+
+
+def _layer_properties_schema(layer) -> dict:
+    """A layer's properties as its features carry them (lists and objects as text, like
+    its tiles); indicators and joins may be null."""
+    return {"type": "object", "properties": {
+        name: {"type": "string" if kind in ("array", "object") else kind, "nullable": True}
+        for name, kind in layer.field_types().items()}}
+
+
+def _collection_paths(collection, op: str, properties: dict, limits, description: str):
+    """The describe, items, item and queryables paths of one collection."""
+    cid = collection.id
+    title = collection.titles("en")[1] or cid
+    feature = {"type": "object", "properties": {"properties": properties}}
+    item_parameters = [{"name": "featureId", "in": "path", "required": True,
+                        "schema": {"type": "string"}}, collection_item_f(collection)]
+    if collection.id in published.UNIT_LEVELS:
+        item_parameters.append(P.LAYER_YEAR.openapi())
+    html = {"text/html": {"schema": {"type": "string"}}}
+    document = [p.openapi() for p in LIST_PARAMETERS]
     return {
-        "type": "object",
-        "properties": {name: {"type": kind, "description": text}
-                       for name, (kind, text) in definition.fields.items()},
+        f"/collections/{cid}": {"get": {
+            "summary": f"{title}: metadata", "operationId": f"describe_{op}",
+            "parameters": document,
+            "responses": {"200": {"description": "Collection", "content": {
+                "application/json": {"schema": {"type": "object"}}, **html}},
+                **_error_responses()}}},
+        f"/collections/{cid}/items": {"get": {
+            "summary": f"{title}: features", "operationId": f"items_{op}",
+            "description": description,
+            "parameters": [_ref(p, limits) for p in collection.parameters(limits)],
+            "responses": {"200": {"description": "GeoJSON FeatureCollection", "content": {
+                "application/geo+json": {"schema": {"type": "object", "properties": {
+                    "features": {"type": "array", "items": feature}}}}, **html}},
+                **_error_responses()}}},
+        f"/collections/{cid}/items/{{featureId}}": {"get": {
+            "summary": f"{title}: one feature", "operationId": f"item_{op}",
+            "parameters": [p if isinstance(p, dict) else p.openapi() for p in item_parameters],
+            "responses": {"200": {"description": "GeoJSON Feature", "content": {
+                "application/geo+json": {"schema": feature}}}, **_error_responses()}}},
+        f"/collections/{cid}/queryables": {"get": {
+            "summary": f"{title}: queryables", "operationId": f"queryables_{op}",
+            "parameters": [P.fmt("json").openapi()],
+            "responses": {"200": {"description": "JSON Schema of the queryables", "content": {
+                "application/schema+json": {"schema": {"type": "object"}},
+                "application/json": {"schema": {"type": "object"}}}},
+                **_error_responses()}}},
     }
+
+
+def _shared(limits) -> dict:
+    """Parameters shared by many operations, as components (each from its parser)."""
+    return {p.name: p.openapi() for p in (
+        P.YEAR, P.PROVINCE_CODE, P.COMMUNE_CODE, P.BBOX, P.OFFSET, P.DATETIME,
+        P.BORDER_NEIGHBOR, P.LANG, P.limit(*limits))}
+
+
+def _ref(parameter, limits) -> dict:
+    """A `$ref` to the shared component when it is the same parameter (GDAL's OAPIF driver
+    finds a collection's parameters, e.g. province_code, through these references)."""
+    shared = _shared(limits).get(parameter.name)
+    if shared == parameter.openapi():
+        return {"$ref": f"#/components/parameters/{parameter.name}"}
+    return parameter.openapi()
+
+
+def collection_item_f(collection) -> dict:
+    """The `f` of one feature (JSON or GeoJSON)."""
+    return P.fmt("json", "geojson").openapi()
 
 
 def openapi_document(base: str) -> dict:
     """Return the OpenAPI document for this deployment's base URL."""
     paths: dict = {
-        "/": {"get": {"summary": "Landing page", "operationId": "landing",
-                      "responses": {"200": {"description": "Landing page"}}}},
-        "/conformance": {"get": {"summary": "Conformance classes", "operationId": "conformance",
-                                 "responses": {"200": {"description": "Conformance"}}}},
-        "/collections": {"get": {"summary": "Collections", "operationId": "collections",
-                                 "responses": {"200": {"description": "Collections"}}}},
+        "/": {"get": {"summary": "Landing page (a browser gets the map)",
+                      "operationId": "landing",
+                      "parameters": [P.fmt("json", "html").openapi()],
+                      "responses": {"200": {"description": "Landing page", "content": {
+                          "application/json": {"schema": {"type": "object"}},
+                          "text/html": {"schema": {"type": "string"}}}}}}},
+        "/landing": {"get": {"summary": "Landing page (HTML)", "operationId": "landing_html",
+                             "parameters": [p.openapi() for p in LIST_PARAMETERS],
+                             "responses": {"200": {"description": "Landing page", "content": {
+                                 "text/html": {"schema": {"type": "string"}}}}}}},
+        **{path: {"get": {"summary": summary, "operationId": op,
+                          "parameters": [p.openapi() for p in LIST_PARAMETERS],
+                          "responses": {"200": {"description": summary, "content": {
+                              "application/json": {"schema": {"type": "object"}},
+                              "text/html": {"schema": {"type": "string"}}}}}}}
+           for path, op, summary in (("/conformance", "conformance", "Conformance classes"),
+                                     ("/collections", "collections", "Collections"))},
     }
+    limits = _limits()
     for cid, definition in COLLECTIONS.items():
         op = cid.replace("-", "_")
-        filters = [{"$ref": f"#/components/parameters/{name}"} for name in definition.filters]
-        feature_schema = {"$ref": f"#/components/schemas/{op}_properties"}
-        paths[f"/collections/{cid}"] = {"get": {
-            "summary": f"{definition.title_en}: metadata", "operationId": f"describe_{op}",
-            "responses": {"200": {"description": "Collection"}, **_error_responses()}}}
-        paths[f"/collections/{cid}/items"] = {"get": {
-            "summary": f"{definition.title_en}: features", "operationId": f"items_{op}",
-            "description": definition.description,
-            "parameters": [{"$ref": "#/components/parameters/bbox"},
-                           {"$ref": "#/components/parameters/limit"},
-                           {"$ref": "#/components/parameters/offset"}, *filters],
-            "responses": {"200": {"description": "GeoJSON FeatureCollection", "content": {
-                "application/geo+json": {"schema": {"type": "object", "properties": {
-                    "features": {"type": "array", "items": {"type": "object", "properties": {
-                        "properties": feature_schema}}}}}}}}, **_error_responses()}}}
-        paths[f"/collections/{cid}/items/{{featureId}}"] = {"get": {
-            "summary": f"{definition.title_en}: one feature", "operationId": f"item_{op}",
-            "parameters": [{"name": "featureId", "in": "path", "required": True,
-                            "schema": {"type": "string"}}],
-            "responses": {"200": {"description": "GeoJSON Feature", "content": {
-                "application/geo+json": {"schema": {"type": "object", "properties": {
-                    "properties": feature_schema}}}}}, **_error_responses()}}}
+        paths.update(_collection_paths(
+            StoredCollection(definition), op,
+            {"$ref": f"#/components/schemas/{op}_properties"}, limits,
+            definition.description))
+    for layer in _layers():
+        paths.update(_collection_paths(
+            LayerCollection(layer), "layer_" + layer.id.replace("-", "_"),
+            _layer_properties_schema(layer), limits, layer.description.get("en") or ""))
     from geoservice.api import search
 
     paths.update(search.openapi_paths())
@@ -116,8 +188,12 @@ def openapi_document(base: str) -> dict:
                                 "border communes."},
         "servers": [{"url": base or "/"}],
         "paths": paths,
+        "security": SECURITY,
         "components": {
-            "parameters": PARAMETERS,
+            "securitySchemes": SECURITY_SCHEMES,
+            # shared by the routes other modules document ($ref), from the same parsers
+            # (GDAL's OAPIF driver reads its page size from components/parameters/limit)
+            "parameters": _shared(limits),
             "schemas": {"Error": ERROR_SCHEMA, **{
                 f"{cid.replace('-', '_')}_properties": _properties_schema(d)
                 for cid, d in COLLECTIONS.items()}},

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from flask import has_app_context
 
+from geoservice import params as P
 from geoservice import services
 from geoservice.records.kinds import KINDS
 
@@ -66,11 +67,10 @@ def tile_paths() -> dict:
     z, x = _path("z", {"type": "integer", "minimum": 0}), _path("x", {"type": "integer",
                                                                      "minimum": 0})
     y = _path("y", {"type": "integer", "minimum": 0})
-    year = _query("year", {"type": "string"}, "A four-digit year, or 'latest'")
-    lang = _query("lang", {"type": "string", "enum": ["vi", "en"]})
-    group = _query("group", {"type": "string"})
-    model_type = _query("model_type", {"type": "string"})
-    params = (year, group, model_type)
+    lang = P.LANG.openapi()
+    # A layer's own parameters (group, model_type, an analysis's) differ per layer: each
+    # layer's collection path lists exactly those (`/collections/{layer}/items`).
+    params = (P.LAYER_YEAR.openapi(),)
     return {
         "/tiles": _get("tile_layers", "The layers this caller may read", (lang,)),
         "/tiles/{layerId}.json": _get("tilejson", "TileJSON 3.0 of a layer",
@@ -188,7 +188,7 @@ def complete(paths: dict) -> dict:
     for group in (tile_paths(), import_paths(), auth_paths()):
         for path, item in group.items():
             paths.setdefault(path, {}).update(item)
-    for item in paths.values():
+    for path, item in paths.items():
         for method, operation in item.items():
             responses = operation.setdefault("responses", {})
             for code, answer in _errors(*COMMON).items():
@@ -198,6 +198,6 @@ def complete(paths: dict) -> dict:
                     if code >= "400" and "content" in answer:  # (copied: may be shared)
                         responses[code] = {**answer, "content": {
                             "text/html": {"schema": {"type": "string"}}, **answer["content"]}}
-            if method != "get":
+            if method != "get" or path.startswith("/reports"):  # rate-limited routes
                 responses.setdefault("429", _errors("429")["429"])
     return paths

@@ -9,6 +9,8 @@ import pytest
 import shapely
 
 from geoservice.collections import COLLECTIONS
+from geoservice.config import DEFAULTS
+from geoservice.records.kinds import KINDS
 from tests.web.helpers import assert_error, decode, geometry, get, link
 
 GEOJSON = "application/geo+json"
@@ -122,12 +124,15 @@ def test_items_are_valid_geojson_features(client, built, cid):
 
 
 def test_default_limit_and_numbers(client, built):
+    default = DEFAULTS["DEFAULT_ITEMS_LIMIT"]  # 100: GDAL pages with it
+    total = len(built.layers["communes"])
+    assert total > default, "the fixture must hold more communes than one default page"
     body = get(client, "/collections/communes/items", content_type=GEOJSON)
-    assert body["numberReturned"] == len(body["features"]) == 10
-    assert body["numberMatched"] == len(built.layers["communes"])
-    assert codes(body) == sorted(built.layers["communes"]["code"])[:10]
+    assert body["numberReturned"] == len(body["features"]) == default
+    assert body["numberMatched"] == total
+    assert codes(body) == sorted(built.layers["communes"]["code"])[:default]
     assert link(body, "prev") is None
-    assert parse_qs(urlsplit(link(body, "next")).query)["offset"] == ["10"]
+    assert parse_qs(urlsplit(link(body, "next")).query)["offset"] == [str(default)]
 
 
 def test_following_next_links_visits_every_feature_once(client, built):
@@ -372,7 +377,14 @@ def test_openapi_document(client):
             assert "200" in paths[path]["get"]["responses"]
         names = {resolve(doc, p["$ref"])["name"] if "$ref" in p else p["name"]
                  for p in paths[f"/collections/{cid}/items"]["get"]["parameters"]}
-        assert {"bbox", "limit", "offset"} | set(COLLECTIONS[cid].filters) == names
+        # Part 1 and 3 (f, datetime, filter, sortby, properties) on every collection, then
+        # exactly the filters each takes (year: indicators of units; category: its kinds).
+        expected = {"bbox", "limit", "offset", "f", "datetime", "filter", "filter-lang",
+                    "filter-crs", "sortby", "properties", *COLLECTIONS[cid].filters}
+        expected |= {"year"} if cid in ("communes", "provinces") else set()
+        if COLLECTIONS[cid].source == "records" and KINDS[cid].category_field is None:
+            expected.discard("category")
+        assert expected == names, cid
     operation_ids = [op["operationId"] for item in paths.values() for op in item.values()]
     assert len(operation_ids) == len(set(operation_ids))
     for ref in set(refs(doc)):
@@ -408,7 +420,7 @@ ERRORS = [
      "border_neighbor"),
     ("/collections/communes/items?province_code=8", 400, "InvalidParameter", "province_code"),
     ("/collections/communes/items?q=%25%25", 400, "InvalidParameter", "q"),
-    ("/collections/communes/items?f=html", 400, "InvalidParameter", "f"),
+    ("/collections/communes/items?f=xml", 400, "InvalidParameter", "f"),  # f=html: a page
     ("/collections/communes/items?colour=red", 400, "InvalidParameter", "colour"),
     ("/collections/border-lines/items?province_code=08", 400, "InvalidParameter",
      "province_code"),

@@ -146,9 +146,13 @@ def test_ogrinfo_pushes_a_province_filter_to_the_server(server, built):
     assert sorted(f["code"] for f in features) == sorted(
         communes["code"][communes["province_code"] == "11"])
     assert {f["province_name"] for f in features} == {"Tỉnh Điện Biên"}
+    # Since the service declares CQL2 (Part 3), GDAL sends the whole -where as a filter
+    # (before, it had only our province_code parameter to translate it into).
     filtered = [q for _m, p, q, _s in server.requests
-                if p == "/collections/communes/items" and q.get("province_code") == ["11"]]
-    assert filtered, "GDAL translated the filter into our province_code parameter"
+                if p == "/collections/communes/items" and (
+                    q.get("province_code") == ["11"]
+                    or "province_code" in q.get("filter", [""])[0])]
+    assert filtered, "GDAL pushed the filter to the server"
     assert not server.failures(), server.failures()
 
 
@@ -172,3 +176,18 @@ def test_ogr2ogr_copies_a_whole_collection(server, built, tmp_path):
     assert by_code["00688"]["properties"]["successors"] == ["00691", "00694"]
     assert by_code["03177"]["geometry"] is None
     assert not server.failures(), server.failures()
+
+
+def test_ogr2ogr_where_on_a_number_gets_the_right_features(server, built, tmp_path):
+    """GDAL 3.6 pushes a -where on a text queryable as a CQL filter (the province test
+    above) but filters `area_km2 > 500` on the client; the copy must still be right."""
+    server.clear()
+    target = tmp_path / "large.geojson"
+    run_gdal("ogr2ogr", "-f", "GeoJSON", str(target), f"OAPIF:{server.url}", "communes",
+             "-where", "area_km2 > 500")
+    copied = json.loads(target.read_text(encoding="utf-8"))
+    communes = built.layers["communes"]
+    expected = sorted(communes["code"][communes["area_km2"] > 500])
+    assert expected and sorted(f["properties"]["code"] for f in copied["features"]) == expected
+    assert not server.failures(), server.failures()
+

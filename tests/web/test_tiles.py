@@ -369,3 +369,21 @@ def test_desktop_styles_are_xml_with_the_layers_colours(app, kind, mimetype):
         rgb = ",".join(str(c) for c in entry.colour[:3])
         assert colour in text or rgb in text, (kind, colour)
     assert "Giáp Trung Quốc" in ET.tostring(root, encoding="unicode")
+
+
+def test_collections_that_are_layers_link_their_tile_sets_and_styles(app):
+    client = app.test_client()
+    for collection in ("communes", "certification-rate"):  # a stored one, a layer one
+        body = decode(client.get(f"/collections/{collection}"))
+        links = {(link["rel"], link["href"].split("localhost", 1)[1]) for link in body["links"]}
+        assert ("http://www.opengis.net/def/rel/ogc/1.0/tilesets-vector",
+                f"/collections/{collection}/tiles") in links
+        styles = {href for rel, href in links if rel == "stylesheet"}
+        assert {f"/tiles/{collection}/style.json", f"/tiles/{collection}/style.qml",
+                f"/tiles/{collection}/style.sld"} <= styles, styles
+        for href in styles:
+            assert client.get(href).status_code == 200, href
+    provinces_only = decode(client.get("/collections/legacy-communes"))
+    assert any(link["rel"].endswith("tilesets-vector") for link in provinces_only["links"])
+    records = decode(client.get("/collections/certification"))
+    assert not any(link["rel"].endswith("tilesets-vector") for link in records["links"])
