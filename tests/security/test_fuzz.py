@@ -20,7 +20,6 @@ import pytest
 import schemathesis
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis.errors import Unsatisfiable
-from schemathesis.checks import not_a_server_error
 from schemathesis.generation.modes import GenerationMode
 from schemathesis.specs.openapi.checks import (
     content_type_conformance,
@@ -31,8 +30,9 @@ from schemathesis.specs.openapi.checks import (
 from tests.security.conftest import key_headers, make_world
 
 EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "6"))
-CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance,
-          response_schema_conformance]
+# Server errors are asserted in `fuzz`: 503 is the documented answer of an analysis layer
+# whose result is not ready (and of an unavailable store), any other 5xx fails.
+CHECKS = [status_code_conformance, content_type_conformance, response_schema_conformance]
 
 
 @pytest.fixture(params=["sqlite", "postgis"])
