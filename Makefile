@@ -12,7 +12,7 @@ run: data  ## Create the environment, build the data if missing, serve on http:/
 
 serve-prod: data  ## Serve with gunicorn (threaded workers, one per core): see docs/scaling.md
 	mkdir -p instance/metrics
-	PROMETHEUS_MULTIPROC_DIR=$${PROMETHEUS_MULTIPROC_DIR:-$(CURDIR)/instance/metrics} $(BIN)/gunicorn -c python:geoservice.gunicorn_conf 'geoservice.wsgi:app'
+	MALLOC_ARENA_MAX=$${MALLOC_ARENA_MAX:-2} PROMETHEUS_MULTIPROC_DIR=$${PROMETHEUS_MULTIPROC_DIR:-$(CURDIR)/instance/metrics} $(BIN)/gunicorn -c python:geoservice.gunicorn_conf 'geoservice.wsgi:app'
 
 bench: data  ## Benchmarks (not tests): writes docs/benchmarks.md and bench/results.json
 	command -v wrk >/dev/null || (echo "install wrk (apt-get install wrk) for throughput"; exit 1)
