@@ -43,18 +43,10 @@ class Services:
     tile_cache: TileCache
     drawing: SingleFlight = field(default_factory=SingleFlight)  # tiles being made now
     shapes: EncodedShapes = field(default_factory=EncodedShapes)  # GeoJSON GEOS wrote
-    memo: dict[str, Any] = field(default_factory=dict)  # derived values, per data version
     csrf: CSRFProtect | None = None  # the request guard's CSRF check (geoservice.web.guard)
     limiter: Limiter | None = None  # the request guard's rate limits
     _kept: dict[str, Any] = field(default_factory=dict, init=False, repr=False)
     _keeping: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
-
-    def remembered(self, name: str, factory):
-        """The app's one object called `name`, made by `factory()` on first use."""
-        value = self.memo.get(name)
-        if value is None:
-            value = self.memo.setdefault(name, factory())
-        return value
 
     @property
     def node_modules(self) -> str | None:
@@ -67,7 +59,7 @@ class Services:
         ``<instance>/analyses``; made on first use (its module needs geopandas)."""
         from geoservice.hotspots.runs import Registry
 
-        return self._kept_once("analysis_runs",
+        return self.remembered("analysis_runs",
                                lambda: Registry(self.instance_path / "analyses"))
 
     @property
@@ -75,10 +67,10 @@ class Services:
         """The minutes in which this app has noted each key's use (`geoservice.audit`)."""
         from geoservice.audit import KeyUseMemory
 
-        return self._kept_once("key_uses", KeyUseMemory)
+        return self.remembered("key_uses", KeyUseMemory)
 
-    def _kept_once(self, name: str, factory):
-        """The app's one `name`, made once under a lock (unlike `memo`, never dropped)."""
+    def remembered(self, name: str, factory):
+        """The app's one object called `name`, made once by `factory()` on first use."""
         with self._keeping:
             value = self._kept.get(name)
             if value is None:

@@ -26,23 +26,6 @@ def tile_bounds(z: int, x: int, y: int) -> tuple[float, float, float, float]:
     return box.left, box.bottom, box.right, box.top
 
 
-def lonlat_bounds(z: int, x: int, y: int) -> tuple[float, float, float, float]:
-    """A tile's bounds in degrees (west, south, east, north)."""
-    box = mercantile.bounds(x, y, z)
-    return box.west, box.south, box.east, box.north
-
-
-def tile_centre(z: int, x: int, y: int) -> tuple[float, float]:
-    """The centre of a tile in degrees (lon, lat)."""
-    west, south, east, north = lonlat_bounds(z, x, y)
-    return (west + east) / 2, (south + north) / 2
-
-
-def tiles_per_side(z: int) -> int:
-    """How many tiles a row or column of zoom `z` has."""
-    return 2**z
-
-
 def tile_range(bbox: tuple[float, float, float, float], low: int, high: int
                ) -> Iterator[tuple[int, int, int]]:
     """Every tile (z, x, y) covering `bbox` (degrees) at zooms low..high."""
