@@ -21,7 +21,12 @@ GEOMETRY_SCHEMA = {"format": "geometry-any", "title": "Geometry",
 
 def document(url: str, title: str, types: Mapping[str, str],
              descriptions: Mapping[str, str], formats: Mapping[str, str]) -> dict:
-    """The queryables of a collection as a JSON Schema (draft 2020-12)."""
+    """The queryables of a collection as a JSON Schema (draft 2020-12).
+
+    Beside the schema's `properties`, `queryables` lists them in the shape of the Part 3
+    draft (`[{"id", "type"}]`): GDAL up to 3.7 (Debian 12's 3.6 among them) reads only that
+    list, and without it filters numbers (`ogr2ogr -where "area_km2 > 500"`) on the client,
+    downloading every feature. JSON Schema ignores the unknown keyword."""
     properties = {}
     for name, kind in types.items():
         if name == GEOMETRY:
@@ -35,7 +40,9 @@ def document(url: str, title: str, types: Mapping[str, str],
         properties[name] = entry
     return {"$schema": "https://json-schema.org/draft/2020-12/schema", "$id": url,
             "type": "object", "title": title, "properties": properties,
-            "additionalProperties": False}
+            "additionalProperties": False,
+            "queryables": [{"id": name, "type": entry.get("type", "geometry")}
+                           for name, entry in properties.items()]}
 
 
 def sort_keys(args: Mapping[str, str], types: Mapping[str, str]) -> tuple:

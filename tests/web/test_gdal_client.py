@@ -116,12 +116,13 @@ def test_ogrinfo_reads_lung_cu_with_an_attribute_filter(server):
     assert json.loads(feature["border_length_km"])["CN"] > 5
     assert feature["geometry"].startswith("MULTIPOLYGON (((105.")
     assert not server.failures(), server.failures()
-    # GDAL walked the pages through our links and read the OpenAPI document.
+    # GDAL read the OpenAPI document and the queryables, then let the server filter:
+    # one page carrying the filter, no walk through every commune.
     paths = [path for _m, path, _q, _s in server.requests]
-    assert "/api" in paths
-    offsets = {q.get("offset", ["0"])[0] for _m, p, q, _s in server.requests
-               if p == "/collections/communes/items"}
-    assert len(offsets) > 1, "GDAL should have followed next links"
+    assert "/api" in paths and "/collections/communes/queryables" in paths
+    pages = [q for _m, p, q, _s in server.requests if p == "/collections/communes/items"]
+    assert [q["filter"] for q in pages if "filter" in q] == [["code = '00715'"]], pages
+    assert all(q.get("offset", ["0"]) == ["0"] for q in pages), pages
 
 
 def test_ogrinfo_spatial_filter_is_sent_as_bbox(server, built):
@@ -175,12 +176,16 @@ def test_ogr2ogr_copies_a_whole_collection(server, built, tmp_path):
     assert by_code["00715"]["properties"]["name"] == "Lũng Cú"
     assert by_code["00688"]["properties"]["successors"] == ["00691", "00694"]
     assert by_code["03177"]["geometry"] is None
+    offsets = {q.get("offset", ["0"])[0] for _m, p, q, _s in server.requests
+               if p == "/collections/legacy-communes/items"}
+    assert len(offsets) > 1, "GDAL followed the next links through the pages"
     assert not server.failures(), server.failures()
 
 
 def test_ogr2ogr_where_on_a_number_gets_the_right_features(server, built, tmp_path):
-    """GDAL 3.6 pushes a -where on a text queryable as a CQL filter (the province test
-    above) but filters `area_km2 > 500` on the client; the copy must still be right."""
+    """GDAL pushes `area_km2 > 500` to the server as a CQL filter (it learns that
+    `area_km2` is queryable from the queryables document): the server sends the few
+    large communes, not every commune for GDAL to sort out."""
     server.clear()
     target = tmp_path / "large.geojson"
     run_gdal("ogr2ogr", "-f", "GeoJSON", str(target), f"OAPIF:{server.url}", "communes",
@@ -189,5 +194,9 @@ def test_ogr2ogr_where_on_a_number_gets_the_right_features(server, built, tmp_pa
     communes = built.layers["communes"]
     expected = sorted(communes["code"][communes["area_km2"] > 500])
     assert expected and sorted(f["properties"]["code"] for f in copied["features"]) == expected
+    pages = [q for _m, p, q, _s in server.requests if p == "/collections/communes/items"]
+    # The first page is GDAL reading the schema; every page after it carries the filter.
+    filtered = [q for q in pages[1:] if q.get("filter") == ["area_km2 > 500"]]
+    assert filtered and len(filtered) == len(pages) - 1, pages
     assert not server.failures(), server.failures()
 
