@@ -79,6 +79,27 @@ def test_backup_writes_to_output_and_takes_the_old_argument(tmp_path, loaded_db)
     assert old.exit_code == 0 and (tmp_path / "b.sqlite").exists()
     assert "OUTPUT as an argument is deprecated" in old.output
     assert run(tmp_path, "backup").exit_code == 2
+    assert "backup (database pages)" in new.output  # the progress bar's label
+
+
+def test_backup_reports_its_progress_page_by_page(tmp_path, loaded_db, monkeypatch):
+    from geoservice.store import backup as backups
+    from geoservice.store import open_store
+    from tests.conftest import _copy_database
+
+    _copy_database(loaded_db, tmp_path / "geoservice.sqlite")
+    store = open_store(f"sqlite:///{tmp_path / 'geoservice.sqlite'}")
+    monkeypatch.setattr(backups, "STEP_PAGES", 64)
+    heard = []
+    try:
+        counts = backups.backup(store, tmp_path / "copy.sqlite",
+                                lambda copied, total: heard.append((copied, total)))
+    finally:
+        store.close()
+    total = heard[-1][1]
+    assert len(heard) >= 2 and heard[-1] == (total, total) and total > 64
+    assert [c for c, _ in heard] == sorted(c for c, _ in heard)
+    assert counts["features"] > 0
 
 
 def test_report_batch_takes_province_and_the_old_argument(tmp_path, loaded_db):

@@ -215,10 +215,15 @@ def backup_command(output: Path) -> None:
     """Copy the embedded store into a file (-o) while the service keeps running."""
     from geoservice.store.backup import backup
 
-    try:
-        counts = backup(services.current().store, output)
-    except GeoserviceError as error:
-        _fail(error)
+    with click.progressbar(length=1, label="backup (database pages)") as bar:
+        def progress(copied: int, total: int) -> None:
+            bar.length = max(total, 1)
+            bar.update(copied - bar.pos)
+
+        try:
+            counts = backup(services.current().store, output, progress)
+        except GeoserviceError as error:
+            _fail(error)
     record_change("backup", str(output), counts)
     click.echo(f"backup written to {output}: {counts}")
 

@@ -25,6 +25,7 @@ from __future__ import annotations
 import logging
 import os
 import sqlite3
+from collections.abc import Callable
 from pathlib import Path
 
 from geoservice.errors import ConfigError, InvalidParameter
@@ -78,14 +79,23 @@ def validate(path: Path) -> dict[str, int]:
         conn.close()
 
 
-def _copy(source: Path, target: Path) -> None:
+Progress = Callable[[int, int], None]  # (pages copied, pages in all)
+STEP_PAGES = 4096  # 16 MB of 4 KB pages per step: writers get the database between steps
+
+
+def _copy(source: Path, target: Path, progress: Progress | None = None) -> None:
     """Copy a database page by page; the copy is a single file (rollback journal): the
     live store's WAL mode would come with the pages and leave ``-wal``/``-shm`` files
-    beside the copy once it is opened."""
+    beside the copy once it is opened. `progress` hears after every step."""
     src = sqlite3.connect(f"{Path(source).resolve().as_uri()}?mode=ro", uri=True)
     dst = sqlite3.connect(target)
+
+    def step(_status, remaining: int, total: int) -> None:
+        if progress is not None:
+            progress(total - remaining, total)
+
     try:
-        src.backup(dst)
+        src.backup(dst, pages=STEP_PAGES, progress=step)
         dst.execute("PRAGMA journal_mode=DELETE")
     finally:
         src.close()
@@ -98,14 +108,15 @@ def _remove(path: Path) -> None:
         path.with_name(path.name + suffix).unlink(missing_ok=True)
 
 
-def backup(store, out: Path) -> dict[str, int]:
-    """Copy the live embedded store into `out` (atomically); return the copy's table sizes."""
+def backup(store, out: Path, progress: Progress | None = None) -> dict[str, int]:
+    """Copy the live embedded store into `out` (atomically); return the copy's table sizes.
+    `progress(copied, total)` hears the pages copied as the copy goes."""
     live = _sqlite_path(store)
     out = Path(out)
     partial = out.with_name(out.name + ".partial")
     _remove(partial)
     try:
-        _copy(live, partial)
+        _copy(live, partial, progress)
         counts = validate(partial)
         os.replace(partial, out)
     finally:
