@@ -38,6 +38,7 @@ class Assembly:
     legacy: gpd.GeoDataFrame  # code, geometry, match
     lineage: pd.DataFrame  # legacy_code, code, relation, is_default, area_km2
     stats: dict
+    references: pd.DataFrame  # by 2025 code: official area, source bounds, flag
 
 
 def assemble(
@@ -45,9 +46,15 @@ def assemble(
     units: pd.DataFrame,
     legacy: pd.DataFrame,
     conversion: dict,
+    land=None,
 ) -> Assembly:
-    """Run steps 1-5 and return the 2025 communes, the pre-reform units and the lineage."""
-    geoms = poly.clean(source_polygons.geometry.to_numpy())
+    """Run steps 1-5 and return the 2025 communes, the pre-reform units and the lineage.
+
+    `land` (one polygon, e.g. Natural Earth land) tells the sea the source rings cross to
+    join islands (`polygons.drop_sea_jumps`); without it the rings are taken as they are.
+    """
+    raw = source_polygons.geometry.to_numpy()
+    geoms, jump_km2 = poly.drop_sea_jumps(raw, poly.clean(raw), land)
     geoms, overlap_deg2 = poly.resolve_overlaps(geoms)
     source = source_polygons.set_geometry(geoms)
     matched = matching.match_to_legacy(source, legacy)
@@ -60,7 +67,8 @@ def assemble(
         matched["legacy_code"].to_numpy()[has_code]
     ).agg(lambda s: shapely.union_all(s.to_numpy(), grid_size=poly.GRID))
     lineage = lineage_mod.lineage_table(conversion, units, legacy)
-    official = units.set_index("code")["official_area_km2"]
+    references = reference_checks(units, lineage, legacy_geoms)
+    official = usable_references(references)
     pieces = lineage_mod.assign_to_2025(legacy_geoms, lineage, official)
 
     orphans = np.concatenate([geoms[~has_code], gaps])
@@ -89,6 +97,7 @@ def assemble(
         allowed=lambda i, pool: np.array([new_labels[j] == new_labels[i] for j in pool]))
 
     communes = _dissolve(all_geoms, new_labels)
+    references = _confirmed_by_polygon(references, communes)
     legacy_units = _dissolve(all_geoms, old_labels)
     method = _match_method(matched, pieces, new_labels, len(pieces))
     communes["match"] = communes["code"].map(method).fillna("orphans")
@@ -108,9 +117,49 @@ def assemble(
         "gap_polygons": int(len(gaps)),
         "gap_area_km2": round(gap_km2, 3),
         "overlap_removed_km2": round(overlap_deg2 * 111.32**2, 3),
+        "sea_jumps_removed_km2": round(jump_km2, 3),
     }
     LOGGER.info("assembled %d communes, %d pre-reform units", len(communes), len(legacy_units))
-    return Assembly(communes, legacy_units, lineage, stats)
+    return Assembly(communes, legacy_units, lineage, stats, references)
+
+
+# A reference (official) area more than this factor above everything a unit could receive
+# from the source polygons, or below what it surely receives, is implausible.
+REFERENCE_FACTOR = 2.0
+
+
+def reference_checks(units: pd.DataFrame, lineage: pd.DataFrame,
+                     legacy_geoms: pd.Series) -> pd.DataFrame:
+    """Check each unit's reference area against the source polygons it inherits.
+
+    A unit surely receives its pre-reform units that went to it whole (`source_min_km2`)
+    and at most those plus the ones split with others (`source_max_km2`), orphans apart.
+    Returns a frame by 2025 code with `official_area_km2`, both bounds and `flag` (None
+    when plausible); the build leaves flagged references out of every split and orphan
+    placement.
+    """
+    areas = pd.Series(area_km2(legacy_geoms.to_numpy()) if len(legacy_geoms) else [],
+                      index=legacy_geoms.index, dtype=float)
+    table = lineage[["legacy_code", "code", "relation"]].copy()
+    table["km2"] = table["legacy_code"].map(areas).fillna(0.0)
+    frame = units.set_index("code")[["official_area_km2"]].copy()
+    frame["source_min_km2"] = table[table["relation"] == "whole"].groupby("code")["km2"].sum(
+    ).reindex(frame.index).fillna(0.0).round(3)
+    frame["source_max_km2"] = table.groupby("code")["km2"].sum().reindex(
+        frame.index).fillna(0.0).round(3)
+    reference = frame["official_area_km2"]
+    too_large = (frame["source_max_km2"] > 0) & (
+        reference > REFERENCE_FACTOR * frame["source_max_km2"])
+    too_small = (frame["source_min_km2"] > 0) & (
+        reference < frame["source_min_km2"] / REFERENCE_FACTOR)
+    frame["flag"] = None
+    frame.loc[too_large, "flag"] = (f"over {REFERENCE_FACTOR:g}× the source polygons it "
+                                    "can receive")
+    frame.loc[too_small, "flag"] = (f"under 1/{REFERENCE_FACTOR:g} of the source polygons "
+                                    "it receives whole")
+    LOGGER.info("reference areas: %d of %d implausible", int(frame["flag"].notna().sum()),
+                len(frame))
+    return frame
 
 
 SEED_REACH_DEG = 0.05  # about 5 km
@@ -136,6 +185,29 @@ def _seed_units_without_pieces(units, held_codes, orphans) -> dict:
                 seeds[int(index)] = code
                 break
     return seeds
+
+
+def usable_references(references: pd.DataFrame) -> pd.Series:
+    """The reference areas the build may steer by: implausible ones become unknown (NaN)."""
+    return references["official_area_km2"].where(references["flag"].isna())
+
+
+def _confirmed_by_polygon(references: pd.DataFrame, communes: gpd.GeoDataFrame) -> pd.DataFrame:
+    """Clear the flag of a reference its unit's polygon, built without it, agrees with.
+
+    The bounds miss the orphans a unit receives, so a unit made mostly of orphans can look
+    implausible beforehand; if its polygon comes within `REFERENCE_FACTOR` of the
+    reference, the reference was plausible after all (it still steered nothing:
+    `steered` is False).
+    """
+    out = references.copy()
+    out["steered"] = out["flag"].isna() & out["official_area_km2"].notna()
+    polygon = pd.Series(area_km2(communes.geometry.to_numpy()), index=communes["code"])
+    out["polygon_km2"] = polygon.reindex(out.index).round(3)
+    ratio = out["official_area_km2"] / out["polygon_km2"]
+    agrees = (ratio <= REFERENCE_FACTOR) & (ratio >= 1 / REFERENCE_FACTOR)
+    out.loc[out["flag"].notna() & agrees, "flag"] = None
+    return out
 
 
 def _closest_to_official_area(geoms, labels, groups, official):

@@ -5,7 +5,9 @@ lies nearest to it across the line: China (CN), Laos (LA), Cambodia (KH) from Na
 countries, or the sea (outside Natural Earth land). Natural Earth lines are 1-5 km off the
 commune outlines, so labels go by nearest neighbour, not by exact intersection; edges with
 nothing within `LABEL_REACH_KM` are "interior" (only seen when building a part of the
-country, as the test fixture does). Short runs of a label are smoothed into their
+country, as the test fixture does). An edge nearest a neighbour but with the sea a few
+km beyond it is coast, not border (`_coast_not_border`: Natural Earth draws some coasts
+inside a neighbour's polygon). Short runs of a label are smoothed into their
 surroundings. A commune faces a neighbour when it shares at least `MIN_FACING_KM` of the
 border line with it.
 """
@@ -31,6 +33,12 @@ INTERIOR = "interior"
 LABEL_REACH_KM = 15.0
 MIN_RUN_KM = 3.0
 MIN_FACING_KM = 0.1
+# How far out from an edge facing a neighbour to look for the sea (km): past the 1-5 km
+# Natural Earth lies off the coast, short of the far side of a border river.
+PROBE_KM = (1.0, 2.5, 5.0)
+# A crack: the outline's own land lies this close across the edge (and at every probe).
+CRACK_KM = 0.1
+KM_PER_DEGREE = 111.32
 BANDS = ((0.0, "0"), (10.0, "<=10"), (25.0, "<=25"), (50.0, "<=50"))
 FAR_BAND = ">50"
 
@@ -45,10 +53,13 @@ def label_outline(
     minx, miny, maxx, maxy = outline_polygon.bounds
     frame = (minx - 1, miny - 1, maxx + 1, maxy + 1)
     targets = _label_targets(countries, land, frame)
+    shapely.prepare(outline_polygon)
     runs = []
-    for ring in _rings(outline_polygon):
+    for ring, exterior in _rings(outline_polygon):
         coords = shapely.get_coordinates(ring)
         labels = _label_edges(coords, targets)
+        labels = _coast_not_border(coords, labels, targets, exterior == shapely.is_ccw(ring),
+                                   outline_polygon)
         runs += _runs(coords, _smooth(coords, labels))
     geometry = [line for _label, line in runs]
     result = gpd.GeoDataFrame(
@@ -139,8 +150,50 @@ def _explode_segments(lines: np.ndarray, vertices: int) -> np.ndarray:
 
 
 def _rings(polygon) -> list:
-    return [ring for part in shapely.get_parts(polygon) for ring in
-            [part.exterior, *part.interiors]]
+    """Every ring of the polygon's parts, with whether it is an exterior ring."""
+    return [(ring, k == 0) for part in shapely.get_parts(polygon) for k, ring in
+            enumerate([part.exterior, *part.interiors])]
+
+
+def _coast_not_border(coords: np.ndarray, labels: np.ndarray, targets: dict,
+                      outward_right: bool, national=None) -> np.ndarray:
+    """Relabel the edges facing a neighbour with no neighbour's land beyond them.
+
+    A land border has the neighbour's land across it; Natural Earth draws some coasts
+    1-5 km off, so a coast can lie nearest a neighbour's polygon (a sliver of it along
+    the beach). Points `PROBE_KM` out from each edge tell: if any lies in the sea, the
+    edge is coast (sea); if all lie back inside `national` (the outline's own polygon),
+    from `CRACK_KM` out, the edge only faces a crack in it and is interior.
+    `outward_right` says on which side of the ring the outside lies.
+    """
+    if SEA not in targets:
+        return labels
+    facing = np.isin(labels, list(NEIGHBOURS.values()))
+    if not facing.any():
+        return labels
+    start, end = coords[:-1][facing], coords[1:][facing]
+    middle = (start + end) / 2
+    km_x = KM_PER_DEGREE * np.cos(np.radians(middle[:, 1]))
+    dx, dy = (end[:, 0] - start[:, 0]) * km_x, (end[:, 1] - start[:, 1]) * KM_PER_DEGREE
+    norm = np.hypot(dx, dy)
+    norm[norm == 0] = 1.0
+    side = 1.0 if outward_right else -1.0
+    normal_x, normal_y = side * dy / norm, -side * dx / norm  # unit vector, km
+    sea_shape = targets[SEA][0]
+    in_sea = np.zeros(len(middle), dtype=bool)
+    at_home = np.ones(len(middle), dtype=bool)
+    for km in (CRACK_KM, *PROBE_KM) if national is not None else PROBE_KM:
+        x = middle[:, 0] + km * normal_x / km_x
+        y = middle[:, 1] + km * normal_y / KM_PER_DEGREE
+        in_sea |= shapely.contains_xy(sea_shape, x, y)
+        if national is not None:
+            at_home &= shapely.contains_xy(national, x, y)
+    out = labels.copy()
+    index = np.flatnonzero(facing)
+    if national is not None:
+        out[index[at_home & ~in_sea]] = INTERIOR
+    out[index[in_sea]] = SEA
+    return out
 
 
 def _label_targets(countries, land, frame):

@@ -22,7 +22,7 @@ import shapely
 
 from geoservice.boundaries import basemap, border, islands, sources
 from geoservice.boundaries.assemble import assemble
-from geoservice.boundaries.polygons import GRID
+from geoservice.boundaries.polygons import GRID, sea_km2
 from geoservice.boundaries.quality import quality_report, write_report
 from geoservice.errors import DataNotBuilt
 from geoservice.geodesy import area_km2
@@ -66,8 +66,9 @@ def build(
     polygons = sources.read_polygons(paths.polygons)
     if provinces:
         units, legacy, polygons = _subset(units, legacy, polygons, conversion, provinces)
-    assembly = assemble(polygons, units, legacy, conversion)
     land = sources.read_land(paths.land)
+    coast = sources.land_shape(land, polygons.total_bounds)
+    assembly = assemble(polygons, units, legacy, conversion, coast)
     found = islands.island_geometry(units, assembly.communes, land)
     communes = _communes(assembly.communes, units, found)
     drawn = communes.geometry.notna().to_numpy()
@@ -93,6 +94,9 @@ def build(
         communes, units, assembly.stats, lines, topology(communes.geometry[drawn].to_numpy()),
         full_country=not provinces, seconds=time.monotonic() - started,
         islands=[source.as_dict() for source in found.sources],
+        sea_km2=sea_km2(communes.geometry.to_numpy(),
+                        sources.land_shape(land, communes.total_bounds)),
+        references=assembly.references,
     )
     write_geopackage(result, instance / GPKG_NAME)
     write_report(result.report, instance)

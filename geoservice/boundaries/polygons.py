@@ -13,6 +13,8 @@ import logging
 import numpy as np
 import shapely
 
+from geoservice.geodesy import area_km2
+
 LOGGER = logging.getLogger(__name__)
 
 # Every coordinate is snapped to this grid (degrees; about 0.1 m) so that shared edges are
@@ -145,3 +147,101 @@ def _label_by_nearest(geoms, labels, allowed=None):
                 pool = labelled[mask] if mask.any() else labelled
             distances = shapely.distance(geoms[index], geoms[pool])
             labels[index] = labels[pool[int(np.argmin(distances))]]
+
+
+# --- the sea: jumps between islands, and the part of a unit lying in the sea ---------------
+
+# The demo source draws each commune as one ring, so an island commune's ring runs round one
+# island, jumps across the water to the next and back: the jumps enclose long triangles of
+# sea. A segment longer than `JUMP_KM` is a jump (half a million source segments: median
+# 0.3 km, 99th percentile 2.0 km); a face of the ring bounded mostly by jumps
+# (`JUMP_SHARE` of its outline) and lying mostly in the sea (`SEA_SHARE` of its area
+# outside the land polygons) is water the ring crossed, not land, and is dropped.
+JUMP_KM = 2.0
+JUMP_SHARE = 0.4
+SEA_SHARE = 0.5
+KM_PER_DEGREE = 111.32
+_ON_LINE_DEG = 1e-6  # how near a face edge lies to a jump to be part of it (about 0.1 m)
+
+
+def drop_sea_jumps(source: np.ndarray, cleaned: np.ndarray, land) -> tuple[np.ndarray, float]:
+    """Remove from `cleaned` the sea in the faces of each `source` ring enclosed by jumps.
+
+    `source` are the polygons as read, `cleaned` the same after `clean`, `land` one
+    (multi)polygon of land (Natural Earth). Islands are kept, each its own part: only faces
+    that are both bounded by jumps and in the sea go. Returns the new polygons and the area
+    removed (km²).
+    """
+    out = np.asarray(cleaned, dtype=object).copy()
+    if land is None or land.is_empty or len(out) == 0:
+        return out, 0.0
+    shapely.prepare(land)
+    removed = 0.0
+    for index in np.flatnonzero(~shapely.within(out, land)):
+        faces = _jump_faces(source[index], out[index], land)
+        if len(faces):
+            cut = polygonal(shapely.union_all(faces, grid_size=GRID))
+            before = out[index]
+            out[index] = polygonal(shapely.difference(out[index], cut, grid_size=GRID))
+            removed += float(area_km2(before) - area_km2(out[index]))
+    return out, removed
+
+
+def _jump_faces(polygon, cleaned, land) -> np.ndarray:
+    """The sea in the faces of `polygon`'s ring (inside `cleaned`) enclosed by jumps."""
+    ring = shapely.get_coordinates(shapely.get_exterior_ring(polygon))
+    if len(ring) < 4 or cleaned.is_empty:
+        return np.array([], dtype=object)
+    segments = shapely.linestrings(np.stack([ring[:-1], ring[1:]], axis=1))
+    jumps = segments[segment_km(ring) > JUMP_KM]
+    if len(jumps) == 0:
+        return np.array([], dtype=object)
+    faces = shapely.get_parts(shapely.polygonize(shapely.get_parts(shapely.node(
+        shapely.LineString(ring)))))
+    faces = faces[shapely.area(faces) > 0]
+    inside = shapely.contains_xy(cleaned, shapely.get_coordinates(
+        shapely.point_on_surface(faces)))
+    faces = faces[inside]
+    if len(faces) < 2:
+        return np.array([], dtype=object)  # a ring that never crosses itself
+    land = shapely.clip_by_rect(land, *cleaned.bounds)
+    near_jump = shapely.buffer(shapely.union_all(jumps), _ON_LINE_DEG)
+    outline = shapely.boundary(faces)
+    jump_share = shapely.length(shapely.intersection(outline, near_jump)) / shapely.length(outline)
+    sea = shapely.area(shapely.difference(faces, land))
+    sea_share = sea / shapely.area(faces)
+    drop = (jump_share >= JUMP_SHARE) & (sea_share >= SEA_SHARE)
+    if drop.all():
+        # Never the whole unit: it keeps the face with most land, or (all of them in the
+        # sea) the one least bounded by jumps.
+        on_land = shapely.area(faces) - sea
+        drop[int(np.argmax(on_land)) if on_land.max() > 0 else int(np.argmin(jump_share))] = False
+    # Only the water goes: where a jump face covers land (an island the ring also ran
+    # round), that land stays.
+    return shapely.difference(faces[drop], land, grid_size=GRID)
+
+
+def segment_km(coords: np.ndarray) -> np.ndarray:
+    """Approximate length (km) of each segment of a lon/lat line: enough to tell jumps."""
+    delta = np.diff(coords, axis=0)
+    scale = np.cos(np.radians(coords[:-1, 1]))
+    return np.hypot(delta[:, 0] * scale, delta[:, 1]) * KM_PER_DEGREE
+
+
+def sea_km2(geometries: np.ndarray, land) -> np.ndarray:
+    """Return the area (km², equal-area) of each geometry lying outside `land` (in the sea).
+
+    None and empty geometries give 0.
+    """
+    geoms = np.asarray(geometries, dtype=object)
+    result = np.zeros(len(geoms))
+    present = np.array([g is not None and not g.is_empty for g in geoms], dtype=bool)
+    if land is None or land.is_empty or not present.any():
+        return result
+    shapely.prepare(land)
+    index = np.flatnonzero(present)
+    coastal = index[~shapely.within(geoms[index], land)]
+    if len(coastal):
+        sea = shapely.difference(geoms[coastal], land, grid_size=GRID)
+        result[coastal] = area_km2(sea)
+    return result

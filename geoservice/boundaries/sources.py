@@ -156,3 +156,16 @@ def read_land(path: Path) -> gpd.GeoDataFrame:
     """Return Natural Earth land polygons in WGS 84."""
     frame = gpd.read_file(path, layer="land")
     return frame.set_crs("EPSG:4326", allow_override=True)
+
+
+def land_shape(land: gpd.GeoDataFrame, bounds, margin_deg: float = 1.0) -> shapely.Geometry:
+    """Return Natural Earth land around `bounds` (W, S, E, N) as one valid polygon.
+
+    What the build calls the sea is everything outside it.
+    """
+    west, south, east, north = bounds
+    window = (west - margin_deg, south - margin_deg, east + margin_deg, north + margin_deg)
+    clipped = shapely.make_valid(shapely.clip_by_rect(land.geometry.to_numpy(), *window))
+    parts = [p for g in clipped for p in shapely.get_parts(g)
+             if p.geom_type in ("Polygon", "MultiPolygon")]
+    return shapely.union_all(parts) if parts else shapely.Polygon()
