@@ -29,6 +29,20 @@ UNIT_FIELDS = {
 # Sent as null where the source has no value (an official area missing from the unit list).
 UNIT_NULLABLE = frozenset({"official_area_km2", "distance_to_border_km", "border_band"})
 
+# Set on a commune once an official file touched it (`geoservice import-boundaries`,
+# `geoservice import border-designation`: docs/importing.md, sections 8 and 9).
+OFFICIAL_FIELDS = {
+    "boundary_source": ("string", "Where the geometry comes from: the official file's name, "
+                                  "or 'demo'"),
+    "boundary_version": ("string", "The boundary version (import) that loaded the geometry"),
+    "border_source": ("string", "Where border_neighbors comes from: 'derived' (geometry) "
+                                "or 'official' (the official border-commune list)"),
+    "border_neighbors_derived": ("array", "The neighbours derived from the geometry, kept "
+                                          "beside an official designation"),
+    "border_designation_reference": ("string", "The official list's reference for the unit"),
+    "border_designation_file": ("string", "The official list's file name"),
+}
+
 
 @dataclass(frozen=True)
 class CollectionDef:
@@ -118,8 +132,10 @@ COLLECTIONS: dict[str, CollectionDef] = {
              "match": ("string", "Weakest way the unit's source polygons were matched: "
                                  "name, location, split or orphans"),
              "area_guided": ("boolean", "True where official areas steered part of the "
-                                        "geometry (split shares, orphan pieces)")},
-            nullable=UNIT_NULLABLE | {"area_ratio"}, valid=(REFORM, None),
+                                        "geometry (split shares, orphan pieces)"),
+             **OFFICIAL_FIELDS},
+            nullable=UNIT_NULLABLE | {"area_ratio"} | frozenset(OFFICIAL_FIELDS),
+            valid=(REFORM, None),
         ),
         CollectionDef(
             "border-lines", "Đường biên giới đất liền", "Land border lines",

@@ -1,4 +1,6 @@
-"""Loading data: `geoservice build-data`, `load-boundaries`, `import` and `demo-data`."""
+"""Loading data: `geoservice build-data`, `load-boundaries`, `import` (records, and the
+official border-commune list: `import border-designation`), `import-boundaries` (official
+boundary files) and `demo-data`."""
 
 from __future__ import annotations
 
@@ -10,7 +12,7 @@ import click
 from flask.cli import with_appcontext
 
 from geoservice import services
-from geoservice.cli.options import deprecated
+from geoservice.cli.options import deprecated, province_option
 
 
 @click.command("build-data")
@@ -81,7 +83,8 @@ def load_boundaries_command() -> None:
 @with_appcontext
 def import_command(kind, path, user, vn2000_meridian, utm_zone, columns, dry_run,
                    errors_csv) -> None:
-    """Import a CSV or Excel file of KIND records (all rows, or none when any row is wrong)."""
+    """Import a CSV or Excel file of KIND records (all rows, or none when any row is wrong);
+    KIND border-designation: the official list of border communes."""
     import getpass
 
     from geoservice import audit
@@ -95,6 +98,9 @@ def import_command(kind, path, user, vn2000_meridian, utm_zone, columns, dry_run
 
     store, data = services.current().store, path.read_bytes()
     actor = f"cli:{user or getpass.getuser()}"
+    if kind == "border-designation":
+        _import_designation(store, path, data, user or getpass.getuser(), actor, dry_run)
+        return
     try:
         options = coordinate_options(vn2000_meridian, int(utm_zone) if utm_zone else None)
         report = run_import(store, kind, data, path.name, user or getpass.getuser(),
@@ -146,6 +152,86 @@ def _echo_preview(name: str, preview: dict) -> None:
                f"{counts['unchanged']} unchanged{part})")
 
 
+def _import_designation(store, path: Path, data: bytes, user: str, actor: str,
+                        dry_run: bool) -> None:
+    """`geoservice import border-designation FILE`: the official border-commune list."""
+    from geoservice.boundaries.designation import import_designation
+    from geoservice.boundaries.official_report import audit_boundary_import, error_lines
+    from geoservice.errors import GeoserviceError
+
+    try:
+        report = import_designation(store, data, path.name, user, dry_run=dry_run)
+    except GeoserviceError as error:
+        audit_boundary_import(store, actor, "border-designation", path.name, data, None,
+                              error.message)
+        click.echo(f"{path.name}: rejected, nothing was written - {error.message}", err=True)
+        sys.exit(2)
+    audit_boundary_import(store, actor, "border-designation", path.name, data, report)
+    for note in report.notes:
+        click.echo(f"note: {note}")
+    if report.status == "rejected":
+        click.echo("\n".join(error_lines(path.name, report.errors)), err=True)
+        sys.exit(1)
+    verb = "would designate" if report.status == "preview" else "designated"
+    click.echo(f"{path.name}: {verb} {report.designated} border communes in province(s) "
+               f"{', '.join(report.provinces)}; official but not derived: "
+               f"{', '.join(report.not_derived) or 'none'}; derived but not listed: "
+               f"{', '.join(report.not_listed) or 'none'}"
+               + (" (dry run, nothing was written)" if report.status == "preview" else ""))
+
+
+@click.command("import-boundaries")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--crs", default=None, metavar="CRS",
+              help="The file's coordinate system when it declares none (or a wrong one): "
+                   "tm3:105.5 (VN-2000 TM-3 105°30'), utm48, utm49, wgs84 or EPSG:NNNN.")
+@province_option("Only units of this 2025 province (a unit elsewhere is an error; units "
+                 "of it missing from the file are reported).")
+@click.option("--column", "columns", multiple=True, metavar="FIELD=HEADER",
+              help="The column holding the commune code or name: --column code=MA_DVHC "
+                   "(repeatable).")
+@click.option("--user", default=None, help="Who loads the file (recorded with the version).")
+@click.option("--dry-run", is_flag=True, help="Check the file and report; write nothing.")
+@with_appcontext
+def import_boundaries_command(path, crs, province_code, columns, user, dry_run) -> None:
+    """Load official commune boundaries (GeoPackage, Shapefile or .zip, GeoJSON) as a new
+    boundary version; border communes and provinces are derived again."""
+    import getpass
+
+    from geoservice.boundaries.official import import_boundaries
+    from geoservice.boundaries.official_report import (
+        audit_boundary_import,
+        error_lines,
+        summary_lines,
+    )
+    from geoservice.errors import GeoserviceError
+    from geoservice.records.importer import column_mapping
+
+    current = services.current()
+    store, name = current.store, path.name
+    actor, user = f"cli:{user or getpass.getuser()}", user or getpass.getuser()
+    node_modules = Path(current.node_modules) if current.node_modules else None
+    try:
+        report = import_boundaries(store, path, user, crs=crs, province=province_code,
+                                   columns=column_mapping(columns), dry_run=dry_run,
+                                   node_modules=node_modules)
+    except GeoserviceError as error:  # refused as a whole: nothing written
+        audit_boundary_import(store, actor, "boundaries", name, _file_bytes(path), None,
+                              error.message)
+        click.echo(f"{name}: refused, nothing was written - {error.message}", err=True)
+        sys.exit(2)
+    audit_boundary_import(store, actor, "boundaries", name, _file_bytes(path), report)
+    for line in summary_lines(report):
+        click.echo(line)
+    if report.status == "rejected":
+        click.echo("\n".join(error_lines(name, report.errors)), err=True)
+        sys.exit(1)
+
+
+def _file_bytes(path: Path) -> bytes:
+    return path.read_bytes()
+
+
 @click.command("demo-data")
 @click.option("--seed", default=2025, show_default=True, type=int)
 @click.option("--if-empty", is_flag=True, help="Do nothing when the store already holds records.")
@@ -172,4 +258,5 @@ def demo_data(seed: int, if_empty: bool) -> None:
     warm(store)  # the latest year's indicators, so the first map and API requests are quick
 
 
-COMMANDS = (build_data, load_boundaries_command, import_command, demo_data)
+COMMANDS = (build_data, load_boundaries_command, import_command, import_boundaries_command,
+            demo_data)

@@ -30,6 +30,7 @@ from geoservice.store import (
     postgis_records,
     postgis_tiles,
 )
+from geoservice.store.postgis_boundaries import PostgisBoundaries
 from geoservice.store.postgis_security import PostgisSecurity
 from geoservice.store.records import ImportBatch, ImportOutcome, RecordQuery, apply_records
 
@@ -48,7 +49,7 @@ def split_url(url: str) -> tuple[str, str | None]:
     return urlunparse(parsed._replace(scheme=scheme, query=urlencode(params))), schema
 
 
-class PostgisStore(PostgisSecurity, Store):
+class PostgisStore(PostgisBoundaries, PostgisSecurity, Store):
     """PostGIS backend; one connection per thread (reopened when the server dropped it)."""
 
     def __init__(self, url: str):

@@ -35,6 +35,7 @@ from geoservice.store.records import (
     apply_records,
     utc_now,
 )
+from geoservice.store.sqlite_boundaries import SqliteBoundaries
 from geoservice.store.sqlite_security import SqliteSecurity, migrate
 
 LOGGER = logging.getLogger(__name__)
@@ -66,7 +67,7 @@ CREATE TABLE IF NOT EXISTS api_keys (
 """
 
 
-class SqliteStore(SqliteSecurity, Store):
+class SqliteStore(SqliteBoundaries, SqliteSecurity, Store):
     """SQLite backend; one connection per thread.
 
     The file is created (with its schema) when the store is created; afterwards it is only

@@ -62,7 +62,8 @@ LOGGER = logging.getLogger(__name__)
 SESSION_COOKIE = "geoservice_session"
 SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
 LOGIN_ENDPOINT = "auth.login_submit"  # POST /login
-UPLOAD_ENDPOINTS = ("imports.upload",)  # POST /imports/{kind}: a refused file is recorded
+UPLOAD_ENDPOINTS = ("imports.upload", "imports.upload_boundaries",  # a refused file is recorded
+                    "imports.upload_designation")
 # A Redis that does not answer must not hold a request: give up after a second.
 REDIS_OPTIONS = {"socket_timeout": 1, "socket_connect_timeout": 1}
 

@@ -8,6 +8,14 @@ counts written, or 422 with the row-level error report — as JSON, or as CSV wi
 `?format=csv`. With `dry_run=1` (query or form) nothing is stored: 200 with what would be
 written, row by row, or 422 with the errors. Needs an editor's API key; a province editor's
 file may only hold rows of its province. `GET /imports` lists the imports made.
+
+Official boundaries and the official border-commune list, for national administrators:
+`POST /imports/boundaries` (field `file`: a GeoPackage, GeoJSON or a .zip of a Shapefile;
+`crs`, `province`, `column=code=…`/`column=name=…`, `dry_run`) loads a new boundary version
+as `geoservice import-boundaries` does; `POST /imports/border-designation` (a CSV or Excel
+file; `province`, `dry_run`) as `geoservice import border-designation`. Both answer 201
+with the report, 200 for a dry run, 422 with the row errors, or the one JSON error shape
+for a file refused as a whole (e.g. no coordinate system: 422 naming the likely zones).
 """
 
 from __future__ import annotations
@@ -32,9 +40,87 @@ OPTIONS = {"vn2000_meridian", "utm_zone", "format", "column", "dry_run"}
 DRY_RUN = P.Parameter("dry_run", P.choice(("0", "1", "false", "true")),
                       {"type": "string", "enum": ["0", "1", "false", "true"]},
                       "Check the file and answer what would be written; store nothing")
+PROVINCE = P.Parameter("province", P.province_code, {"type": "string", "pattern": "^[0-9]{2}$"},
+                       "Only units of this 2025 province, e.g. 08")
 COLUMN = P.Parameter("column", P.text(300), {"type": "string"},
                      "field=header: the column holding a field whose header is not "
                      "recognised, e.g. reviewed=Số được xét (repeatable)")
+
+
+@blueprint.post("/imports/boundaries")
+@access.admin
+@access.heavy
+def upload_boundaries():
+    """Load an uploaded official boundary file as a new boundary version."""
+    import tempfile
+    from pathlib import Path
+
+    from geoservice.boundaries.official import import_boundaries
+
+    params, upload, filename = _official_upload({"crs", "province", "column", "dry_run"})
+    columns = column_mapping([COLUMN.parse(v) for v in (*request.args.getlist("column"),
+                                                        *request.form.getlist("column"))])
+    current = services.current()
+    node_modules = Path(current.node_modules) if current.node_modules else None
+    data = upload.read()
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / filename
+        path.write_bytes(data)
+        report = _official(lambda: import_boundaries(
+            current.store, path, g.principal.name, crs=params.get("crs") or None,
+            province=PROVINCE.get(params), columns=columns,
+            dry_run=DRY_RUN.get(params, "0") in ("1", "true"), node_modules=node_modules),
+            "boundaries", filename, data)
+    return _official_answer(report)
+
+
+@blueprint.post("/imports/border-designation")
+@access.admin
+@access.heavy
+def upload_designation():
+    """Load an uploaded official list of border communes."""
+    from geoservice.boundaries.designation import import_designation
+
+    params, upload, filename = _official_upload({"province", "dry_run"})
+    data = upload.read()
+    report = _official(lambda: import_designation(
+        services.current().store, data, filename, g.principal.name,
+        province=PROVINCE.get(params),
+        dry_run=DRY_RUN.get(params, "0") in ("1", "true")),
+        "border-designation", filename, data)
+    return _official_answer(report)
+
+
+def _official_upload(options: set[str]):
+    params = {**request.args.to_dict(), **request.form.to_dict()}
+    P.known({k: v for k, v in params.items() if k != "csrf_token"}, {"file", *options})
+    upload = request.files.get("file")
+    if upload is None or not upload.filename:
+        raise InvalidParameter("Send the file as the multipart form field 'file'.",
+                               parameter="file")
+    return params, upload, clean_filename(upload.filename)
+
+
+def _official(run, kind: str, filename: str, data: bytes):
+    """Run an official import, its audit row written whatever the outcome."""
+    from geoservice.boundaries.official_report import audit_boundary_import
+
+    store = services.current().store
+    try:
+        report = run()
+    except GeoserviceError as error:  # refused as a whole: nothing written
+        audit_boundary_import(store, g.principal.name, kind, filename, data, None,
+                              error.message, request.remote_addr)
+        raise
+    audit_boundary_import(store, g.principal.name, kind, filename, data, report,
+                          remote_addr=request.remote_addr)
+    return report
+
+
+def _official_answer(report):
+    response = jsonify(report.as_dict())
+    response.status_code = {"applied": 201, "preview": 200}.get(report.status, 422)
+    return response
 
 
 @blueprint.post("/imports/<kind>")

@@ -21,6 +21,7 @@ from geoservice.records.kinds import KINDS
 ERROR = {"$ref": "#/components/schemas/Error"}
 TEXTS = {"400": "Invalid parameter", "401": "Sign in or send an API key (X-API-Key)",
          "403": "Outside your role, area or key scope", "404": "Not found",
+         "409": "Boundaries changed meanwhile (another load committed first): try again",
          "413": "File too large", "429": "Too many requests (rate limit)",
          "503": "Store unavailable or data not built"}
 COMMON = ("400", "401", "403", "404", "503")
@@ -124,7 +125,35 @@ def import_paths() -> dict:
             "responses": {"201": {"description": "Applied", **report},
                           "422": {"description": "Rejected: the row-level report", **report},
                           **_errors("413", "429")}}},
+        "/imports/boundaries": _official_post(
+            "import_boundaries", "Load an official commune boundary file (GeoPackage, "
+            "Shapefile as .zip, GeoJSON) as a new boundary version (administrators)",
+            {"crs": {"type": "string", "description": "The file's coordinate system when "
+                                                      "it has none: tm3:105.5, utm48, "
+                                                      "wgs84, EPSG:…"},
+             "province": {"type": "string", "pattern": "^[0-9]{2}$"},
+             "column": {"type": "string", "description": "code=… or name=…"},
+             "dry_run": {"type": "string", "enum": ["0", "1", "false", "true"]}}),
+        "/imports/border-designation": _official_post(
+            "import_border_designation", "Load the official list of border communes, "
+            "overriding the derived one (administrators)",
+            {"province": {"type": "string", "pattern": "^[0-9]{2}$"},
+             "dry_run": {"type": "string", "enum": ["0", "1", "false", "true"]}}),
     }
+
+
+def _official_post(operation: str, summary: str, fields: dict) -> dict:
+    """An official file upload: the file and its options as form fields."""
+    form = {"type": "object", "required": ["file"],
+            "properties": {"file": {"type": "string", "format": "binary"}, **fields}}
+    report = {"content": {"application/json": {"schema": {"type": "object"}}}}
+    return {"post": {
+        "operationId": operation, "summary": summary,
+        "requestBody": {"required": True, "content": {"multipart/form-data": {"schema": form}}},
+        "responses": {"201": {"description": "Applied: the report", **report},
+                      "200": {"description": "Dry run: what would be applied", **report},
+                      "422": {"description": "Rejected: the row-level report", **report},
+                      **_errors("400", "403", "409", "413", "429")}}}
 
 
 def auth_paths() -> dict:
