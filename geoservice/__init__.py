@@ -72,8 +72,9 @@ def create_app(config: dict | None = None) -> Flask:
     from geoservice.web import reports
 
     app.register_blueprint(reports.blueprint)
-    from geoservice.web import analyses, health
+    from geoservice.web import analyses, catalogue, health
 
+    app.register_blueprint(catalogue.blueprint)  # installs the categories catalogue
     app.register_blueprint(analyses.blueprint)
     app.register_blueprint(health.blueprint)
     from geoservice.web import metrics

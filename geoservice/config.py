@@ -67,6 +67,11 @@ DEFAULTS: dict[str, object] = {
     # through a proxy, or a national administrator's key), "admin" (only such a key) or
     # "anyone" (when only the monitoring network reaches the service's port).
     "METRICS_ACCESS": "local",
+    # A deployment's own categories file (TOML) extending the shipped catalogue of incident
+    # categories, model types, activity types, severities and statuses: new codes, or other
+    # labels, aliases and colours for shipped ones (docs/data.md, "Categories"). "" none; a
+    # relative path is read from the instance folder. Checked at start.
+    "CATEGORIES": "",
 }
 
 LOG_FORMATS = ("text", "json")
@@ -92,6 +97,7 @@ def load(instance_path: Path, overrides: dict | None = None) -> dict:
     _security_settings(config)
     _operations_settings(config)
     config["BASEMAP_URL"] = _basemap_url(config["BASEMAP_URL"])
+    config["CATEGORIES"] = _categories_file(config["CATEGORIES"], instance_path)
     for key in ("MAX_ITEMS_LIMIT", "DEFAULT_ITEMS_LIMIT", "MAX_UPLOAD_MB",
                 "DATABASE_MVT_MIN_ZOOM", "TRUSTED_PROXIES"):
         try:
@@ -161,3 +167,23 @@ def _basemap_url(value) -> str:
         raise ConfigError(f"BASEMAP_URL must contain {', '.join(missing)} (a tile URL such as "
                           f"https://tiles.example/{{z}}/{{x}}/{{y}}.png), not {url!r}")
     return url
+
+
+def _categories_file(value, instance_path: Path) -> str:
+    """Validate CATEGORIES: empty, or a categories file that extends the shipped catalogue
+    without a problem (every problem is listed). Returns the file's absolute path."""
+    from geoservice.records import catalogue
+
+    text = str(value or "").strip()
+    if not text:
+        return ""
+    path = Path(text).expanduser()
+    path = path if path.is_absolute() else instance_path / path
+    if not path.is_file():
+        raise ConfigError(f"CATEGORIES: no categories file at {path}")
+    problems = catalogue.check(path)
+    if problems:
+        raise ConfigError(f"CATEGORIES: {path} cannot extend the categories ("
+                          f"{len(problems)} problem{'s' if len(problems) > 1 else ''}):\n"
+                          + "\n".join(f"  {problem}" for problem in problems))
+    return str(path.resolve())

@@ -16,7 +16,7 @@ from datetime import date, timedelta
 import numpy as np
 
 from geoservice.demo.places import Units
-from geoservice.records.kinds import GROUPS, MODEL_TYPES, natural_key
+from geoservice.records.kinds import GROUPS, natural_key
 from geoservice.store.records import RecordWrite
 
 AN_GIANG = "91"
@@ -26,6 +26,11 @@ AN_GIANG_2024_PERCENT = {"residential": 74, "commune": 74, "agencies": 94, "ente
                          "schools": 94}
 
 GROUP_ORDER = tuple(GROUPS)
+# The model types the demo draws, in the order of its random draws (a deployment's own
+# types in the catalogue change nothing here; tests check each is in the catalogue).
+DEMO_MODEL_TYPES = ("self_management", "self_prevention", "self_protection",
+                    "self_reconciliation", "security_cameras", "school_gate_traffic",
+                    "school_drug_prevention", "enterprise_security_team")
 GROUP_BASE_RATE = {"residential": 0.80, "commune": 0.80, "agencies": 0.93,
                    "enterprises": 0.90, "schools": 0.95}  # in the reference year 2024
 
@@ -67,7 +72,7 @@ def province_arrays(units: Units, seed: int) -> Provinces:
             groups = np.array([log_odds(AN_GIANG_2024_PERCENT[g] / 100 + 0.006)
                                - log_odds(GROUP_BASE_RATE[g]) for g in GROUP_ORDER])
         table[code] = (effect, groups, rng.uniform(0.2, 0.45), math.exp(rng.normal(0, 0.25)),
-                       np.exp(rng.normal(0, 0.4, len(MODEL_TYPES))),
+                       np.exp(rng.normal(0, 0.4, len(DEMO_MODEL_TYPES))),
                        math.exp(rng.normal(0, 0.3)), math.exp(rng.normal(0, 0.3)))
     rows = [table[p] for p in units.province]
     return Provinces(

@@ -13,7 +13,7 @@ import numpy as np
 import shapely
 
 from geoservice.demo.common import demo_record, pick, random_stream, rounded
-from geoservice.demo.incidents import CATEGORY_LABEL, CATEGORY_MIX
+from geoservice.demo.incidents import CATEGORY_MIX, category_phrase
 from geoservice.demo.places import Units, near_border, scatter, shift_km, to_nfc
 from geoservice.demo.planted import PLANTED_AREAS
 from geoservice.store.records import RecordWrite
@@ -48,7 +48,7 @@ def generate_hot_spots(units: Units, years: list[int], seed: int) -> list[Record
         if status == "resolved":
             resolved = min(designated + timedelta(days=int(rng.integers(180, 720))),
                            date(max(years), 12, 31))
-        name = to_nfc(f"Điểm nóng về {CATEGORY_LABEL[category]} – {units.full_name[i]}")
+        name = to_nfc(f"Điểm nóng về {category_phrase(category)} – {units.full_name[i]}")
         records.append(_hot_spot(units, i, name, category, lon, lat, radius, status,
                                  designated, resolved))
     for area in PLANTED_AREAS:

@@ -23,14 +23,9 @@ from geoservice.demo.common import (
 )
 from geoservice.demo.places import Units, near_border, scatter, to_nfc
 from geoservice.demo.planted import PLANTED_AREAS
+from geoservice.records import catalogue
 from geoservice.store.records import RecordWrite
 
-CATEGORY_LABEL = {
-    "drugs": "ma túy", "smuggling": "buôn lậu",
-    "illegal_border_crossing": "xuất nhập cảnh trái phép", "human_trafficking": "mua bán người",
-    "disputes_petitions": "tranh chấp, khiếu kiện", "public_order": "trật tự công cộng",
-    "other": "an ninh trật tự khác",
-}
 # Incident category mixes by the kind of place (categories, probabilities).
 CATEGORY_MIX = {
     "border": (("smuggling", "illegal_border_crossing", "drugs", "human_trafficking",
@@ -39,6 +34,12 @@ CATEGORY_MIX = {
     "rural": (("disputes_petitions", "public_order", "drugs", "other"), (0.35, 0.3, 0.15, 0.2)),
 }
 SEVERITY_MIX = (("low", "medium", "high"), (0.6, 0.3, 0.1))
+
+
+def category_phrase(code: str) -> str:
+    """How a sentence names an incident category ("ma túy"), from the catalogue."""
+    term = catalogue.active().term("incident_category", code)
+    return term.phrase("vi") if term is not None else code
 
 
 def generate_incidents(units: Units, provinces: Provinces, years: list[int],
@@ -83,7 +84,7 @@ def _incident_records(units: Units, year: int, idx: np.ndarray, refs: list, cate
             "incidents", units, i,
             {"ref": ref, "date": when, "category": category, "lon": lon, "lat": lat,
              "severity": level,
-             "description": to_nfc(f"Vụ việc về {CATEGORY_LABEL[category]} (dữ liệu minh họa)")},
+             "description": to_nfc(f"Vụ việc về {category_phrase(category)} (dữ liệu minh họa)")},
             geometry=shapely.Point(lon, lat), when=when, category=category))
     return records
 

@@ -13,9 +13,16 @@ from datetime import date, timedelta
 import numpy as np
 import shapely
 
-from geoservice.demo.common import Counts, Provinces, demo_record, pick, random_stream, rounded
+from geoservice.demo.common import (
+    DEMO_MODEL_TYPES,
+    Counts,
+    Provinces,
+    demo_record,
+    pick,
+    random_stream,
+    rounded,
+)
 from geoservice.demo.places import Units, scatter, to_nfc
-from geoservice.records.kinds import MODEL_TYPES
 from geoservice.store.records import RecordWrite
 
 MODEL_NAMES = {
@@ -52,7 +59,7 @@ def generate_models(units: Units, provinces: Provinces, counts: Counts, years: l
              "enterprise": counts.enterprises}
     commune_factor = rng.gamma(2.0, 0.5, n)
     per_type = []
-    for t, model_type in enumerate(MODEL_TYPES):
+    for t, model_type in enumerate(DEMO_MODEL_TYPES):
         host = hosts[MODEL_HOST.get(model_type, "residential")]
         ward_share, other_share = MODEL_SHARE[model_type]
         share = np.where(units.ward, ward_share, other_share) * provinces.models[:, t]
@@ -67,7 +74,7 @@ def generate_models(units: Units, provinces: Provinces, counts: Counts, years: l
         types += [model_type] * len(rows)
         numbers.append((start[rows] + within) % host[rows] + 1)
     idx, numbers = np.concatenate(idx), np.concatenate(numbers)
-    order = np.lexsort((numbers, np.array([list(MODEL_TYPES).index(t) for t in types]), idx))
+    order = np.lexsort((numbers, np.array([DEMO_MODEL_TYPES.index(t) for t in types]), idx))
     idx, numbers, types = idx[order], numbers[order], [types[k] for k in order.tolist()]
     first = date(2015, 1, 1)
     starts = rng.integers(0, (date(max(years), 12, 31) - first).days + 1, len(idx))

@@ -7,13 +7,18 @@ same record (nothing changes), and a correction file with the same key updates i
 the old version in the history.
 
 Header aliases (Vietnamese and English, compared after `text.name_key`, so diacritics,
-case and spacing do not matter) let officials' spreadsheets be read as they are.
+case and spacing do not matter) let officials' spreadsheets be read as they are. The
+values of the vocabularies officials extend (incident categories, model types, activity
+types, severities, statuses) are the catalogue's (`geoservice.records.catalogue`); the
+certification groups and the neighbouring countries are fixed here.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from geoservice.records.catalogue import Choices
 from geoservice.text import ascii_fold
 
 
@@ -25,7 +30,7 @@ class FieldDef:
     type: str  # str, int, date, enum, lon, lat, wkt
     required: bool = False
     aliases: tuple[str, ...] = ()
-    choices: dict[str, tuple[str, ...]] = field(default_factory=dict)  # value -> spellings
+    choices: Mapping[str, tuple[str, ...]] = field(default_factory=dict)  # value -> spellings
     description: str = ""
 
 
@@ -75,57 +80,15 @@ GROUPS = {
                 "educational institutions"),
 }
 
-MODEL_TYPES = {
-    "self_management": ("tu quan", "self management"),
-    "self_prevention": ("tu phong", "self prevention"),
-    "self_protection": ("tu bao ve", "self protection"),
-    "self_reconciliation": ("tu hoa giai", "self reconciliation"),
-    "security_cameras": ("camera an ninh", "camera an ninh trat tu", "security cameras"),
-    "school_gate_traffic": ("cong truong an toan giao thong", "school gate traffic safety"),
-    "school_drug_prevention": ("phong chong ma tuy trong truong hoc",
-                               "school drug prevention"),
-    "enterprise_security_team": ("to bao ve an ninh doanh nghiep", "doi bao ve",
-                                 "enterprise security team"),
-}
-
-STATUS = {
-    "active": ("dang hoat dong", "hoat dong", "active"),
-    "suspended": ("tam dung", "suspended"),
-    "ended": ("ngung hoat dong", "da giai the", "ended"),
-}
-
-INCIDENT_CATEGORIES = {
-    "drugs": ("ma tuy", "drugs"),
-    "smuggling": ("buon lau", "smuggling"),
-    "illegal_border_crossing": ("xuat nhap canh trai phep", "vuot bien",
-                                "illegal border crossing"),
-    "human_trafficking": ("mua ban nguoi", "human trafficking"),
-    "disputes_petitions": ("tranh chap khieu kien", "khieu kien", "disputes and petitions"),
-    "public_order": ("trat tu cong cong", "public order"),
-    "other": ("khac", "other"),
-}
-
-SEVERITY = {
-    "low": ("thap", "nhe", "low", "1"),
-    "medium": ("trung binh", "medium", "2"),
-    "high": ("cao", "nghiem trong", "high", "3"),
-}
-
-HOTSPOT_STATUS = {
-    "active": ("dang theo doi", "phuc tap", "active"),
-    "monitoring": ("giam sat", "monitoring"),
-    "resolved": ("da giai quyet", "chuyen hoa", "resolved"),
-}
-
-ACTIVITY_TYPES = {
-    "joint_patrol": ("tuan tra song phuong", "tuan tra chung", "joint patrol"),
-    "village_twinning": ("ket nghia", "ket nghia ban", "twinning"),
-    "information_exchange": ("trao doi thong tin", "hoi dam", "information exchange"),
-    "joint_operation": ("phoi hop dau tranh", "joint operation"),
-    "handover": ("ban giao", "trao tra", "handover"),
-    "training": ("tap huan", "training"),
-    "other": ("khac", "other"),
-}
+# The vocabularies officials can extend (incident categories, model types, activity types,
+# severities, statuses) come from the catalogue file (`geoservice.records.catalogue`):
+# live views of the installed catalogue, code -> spellings (labels, then aliases).
+MODEL_TYPES = Choices("model_type")
+STATUS = Choices("model_status")
+INCIDENT_CATEGORIES = Choices("incident_category")
+SEVERITY = Choices("severity")
+HOTSPOT_STATUS = Choices("hot_spot_status")
+ACTIVITY_TYPES = Choices("activity_type")
 
 COUNTRIES = {
     "CN": ("trung quoc", "china", "cn"),
