@@ -41,6 +41,10 @@ def create_app(config: dict | None = None) -> Flask:
         hops = settings["TRUSTED_PROXIES"]
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops,
                                 x_port=hops, x_prefix=hops)
+    # The categories catalogue first: the layer catalogue's legends are drawn from it.
+    from geoservice.records import catalogue
+
+    catalogue.install(settings["CATEGORIES"] or None)
     store = open_store(settings["DATABASE_URL"])
     store.mvt_min_zoom = settings["DATABASE_MVT_MIN_ZOOM"]
     app.extensions[services_mod.EXTENSION] = services_mod.Services(

@@ -37,7 +37,6 @@ from geoservice.layers.analysis import ANALYSIS_FIELDS, check_fixed
 from geoservice.layers.definition import (
     ACCESS,
     DEFAULT_ORDER,
-    ENUMS,
     INDICATOR_FAMILIES,
     LAYER_GEOMETRIES,
     NEIGHBOURS,
@@ -46,9 +45,11 @@ from geoservice.layers.definition import (
     UNIT_COLLECTIONS,
     LayerDef,
     Source,
+    enums,
 )
 from geoservice.layers.fields import collection_fields, source_fields
 from geoservice.layers.params import layer_year, resolve
+from geoservice.records import catalogue
 from geoservice.render import classify
 from geoservice.render.classify import GEOMETRIES
 from geoservice.render.toml_table import Table
@@ -100,6 +101,9 @@ def _read_layer(path: Path, problems: list[str]) -> LayerDef | None:
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as error:
         problems.append(f"(file): not valid TOML: {error}")
         return None
+    # `[style] categories = "<vocabulary>"`: the classes come from the categories catalogue
+    # in force (the shipped file and the deployment's CATEGORIES file).
+    data = catalogue.with_style_categories(data)
     if not LAYER_ID.match(path.stem):
         problems.append(f"(file name): a layer id is lowercase letters, digits and hyphens, "
                         f"got {path.stem!r}")
@@ -203,7 +207,7 @@ def _read_analysis_source(table: Table, geometry: str | None) -> Source | None:
 
 def _check_filter(table: Table, collection: str, filters: dict) -> None:
     fields = _collection(collection)[1]
-    enums = {**ENUMS.get(collection, {}), "border_neighbor": NEIGHBOURS}
+    values = {**enums(collection), "border_neighbor": NEIGHBOURS}
     for name, value in filters.items():
         key = f"filter.{name}"
         neighbours = name == "border_neighbor" and {"border_neighbors", "neighbor"} & set(fields)
@@ -211,8 +215,8 @@ def _check_filter(table: Table, collection: str, filters: dict) -> None:
             table.problem(key, f"unknown property of {collection!r} to filter on")
         elif isinstance(value, bool) or not isinstance(value, str | int):
             table.problem(key, f"expected a text or a number, got {value!r}")
-        elif name in enums and value not in (*enums[name], "any"):
-            table.problem(key, f"must be one of {', '.join(enums[name])} or any, got {value!r}")
+        elif name in values and value not in (*values[name], "any"):
+            table.problem(key, f"must be one of {', '.join(values[name])} or any, got {value!r}")
 
 
 def _check_params(table: Table, indicator: str | None, params: dict) -> dict:
@@ -276,7 +280,7 @@ def _check_style_property(layer: LayerDef, known: dict, problems: list[str]) -> 
         problems.append("style.no_data: missing; indicators are missing where nothing "
                         "was reported")
     choices = (None if layer.source.analysis
-               else ENUMS.get(layer.source.collection, {}).get(name))
+               else enums(layer.source.collection).get(name))
     for index, entry in enumerate(style.classes if style.kind == "categorical" else ()):
         parts = str(entry.value).split(",")
         if choices and any(part not in choices for part in parts):

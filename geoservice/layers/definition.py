@@ -54,14 +54,21 @@ PARAM_LABELS = {
                                      "agencies, enterprises and schools"),
 }
 TRANSFORMS = {"line_to_partner": "cooperation"}  # transform -> the collection it applies to
-# Values a property may take (checked in filters and categories); lists as comma-joined items.
-ENUMS: dict[str, dict[str, tuple]] = {
-    **{kind.id: {f.name: tuple(f.choices) for f in kind.fields if f.choices}
-       for kind in KINDS.values()},
+FIXED_ENUMS: dict[str, dict[str, tuple]] = {
     "communes": {"border_neighbors": NEIGHBOURS},
     "provinces": {"border_neighbors": NEIGHBOURS},
     "border-lines": {"neighbor": NEIGHBOURS},
 }
+
+
+def enums(collection: str) -> dict[str, tuple]:
+    """Values each property of a collection may take (checked in filters and categories;
+    lists as comma-joined items): a record kind's vocabularies as the categories catalogue
+    in force has them (a deployment's own codes included), the neighbours of the units."""
+    kind = KINDS.get(collection)
+    if kind is not None:
+        return {f.name: tuple(f.choices) for f in kind.fields if f.choices}
+    return FIXED_ENUMS.get(collection, {})
 
 
 @dataclass(frozen=True)

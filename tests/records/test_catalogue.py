@@ -21,7 +21,7 @@ from geoservice.errors import CatalogError, ConfigError
 from geoservice.layers.catalog import load_catalog
 from geoservice.records import catalogue
 from geoservice.records.kinds import KINDS
-from geoservice.render.classify import read_style
+from geoservice.render.classify import css_colour, read_style
 from geoservice.render.toml_table import Table
 from geoservice.resources import LAYERS_FOLDER
 from geoservice.services import of as services_of
@@ -147,9 +147,11 @@ def test_layer_styles_draw_the_catalogue_colours_and_labels():
                  for e in style.classes]
         expected = catalogue.style_categories(name)
         assert drawn == [(e["value"], e["label"]) for e in expected], layer_id
+        assert [css_colour(e.colour) for e in style.classes] == [
+            e["color"].lower() for e in expected], layer_id
+        # The layer file names the vocabulary; it holds no copy of the catalogue's entries.
         raw = tomllib.loads((LAYERS_FOLDER / f"{layer_id}.toml").read_text(encoding="utf-8"))
-        assert [c["color"] for c in raw["style"]["categories"]] == [
-            e["color"] for e in expected], layer_id
+        assert raw["style"]["categories"] == name, layer_id
 
 
 def test_a_style_naming_a_vocabulary_reads_as_its_categories():
