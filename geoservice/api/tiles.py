@@ -5,10 +5,16 @@ reader) and passes the one access decision: a restricted layer answers 401/403 t
 without the right, and a province reader's tiles hold only that province's features (the
 cache key carries the area). Parameters are validated here into typed values, so the views
 only adapt HTTP.
+
+Tiles are cached under their layer's data version (`geoservice.layers.versions`). When it
+changes (an import of what the layer is drawn from), a tile variant served before gets
+its zooms up to `REFRESH_MAX_ZOOM` drawn again in the background, and until a tile's new
+version is written its previous one is answered (marked `stale`: not to be kept long).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import re
 from collections.abc import Mapping
@@ -23,12 +29,13 @@ from geoservice.layers.definition import LayerDef
 from geoservice.layers.fields import tile_field_types
 from geoservice.layers.params import layer_for, query_string, readable_layers
 from geoservice.layers.style import maplibre_style
+from geoservice.layers.versions import layer_data_version
 from geoservice.metrics import tile_cache_lookup
 from geoservice.render import legend as legend_png
 from geoservice.render import ogctiles
-from geoservice.render.tilecache import cache_key
+from geoservice.render.tilecache import Revalidation, cache_key
 from geoservice.render.tiles import mvt_tile, png_tile
-from geoservice.tilemath import MAX_ZOOM
+from geoservice.tilemath import MAX_ZOOM, tile_range
 
 if TYPE_CHECKING:
     from geoservice.services import Services
@@ -36,6 +43,8 @@ if TYPE_CHECKING:
 MVT = "application/vnd.mapbox-vector-tile"
 PNG = "image/png"
 TILE_NAME = re.compile(r"^([0-9]{1,7})(@2x)?\.(mvt|pbf|png)\Z")  # ASCII digits only
+REFRESH_MAX_ZOOM = 7  # the zooms the map opens at: drawn again in the background
+REFRESH_BOUNDS = (102.1, 6.5, 117.9, 23.4)  # the mainland and the archipelagos
 
 
 @dataclass(frozen=True)
@@ -65,6 +74,7 @@ class TileResult:
     content_type: str
     etag: str
     public: bool
+    stale: bool = False  # a previous data version's tile, answered while the new is drawn
 
 
 def parse_tile(ctx: RequestContext, layer_id: str, z: str, x: str, name: str,
@@ -128,19 +138,63 @@ def desktop_style(ctx: RequestContext, layer_id: str, args: Mapping[str, str],
 
 
 def tile(services: Services, request: TileRequest) -> TileResult:
-    """Return a tile, from the cache when it holds this data version's copy."""
+    """Return a tile, from the cache when it holds this data version's copy (or, at low
+    zooms, the previous version's copy while this one is drawn in the background)."""
     layer = request.layer
     if not layer.minzoom <= request.z <= layer.maxzoom:
         return _result(request, empty_tile(request))
     if layer.source.analysis is not None:
         return _analysis_tile(services, request)
-    version = services.store.data_version()
+    version = layer_data_version(services.store, layer)
     key = _cache_key(request, version)
+    revalidation = _revalidation(services)
+    previous, changed = revalidation.changed(_variant(request), version)
+    if changed and previous is not None:
+        revalidation.submit(("sweep", key[0]), lambda: _sweep(services, request, version))
     data = services.tile_cache.get(*key)
     tile_cache_lookup(request.layer.id, hit=data is not None)
+    if data is None and previous is not None and request.z <= REFRESH_MAX_ZOOM:
+        stale = services.tile_cache.get(*_cache_key(request, previous))
+        if stale is not None and revalidation.submit(
+                key, lambda: _redraw(services, request, version)):
+            return _result(request, stale, stale=True)
     if data is None:  # many readers asking for this tile at once: drawn once
         data = services.drawing.run(key, lambda: _draw(services, request, version, key))
     return _result(request, data)
+
+
+def _revalidation(services: Services) -> Revalidation:
+    return services.remembered("tile_revalidation", Revalidation)
+
+
+def _variant(request: TileRequest) -> tuple:
+    """What one set of a layer's tiles is: all but the tile's address."""
+    return (request.layer.id, tuple(sorted(request.layer.params.items())),
+            request.record_year, request.scale, request.fmt, request.area)
+
+
+def _redraw(services: Services, request: TileRequest, version: str) -> None:
+    """Draw and keep one tile of `version` (unless kept already, or the data moved on)."""
+    if layer_data_version(services.store, request.layer) != version:
+        return
+    key = _cache_key(request, version)
+    if services.tile_cache.get(*key) is None:
+        services.drawing.run(key, lambda: _draw(services, request, version, key))
+
+
+def _sweep(services: Services, request: TileRequest, version: str) -> None:
+    """Queue the variant's tiles up to `REFRESH_MAX_ZOOM` over Vietnam, lowest first (the
+    same reader's area: a restricted variant is drawn for its area only)."""
+    layer = request.layer
+    if layer.minzoom > REFRESH_MAX_ZOOM:
+        return
+    revalidation = _revalidation(services)
+    for z, x, y in tile_range(REFRESH_BOUNDS, layer.minzoom,
+                              min(REFRESH_MAX_ZOOM, layer.maxzoom)):
+        each = dataclasses.replace(request, z=z, x=x, y=y)
+        if not revalidation.submit(_cache_key(each, version),
+                                   lambda each=each: _redraw(services, each, version)):
+            return  # the queue is full: the rest is drawn when asked for
 
 
 def _cache_key(request: TileRequest, version: str, params: dict | None = None
@@ -172,9 +226,9 @@ def _encode(source, request: TileRequest) -> bytes:
     return png_tile(source, request.z, request.x, request.y, request.area, request.scale)
 
 
-def _result(request: TileRequest, data: bytes) -> TileResult:
+def _result(request: TileRequest, data: bytes, stale: bool = False) -> TileResult:
     public = not request.layer.restricted
-    return TileResult(data, request.content_type, _etag(data), public)
+    return TileResult(data, request.content_type, _etag(data), public, stale)
 
 
 def _analysis_tile(services: Services, request: TileRequest) -> TileResult:

@@ -2,7 +2,9 @@
 
 `load_boundaries` replaces every boundary collection (`SOURCES`: which GeoPackage layer
 feeds which collection of `geoservice.collections`) and records when and from where it
-was loaded, with the default successor of every split pre-reform commune.
+was loaded, with the default successor of every split pre-reform commune; then it makes
+the tile-ready shapes of the boundary layers and keeps them in the store
+(`prepare_layers`), so that no process has to simplify them on its first tile.
 """
 
 from __future__ import annotations
@@ -32,8 +34,11 @@ SOURCES = {
 }
 
 
-def load_boundaries(store: Store, gpkg: Path) -> dict[str, int]:
-    """Load every boundary collection from the built GeoPackage into the store."""
+def load_boundaries(store: Store, gpkg: Path, catalog: dict | None = None,
+                    prepare: bool = True) -> dict[str, int]:
+    """Load every boundary collection from the built GeoPackage into the store, then
+    prepare the boundary layers of `catalog` (default: the shipped layers) unless
+    `prepare` is False."""
     layers = read_geopackage(gpkg)
     counts = {}
     for collection, (layer, key) in SOURCES.items():
@@ -46,7 +51,30 @@ def load_boundaries(store: Store, gpkg: Path) -> dict[str, int]:
     split = lineage[(lineage["relation"] == "split") & lineage["is_default"].astype(bool)]
     store.set_meta("lineage_defaults", json.dumps(dict(zip(split["legacy_code"], split["code"]))))
     LOGGER.info("loaded boundaries: %s", counts)
+    if prepare:
+        prepare_layers(store, catalog)
     return counts
+
+
+def prepare_layers(store: Store, catalog: dict | None = None) -> list[str]:
+    """Make and keep the tile-ready shapes of the layers drawn from boundary collections
+    (each set of shapes once, from a layer showing every feature of its collection where
+    there is one); return the ids of the layers prepared."""
+    from geoservice.layers.catalog import load_catalog
+    from geoservice.layers.source import prepare, shape_key
+
+    layers = (catalog or load_catalog()).values()
+    chosen: dict[str, object] = {}
+    for layer in sorted(layers, key=lambda each: (each.source.indicator is not None,
+                                                  bool(each.source.filter), each.id)):
+        key = shape_key(layer)
+        if key is not None and layer.source.analysis is None \
+                and COLLECTIONS[layer.source.collection].source != "records":
+            chosen.setdefault(key, layer)
+    for layer in chosen.values():
+        prepare(store, layer)
+    LOGGER.info("prepared the shapes of %s", ", ".join(layer.id for layer in chosen.values()))
+    return [layer.id for layer in chosen.values()]
 
 
 def _rows(frame, key: str, collection: str):

@@ -1,11 +1,18 @@
 """A layer's features ready for tiles: read once per data version, projected to Web
-Mercator, simplified per zoom (computed once per zoom, not per request) and indexed.
+Mercator, simplified per zoom band (computed once, kept in the store) and indexed.
 
 `prepare(store, layer, filters)` reads the layer's collection (boundaries, records, or
 units joined to a year's indicators), keeps what the layer's source filter accepts, applies
 its geometry transform, and remembers each feature's province so that one access decision
 can limit restricted layers to a reader's area. `TileSource.shapes(z, x, y, area)`
 answers a tile's features in tile coordinates; an empty tile costs one index lookup.
+
+The simplified, snapped shapes of each zoom band are kept in the store (`Store.
+prepared_shapes`), per shape key (collection, geometry transform, kind, top band: what
+the shapes depend on) and the version of the data they are made from
+(`geoservice.layers.versions.shape_version`): a process started later, or a layer sharing
+the shapes (every commune layer), reads them instead of simplifying again.
+`geoservice.boundaries.load` makes them when boundaries are loaded.
 """
 
 from __future__ import annotations
@@ -23,6 +30,7 @@ from geoservice.access import Area
 from geoservice.collections import COLLECTIONS
 from geoservice.indicators import published
 from geoservice.layers.definition import LayerDef
+from geoservice.layers.versions import layer_data_version, shape_version
 from geoservice.render.mvt import PropertyTable
 from geoservice.render.symbols import Symbol
 from geoservice.singleflight import SingleFlight
@@ -75,10 +83,13 @@ class TileSource:
 
     def simplify(self) -> None:
         """Pre-compute each zoom band's geometry and index (finest first, each band
-        simplified from the next finer one, which is much faster than from the source)."""
+        simplified from the next finer one, which is much faster than from the source).
+
+        Bands below the layer's minimum zoom are made too (they are small): the shapes
+        then depend on the maximum zoom only, and layers of one collection share them."""
         current = self.geometries
         for low, high in reversed(BANDS):
-            if high < self.layer.minzoom or low > self.layer.maxzoom:
+            if low > self.layer.maxzoom:
                 continue
             if self.layer.geometry != "point":
                 tolerance = WORLD / (256 * 2**high) / 2  # half a screen pixel
@@ -90,6 +101,35 @@ class TileSource:
                                         for g in shapely.make_valid(current[invalid])]
             snapped = self._snap(current, max(low, SNAP_MIN_ZOOM))
             self._zooms[low] = (snapped, shapely.STRtree(snapped))
+
+    def bands(self) -> list[int]:
+        """The zoom bands this layer is drawn at (by their lowest zoom)."""
+        return [low for low, _high in BANDS if low <= self.layer.maxzoom]
+
+    def band_shapes(self) -> dict[int, list[tuple[str, bytes]]]:
+        """Each band's shapes as (feature id, WKB), to be kept in the store (b'' for a
+        feature that has no shape at that band)."""
+        return {low: [(fid, b"" if wkb is None else wkb) for fid, wkb in
+                      zip(self.ids, shapely.to_wkb(self._zooms[low][0]))]
+                for low in self.bands()}
+
+    def load_bands(self, stored: dict[int, dict[str, bytes]]) -> bool:
+        """Take each band's shapes from `stored` (`Store.prepared_shapes`) instead of
+        simplifying; False (nothing taken) when a band or feature is missing."""
+        bands = {}
+        for low in self.bands():
+            kept = stored.get(low, {})
+            wkbs = [kept.get(fid) for fid in self.ids]
+            if any(wkb is None for wkb in wkbs):
+                return False
+            shapes = np.empty(len(wkbs), dtype=object)
+            present = np.array([bool(wkb) for wkb in wkbs], dtype=bool)
+            if present.any():
+                shapes[present] = shapely.from_wkb(
+                    np.array([wkb for wkb in wkbs if wkb], dtype=object))
+            bands[low] = (shapes, shapely.STRtree(shapes))
+        self._zooms.update(bands)
+        return True
 
     def _snap(self, geometries: np.ndarray, z: int) -> np.ndarray:
         """Snap a band's polygons to the vector-tile grid of zoom `z` (kept valid by GEOS).
@@ -183,7 +223,7 @@ def prepare(store, layer: LayerDef, year: int | None = None, runs=None) -> TileS
 
         result = result_for(runs, store, layer, wait=True)
         return from_rows(layer, result.token, result.features())
-    version = store.data_version()
+    version = layer_data_version(store, layer)
     rows = _read(store, layer, year)
     anchors = _commune_points(store) if layer.source.geometry_transform else {}
     geometries, properties, symbols, provinces, ids = [], [], [], [], []
@@ -208,8 +248,35 @@ def prepare(store, layer: LayerDef, year: int | None = None, runs=None) -> TileS
                 version)
     source = TileSource(layer, version, projected, properties, _shared(symbols),
                         np.array(provinces, dtype=object), ids, lonlat)
-    source.simplify()
+    _prepared_bands(store, source, year)
     return source
+
+
+def shape_key(layer: LayerDef, year: int | None = None) -> str | None:
+    """What a layer's band shapes depend on besides the data (None: points, whose bands
+    are their geometries and cost nothing to make)."""
+    if layer.geometry == "point":
+        return None
+    top = max(low for low, high in BANDS if low <= layer.maxzoom)
+    return "|".join((layer.source.collection, layer.source.geometry_transform or "",
+                     layer.geometry, "" if year is None else str(year), str(top)))
+
+
+def _prepared_bands(store, source: TileSource, year: int | None) -> None:
+    """Give `source` its band shapes: those kept in the store, else simplified now and
+    kept (a failure to keep them costs the next process the simplification, no tile)."""
+    key = shape_key(source.layer, year)
+    if key is None or not len(source):
+        source.simplify()
+        return
+    version = shape_version(store, source.layer)
+    if source.load_bands(store.prepared_shapes(key, version)):
+        return
+    source.simplify()
+    try:
+        store.save_prepared_shapes(key, version, source.band_shapes())
+    except Exception as exc:  # noqa: BLE001 - e.g. a database locked by a long import
+        LOGGER.warning("could not keep the prepared shapes of %s: %s", key, exc)
 
 
 def from_rows(layer: LayerDef, version: str, rows) -> TileSource:
@@ -257,7 +324,8 @@ def _read(store, layer: LayerDef, year: int | None):
 
 
 class SourceCache:
-    """Prepared sources by (layer, parameters, year), for the current data version only."""
+    """Prepared sources by (layer, parameters, year), for the layer's current data
+    version only."""
 
     def __init__(self, size: int = 64):
         self.size = size
@@ -269,7 +337,8 @@ class SourceCache:
             version: str | None = None, runs=None) -> TileSource:
         """Return the prepared source, preparing it when absent or out of date.
 
-        `version` is the store's data version when the caller has already read it.
+        `version` is the layer's data version (`layer_data_version`) when the caller has
+        already read it.
         Analysis layers answer their current result in `runs` (the app's run registry),
         else the previous one, else raise `AnalysisNotReady` at once
         (`geoservice.layers.analysis.result_for`).
@@ -277,7 +346,7 @@ class SourceCache:
         if layer.source.analysis is not None:
             return self._analysis(store, layer, runs)
         key = (layer.id, tuple(sorted(layer.params.items())), year)
-        version = version or store.data_version()
+        version = version or layer_data_version(store, layer)
         with self._lock:
             found = self._items.get(key)
             if found is not None and found.version == version:

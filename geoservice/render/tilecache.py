@@ -1,9 +1,11 @@
 """The tile cache: on disk in the instance folder (embedded default) or in Redis.
 
-Keys carry the layer, its parameters, the reader's area, the store's data version and the
-tile, so an import (which changes the data version) invalidates every tile of the layers
-it touches at once, and one area's tiles never serve another. Old versions on disk are
-removed when a newer one is first written; Redis entries expire on their own.
+Keys carry the layer, its parameters, the reader's area, the layer's data version
+(`geoservice.layers.versions`) and the tile, so an import invalidates the tiles of the
+layers drawn from what it changed (and only those), and one area's tiles never serve
+another. A previous version's tiles stay in the cache: `Revalidation` serves them while
+the new version's low zooms are drawn in the background (stale-while-revalidate). Redis
+entries expire on their own.
 
 A cache that fails never fails a tile: the tile is drawn and answered uncached. A failing
 cache is noted once (one warning, not one per request) and once more when it works again;
@@ -17,16 +19,20 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
+import queue
 import shutil
 import tempfile
 import threading
 import time
 from abc import ABC, abstractmethod
+from collections import OrderedDict
+from collections.abc import Callable, Hashable
 from pathlib import Path
 
 LOGGER = logging.getLogger(__name__)
 REDIS_TTL_SECONDS = 7 * 24 * 3600
 RETRY_SECONDS = 15.0  # a Redis found down is left alone this long
+IDLE_SECONDS = 5.0  # the background drawing thread ends after this long without work
 
 
 class Outage:
@@ -200,6 +206,84 @@ class RedisCache(TileCache):
             return None
         self.outage.worked()
         return answer
+
+
+class Revalidation:
+    """Stale-while-revalidate for one app: the data version each tile variant (layer,
+    parameters, area, format) was last served at, and one background thread drawing the
+    tiles of new versions from a bounded queue.
+
+    `changed(variant, version)` notes the version a variant is served at now and answers
+    the one it was served at before (None when never), whose tiles can be answered until
+    the new ones are written, and whether the version has just changed.
+    """
+
+    def __init__(self, max_queued: int = 2048, max_variants: int = 512):
+        self.max_variants = max_variants
+        self._served: OrderedDict[Hashable, tuple[str, str | None]] = OrderedDict()
+        self._jobs: queue.Queue = queue.Queue(max_queued)
+        self._queued: set[Hashable] = set()
+        self._lock = threading.Lock()
+        self._thread: threading.Thread | None = None
+
+    def changed(self, variant: Hashable, version: str) -> tuple[str | None, bool]:
+        """Note `version` for `variant`; return the version it was served at before this
+        one (kept until the variant's version changes again) or None, and whether
+        `version` is new for the variant."""
+        with self._lock:
+            current, previous = self._served.get(variant, (None, None))
+            new = current != version
+            if new:
+                previous = current
+                self._served[variant] = (version, previous)
+            self._served.move_to_end(variant)
+            while len(self._served) > self.max_variants:
+                self._served.popitem(last=False)
+            return previous, new
+
+    def submit(self, key: Hashable, job: Callable[[], object]) -> bool:
+        """Queue `job` (once per key until it ran); False when the queue is full."""
+        with self._lock:
+            if key in self._queued:
+                return True
+            try:
+                self._jobs.put_nowait((key, job))
+            except queue.Full:
+                return False
+            self._queued.add(key)
+            if self._thread is None:  # started when there is work, ends when there is none
+                self._thread = threading.Thread(target=self._work, daemon=True,
+                                                name="tile-revalidation")
+                self._thread.start()
+            return True
+
+    def pending(self) -> int:
+        """How many jobs are queued or running."""
+        with self._lock:
+            return len(self._queued)
+
+    def join(self) -> None:
+        """Wait until every queued job has run (commands and tests)."""
+        self._jobs.join()
+
+    def _work(self) -> None:
+        while True:
+            try:
+                key, job = self._jobs.get(timeout=IDLE_SECONDS)
+            except queue.Empty:
+                with self._lock:  # submit puts under this lock: nothing is left behind
+                    if self._jobs.empty():
+                        self._thread = None
+                        return
+                continue
+            try:
+                job()
+            except Exception:  # noqa: BLE001 - a failed redraw leaves the stale tile
+                LOGGER.exception("drawing tile %s in the background failed", key)
+            finally:
+                with self._lock:
+                    self._queued.discard(key)
+                self._jobs.task_done()
 
 
 def _without_password(url: str) -> str:

@@ -106,6 +106,23 @@ class Store(SecurityTables, ABC):
         """Return a token that changes whenever boundaries or records change."""
 
     @abstractmethod
+    def source_versions(self) -> dict[str, str]:
+        """Return a token per source kind: ``boundaries`` (every boundary collection and
+        border designation) and each record kind imported; each changes only when that
+        kind's data changes (`geoservice.layers.versions` builds layer versions of them)."""
+
+    @abstractmethod
+    def prepared_shapes(self, shape_key: str, version: str) -> dict[int, dict[str, bytes]]:
+        """Return the tile-ready shapes kept for `shape_key` at `version`: {zoom band:
+        {feature id: WKB}} (empty when none are kept for that version)."""
+
+    @abstractmethod
+    def save_prepared_shapes(self, shape_key: str, version: str,
+                             bands: dict[int, list[tuple[str, bytes]]]) -> None:
+        """Keep tile-ready shapes of `shape_key` at `version` (adding to those kept for the
+        same version, dropping those of other versions) in one transaction."""
+
+    @abstractmethod
     def add_api_key(self, key: dict) -> None:
         """Store a new API key (id, name, secret_hash, role, province_code, layers — a list
         of layer ids or None for every layer —, created_by, created_at)."""
@@ -133,6 +150,21 @@ class Store(SecurityTables, ABC):
     def derived(self) -> Derived:
         """Values computed from this store's data, kept until its data version changes."""
         return Derived()
+
+
+BOUNDARY_KINDS = ("boundaries", "border-designation")  # imports that rewrite boundaries
+
+
+def source_tokens(rows: Iterable[tuple[str, int, str]], loaded: str | None) -> dict[str, str]:
+    """The `Store.source_versions` of (kind, imports that changed something, latest import
+    time) rows and the time boundaries were last loaded."""
+    rows = sorted(rows)
+    tokens = {kind: f"{count}|{latest}" for kind, count, latest in rows
+              if kind not in BOUNDARY_KINDS}
+    boundary = [f"{count}|{latest}" for kind, count, latest in rows
+                if kind in BOUNDARY_KINDS]
+    tokens["boundaries"] = "|".join([loaded or "", *boundary])
+    return tokens
 
 
 BACKENDS: dict[str, str] = {

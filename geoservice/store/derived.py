@@ -1,8 +1,11 @@
-"""Values derived from a store's data (indicators, the demo-data notice, the search index),
-kept with the store until its data version changes.
+"""Values derived from a store's data (indicators, the demo-data notice, the search index,
+a layer's values), kept with the store until the data they derive from changes.
 
 Each store has one `Derived` (`Store.derived`): what is computed from its rows lives as long
-as the store, and never beyond a change of its data, instead of in module globals.
+as the store, and never beyond a change of its data, instead of in module globals. Each
+value is asked for with the version of what it derives from — the store's data version, or
+a layer's own (`geoservice.layers.versions.layer_data_version`) — so an import keeps the
+values that do not derive from what it changed.
 """
 
 from __future__ import annotations
@@ -15,36 +18,39 @@ from geoservice.singleflight import SingleFlight
 
 
 class Derived:
-    """Named values computed from the data of one data version."""
+    """Named values, each computed from the data of one version."""
 
     def __init__(self):
-        self._latest: str | None = None  # the data version last asked for
-        self._items: dict[tuple[str, Hashable], Any] = {}
+        self._latest: dict[Hashable, str] = {}  # the version last asked for, per key
+        self._items: dict[Hashable, tuple[str, Any]] = {}  # key -> (version, value)
         self._lock = threading.Lock()
         self._computing = SingleFlight()  # a value asked for by many at once: computed once
 
     def get(self, key: Hashable, version: str, compute: Callable[[], Any]) -> Any:
         """The value of `key` for `version`, computed once by `compute()` when missing.
 
-        Values of older versions are dropped once a newer one is asked for (a computation
-        of an older version that ends late is answered but not kept); concurrent callers of
-        the same key compute it once, other keys are not held up meanwhile.
+        A key's value of an older version is dropped once a newer one is asked for (a
+        computation of an older version that ends late is answered but not kept); other
+        keys keep their values; concurrent callers of the same key compute it once, other
+        keys are not held up meanwhile.
         """
         with self._lock:
-            if version != self._latest:
-                self._latest = version
-                self._items = {k: v for k, v in self._items.items() if k[0] == version}
-            if (version, key) in self._items:
-                return self._items[version, key]
+            if self._latest.get(key) != version:
+                self._latest[key] = version
+                self._items.pop(key, None)
+            found = self._items.get(key)
+            if found is not None:
+                return found[1]
 
         def computed():
             with self._lock:
-                if (version, key) in self._items:
-                    return self._items[version, key]
+                found = self._items.get(key)
+                if found is not None and found[0] == version:
+                    return found[1]
             value = compute()
             with self._lock:
-                if version == self._latest:
-                    self._items[version, key] = value
+                if self._latest.get(key) == version:
+                    self._items[key] = (version, value)
             return value
 
         return self._computing.run((version, key), computed)
@@ -52,4 +58,4 @@ class Derived:
     def clear(self) -> None:
         """Forget every value (tests, or a store reopened on other data)."""
         with self._lock:
-            self._latest, self._items = None, {}
+            self._latest, self._items = {}, {}

@@ -31,6 +31,7 @@ from geoservice.store import (
     postgis_tiles,
 )
 from geoservice.store.postgis_boundaries import PostgisBoundaries
+from geoservice.store.postgis_prepared import PostgisPrepared
 from geoservice.store.postgis_security import PostgisSecurity
 from geoservice.store.records import ImportBatch, ImportOutcome, RecordQuery, apply_records
 
@@ -49,7 +50,7 @@ def split_url(url: str) -> tuple[str, str | None]:
     return urlunparse(parsed._replace(scheme=scheme, query=urlencode(params))), schema
 
 
-class PostgisStore(PostgisBoundaries, PostgisSecurity, Store):
+class PostgisStore(PostgisBoundaries, PostgisPrepared, PostgisSecurity, Store):
     """PostGIS backend; one connection per thread (reopened when the server dropped it)."""
 
     def __init__(self, url: str):

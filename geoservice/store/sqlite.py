@@ -36,6 +36,7 @@ from geoservice.store.records import (
     utc_now,
 )
 from geoservice.store.sqlite_boundaries import SqliteBoundaries
+from geoservice.store.sqlite_prepared import SqlitePrepared
 from geoservice.store.sqlite_security import SqliteSecurity, migrate
 
 LOGGER = logging.getLogger(__name__)
@@ -67,7 +68,7 @@ CREATE TABLE IF NOT EXISTS api_keys (
 """
 
 
-class SqliteStore(SqliteBoundaries, SqliteSecurity, Store):
+class SqliteStore(SqliteBoundaries, SqlitePrepared, SqliteSecurity, Store):
     """SQLite backend; one connection per thread.
 
     The file is created (with its schema) when the store is created; afterwards it is only
