@@ -177,7 +177,7 @@ def _read_source(table: Table, geometry: str | None) -> Source | None:
     params = _check_params(table, indicator, params)
     allowed = LAYER_GEOMETRIES.get(_collection(collection)[0], ())
     if transform:
-        allowed = ("line",)
+        allowed = ("line",) if transform == "line_to_partner" else ("point",)
         if TRANSFORMS[transform] != collection:
             table.problem("geometry_transform",
                           f"{transform!r} applies to {TRANSFORMS[transform]!r} only")

@@ -53,7 +53,7 @@ PARAM_LABELS = {
     "agencies_enterprises_schools": ("cơ quan, doanh nghiệp, cơ sở giáo dục",
                                      "agencies, enterprises and schools"),
 }
-TRANSFORMS = {"line_to_partner": "cooperation"}  # transform -> the collection it applies to
+TRANSFORMS = {"line_to_partner": "cooperation", "label_points": "communes"}  # -> its collection
 FIXED_ENUMS: dict[str, dict[str, tuple]] = {
     "communes": {"border_neighbors": NEIGHBOURS},
     "provinces": {"border_neighbors": NEIGHBOURS},

@@ -34,6 +34,10 @@ def source_fields(source) -> dict[str, str]:
         from geoservice.layers.analysis import ANALYSIS_FIELDS
 
         return dict(ANALYSIS_FIELDS[source.analysis])
+    if source.geometry_transform == "label_points":  # place names (render.labels)
+        from geoservice.render.labels import LABEL_FIELDS
+
+        return dict(LABEL_FIELDS)
     known = collection_fields(source.collection)
     if source.indicator:
         known.update(INDICATOR_FIELDS)

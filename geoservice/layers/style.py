@@ -170,3 +170,44 @@ def desktop_rules(layer: LayerDef, lang: str = "vi") -> list[tuple[str, tuple | 
             condition = ("missing",)
         rules.append((entry.label.get(lang), condition, style.symbol(entry.colour)))
     return rules
+
+
+# The viewer's first view: the basemap and one thematic layer (the first of these present).
+VIEWER_THEMATIC = ("certification-rate-province", "certification-rate", "provinces")
+LABELS_SOURCE = "labels"
+
+
+def viewer_defaults(catalog: dict[str, LayerDef], layer_ids: list[str]) -> set[str]:
+    """The layers the viewer shows at first: the basemap's and one thematic layer."""
+    shown = {i for i in layer_ids if catalog[i].theme == "basemap"}
+    thematic = next((i for i in VIEWER_THEMATIC if i in layer_ids), None)
+    return shown | ({thematic} if thematic else set())
+
+
+def with_viewer_parts(style: dict, visible: set[str] | None, labels_tiles: str | None,
+                      lang: str = "vi") -> dict:
+    """The style with the layers outside `visible` hidden (None: every layer shown) and,
+    when `labels_tiles` is given, the place names' PNG tiles (`geoservice.render.labels`)
+    drawn over everything as a raster source: no glyphs are needed."""
+    sources, layers = dict(style["sources"]), []
+    if labels_tiles:  # the names' vector points (circles) give way to their PNG tiles
+        sources.pop(LABELS_SOURCE, None)
+    for item in style["layers"]:
+        owner = item.get("metadata", {}).get("geoservice:layer")
+        if labels_tiles and owner == LABELS_SOURCE:
+            continue
+        if visible is not None and owner is not None:
+            item = {**item, "layout": {**item.get("layout", {}),
+                                       "visibility": "visible" if owner in visible
+                                       else "none"}}
+        layers.append(item)
+    if labels_tiles:
+        sources[LABELS_SOURCE] = {"type": "raster", "tiles": [labels_tiles], "tileSize": 256,
+                                  "minzoom": 0, "maxzoom": 22}
+        layers.append({"id": LABELS_SOURCE, "type": "raster", "source": LABELS_SOURCE,
+                       "paint": {"raster-fade-duration": 0},
+                       "layout": {"visibility": "visible"},
+                       "metadata": {"geoservice:layer": LABELS_SOURCE,
+                                    "geoservice:title": {"vi": "Địa danh",
+                                                         "en": "Place names"}[lang]}})
+    return {**style, "sources": sources, "layers": layers}

@@ -340,3 +340,33 @@ def _unpremultiply(buffer: bytes, size: tuple[int, int], exact: set[RGBA]) -> Im
         if key >> _ALPHA_SHIFT & 0xFF:  # AGG drew nothing for alpha 1: leave transparency
             straight[premultiplied == key] = np.array(colour, np.uint8).view(np.uint32)
     return Image.frombuffer("RGBA", size, straight, "raw", "RGBA", 0, 1)
+
+
+def edge_fade(bounds: tuple[float, float, float, float],
+              extent: tuple[float, float, float, float], width: float, colour: RGBA,
+              size: int) -> Image.Image | None:
+    """A `size`-pixel square image of the tile `bounds` (Web Mercator) where the data's
+    `extent` fades out: `colour` outside it, turning transparent over `width` metres
+    inside its edges; None when the tile lies wholly inside, clear of the band.
+
+    Drawn over a basemap clipped to a box, it softens the box's edge into the map's
+    background instead of a hard rectangle.
+    """
+    minx, miny, maxx, maxy = bounds
+    west, south, east, north = extent
+    if (west + width <= minx and maxx <= east - width
+            and south + width <= miny and maxy <= north - width):
+        return None
+    step = (maxx - minx) / size
+    xs = minx + (np.arange(size) + 0.5) * step
+    ys = maxy - (np.arange(size) + 0.5) * step
+    inside_x = np.minimum(xs - west, east - xs)
+    inside_y = np.minimum(ys - south, north - ys)
+    depth = np.minimum(inside_x[None, :], inside_y[:, None])
+    alpha = np.clip(1.0 - depth / width, 0.0, 1.0)
+    # smoothstep: no visible line where the fade begins
+    alpha = alpha * alpha * (3 - 2 * alpha) * (colour[3] / 255)
+    pixels = np.empty((size, size, 4), np.uint8)
+    pixels[..., :3] = colour[:3]
+    pixels[..., 3] = np.rint(alpha * 255).astype(np.uint8)
+    return Image.fromarray(pixels, "RGBA")

@@ -1,8 +1,10 @@
 """The viewer blueprint: a MapLibre GL JS page that draws our styles and vector tiles.
 
-`GET /viewer` draws `/styles/geoservice.json` (every layer this reader may see);
-`?layers=provinces,communes` draws just those layers (their style is `GET /viewer/style.json`
-with the same parameters) and `?lang=vi|en` picks the language of the page and the style.
+`GET /viewer` draws `GET /viewer/style.json`: every layer this reader may see, the basemap
+and one thematic layer shown at first (`geoservice.layers.style.viewer_defaults`), the others
+a click away in the page's layer switcher, with the legend of each layer shown;
+`?layers=provinces,communes` draws just those layers and `?lang=vi|en` picks the language of
+the page and the style.
 MapLibre's URL hash (`#zoom/lat/lon`) opens the map elsewhere than the whole country.
 
 MapLibre GL JS is the npm package `maplibre-gl` (package.json), installed into node_modules
@@ -11,6 +13,11 @@ nothing from the internet; our styles reference no glyphs, sprites or fonts. The
 route serves the files of the other front-end packages the pages use (`VENDOR_FOLDERS`:
 Leaflet and its plugins, the DejaVu fonts) as `/vendor/<package>/<path>`.
 
+The place names (`geoservice.render.labels`) are served here too, in the tiles' URL shape:
+``/tiles/labels/{z}/{x}/{y}.png`` (or ``@2x.png``, ``.mvt``; ``?lang=en``) and, as GeoJSON,
+``/tiles/labels/features.json?zoom=7``. The viewer draws the PNG tiles as a raster source
+over the thematic layers, so no glyphs are needed.
+
 For browser tests and for whoever checks a deployment, the page sets `window.mapReady = true`
 on the map's first 'idle' event and collects error messages in `window.mapErrors`.
 """
@@ -18,12 +25,14 @@ on the map's first 'idle' event and collects error messages in `window.mapErrors
 from __future__ import annotations
 
 import functools
+import hashlib
 import json
 import logging
 from pathlib import Path
 
 from flask import (
     Blueprint,
+    Response,
     jsonify,
     render_template,
     request,
@@ -40,6 +49,9 @@ from geoservice.errors import (
     NotFound,
     SourceMissing,
 )
+from geoservice.layers.style import viewer_defaults, with_viewer_parts
+from geoservice.render.tilecache import cache_key
+from geoservice.tilemath import MAX_ZOOM
 from geoservice.web.context import context
 
 LOGGER = logging.getLogger(__name__)
@@ -54,9 +66,14 @@ VENDOR_FOLDERS = {
     "dejavu-fonts-ttf": "ttf",
 }
 VENDOR_MAX_AGE = 365 * 24 * 3600
+LABELS_MAX_AGE = 300
+# The first view: the mainland and both archipelagos (Hoàng Sa, Trường Sa) east to 117° E.
+VIEWER_BOUNDS = (VIETNAM_BOUNDS[0], 6.5, 117.0, VIETNAM_BOUNDS[3])
 PAGE_TEXT = {
-    "vi": {"title": "Bản đồ geoservice", "map": "Bản đồ"},
-    "en": {"title": "geoservice map", "map": "Map"},
+    "vi": {"title": "Bản đồ geoservice", "map": "Bản đồ", "layers": "Lớp bản đồ",
+           "legend": "Chú giải"},
+    "en": {"title": "geoservice map", "map": "Map", "layers": "Map layers",
+           "legend": "Legend"},
 }
 
 
@@ -81,16 +98,27 @@ def parse_layers(value: str | None) -> list[str] | None:
 
 
 def _style(args: dict) -> dict:
-    """The MapLibre style for these query parameters (validates them all)."""
+    """The viewer's MapLibre style for these query parameters (validates them all): the
+    chosen layers all shown, or without `layers` every readable layer with only the
+    basemap and one thematic layer shown at first; the place names on top."""
     layer_ids = parse_layers(args.pop("layers", None))
     if layer_ids is None:
         P.known(args, ("layers", "lang"))
-    return tileapi.style(context(), layer_ids, args)
+    ctx = context()
+    style = tileapi.style(ctx, layer_ids, args)
+    lang = P.LANG.get(args, "vi")
+    visible = None
+    if layer_ids is None:
+        visible = viewer_defaults(ctx.catalog, list(style["sources"]))
+    labels = ctx.url("/tiles/labels") + "/{z}/{x}/{y}.png" + ("?lang=en" if lang == "en"
+                                                               else "")
+    return with_viewer_parts(style, visible, labels, lang)
 
 
 @blueprint.get("/viewer/style.json")
 def style():
-    """MapLibre style of the layers named by `layers` (all readable layers without it)."""
+    """The viewer's style of the layers named by `layers` (all readable layers without
+    it, most of them hidden at first), with the place names."""
     return jsonify(_style(request.args.to_dict()))
 
 
@@ -105,12 +133,59 @@ def viewer():
                             f"{MAPLIBRE_PACKAGE} (run `npm ci` in the project folder).",
                             detail=f"looked in {maplibre_dist()}")
     text = PAGE_TEXT[lang]
-    if "layers" in args:
-        style_url = url_for("viewer.style", **args)
-    else:
-        style_url = url_for("tiles.combined_style", lang=lang)
-    settings = {"style": style_url, "bounds": list(VIETNAM_BOUNDS), "lang": lang}
+    settings = {"style": url_for("viewer.style", **args), "bounds": list(VIEWER_BOUNDS),
+                "lang": lang, "text": text}
     return render_template("viewer.html", lang=lang, text=text, settings=settings)
+
+
+@blueprint.get("/tiles/labels/<z>/<x>/<name>")
+@access.public
+def label_tile(z: str, x: str, name: str):
+    """A tile of the place names: transparent PNG (``<y>.png``, ``<y>@2x.png``) or MVT."""
+    from geoservice.render import labels as place_names
+
+    args = request.args.to_dict()
+    P.known(args, ("lang",))
+    lang = P.LANG.get(args, "vi")
+    match = tileapi.TILE_NAME.match(name)
+    if not match or (match.group(2) and match.group(3) != "png"):
+        raise InvalidParameter("A tile is <y>.mvt, <y>.png or <y>@2x.png.", parameter="y")
+    zoom, column, row = P.tile_address(z, x, match.group(1), MAX_ZOOM)
+    fmt, scale = ("png" if match.group(3) == "png" else "mvt"), 2 if match.group(2) else 1
+    found = services.current()
+    store, version = found.store, found.store.data_version()
+    key = cache_key("labels", {"lang": lang, "scale": scale}, None, version,
+                    (zoom, column, row), fmt)
+    data = found.tile_cache.get(*key)
+    if data is None:
+        names = place_names.labels_of(store, found.node_modules)
+        data = (place_names.png_tile(names, zoom, column, row, lang, scale) if fmt == "png"
+                else place_names.mvt_tile(names, zoom, column, row, lang))
+        found.tile_cache.put(*key, data)
+    response = Response(data, mimetype=tileapi.PNG if fmt == "png" else tileapi.MVT)
+    response.set_etag(_etag(data))
+    response.headers["Cache-Control"] = f"public, max-age={LABELS_MAX_AGE}"
+    return response.make_conditional(request)
+
+
+@blueprint.get("/tiles/labels/features.json")
+@access.public
+def label_features():
+    """The place names placed at `zoom` (default 6) as GeoJSON points."""
+    from geoservice.render import labels as place_names
+
+    args = request.args.to_dict()
+    P.known(args, ("lang", "zoom"))
+    zoom = P.ZOOM.get(args, 6)
+    found = services.current()
+    names = place_names.labels_of(found.store, found.node_modules)
+    response = jsonify(place_names.features(names, zoom, P.LANG.get(args, "vi")))
+    response.mimetype = "application/geo+json"
+    return response
+
+
+def _etag(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()[:32]
 
 
 @blueprint.get("/vendor/maplibre-gl/<path:filename>")

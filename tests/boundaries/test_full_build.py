@@ -210,12 +210,12 @@ def test_every_layer_renders_over_the_whole_country(national_app):
     from PIL import Image
 
     from geoservice.auth import create_key
-    from tests.web.test_tiles import CATALOG, tile_of
+    from tests.web.test_tiles import DRAWN, tile_of
 
     store = services_of(national_app).store
     key = {"X-API-Key": create_key(store, "full build", "viewer", "national")[1]}
     client = national_app.test_client()
-    for layer_id in sorted(CATALOG):
+    for layer_id in DRAWN:  # place names: test_national_view_tiles_show_the_archipelagos…
         (z, x, y), *_ = tile_of(layer_id, national_app)
         mvt = client.get(f"/tiles/{layer_id}/{z}/{x}/{y}.mvt", headers=key)
         assert mvt.status_code == 200 and len(mvt.data) < 500 * 1024, layer_id
@@ -223,3 +223,163 @@ def test_every_layer_renders_over_the_whole_country(national_app):
         png = client.get(f"/tiles/{layer_id}/{z}/{x}/{y}.png", headers=key)
         pixels = np.asarray(Image.open(io.BytesIO(png.data)).convert("RGBA"))
         assert pixels[..., 3].any(), f"{layer_id}: blank PNG tile {z}/{x}/{y}"
+
+
+# --- coast, sea and reference areas (the named cases of the national build) ----------------
+
+
+def _land():
+    from geoservice.boundaries import sources
+
+    paths = sources.SourcePaths.locate(NODE_MODULES)
+    return sources.land_shape(sources.read_land(paths.land), (100.0, 5.0, 118.0, 25.0))
+
+
+def _long_sea_edges_km(geometry, land) -> tuple[float, float]:
+    """Length of the outline's straight edges over 2 km lying in the sea, and the outline's."""
+    from geoservice.boundaries.polygons import JUMP_KM, segment_km
+
+    total = jump = 0.0
+    for part in shapely.get_parts(geometry):
+        for ring in (part.exterior, *part.interiors):
+            xy = shapely.get_coordinates(ring)
+            km = segment_km(xy)
+            middle = (xy[:-1] + xy[1:]) / 2
+            at_sea = ~shapely.contains_xy(land, middle[:, 0], middle[:, 1])
+            total += float(km.sum())
+            jump += float(km[(km > JUMP_KM) & at_sea].sum())
+    return jump, total
+
+
+def test_island_communes_do_not_cross_the_sea(country):
+    """Vân Đồn, Nha Trang, Sông Đốc and Cô Tô: islands kept, no long triangles across bays.
+
+    Before the fix the source rings' jumps drew 16% (Vân Đồn) to 69% (Sông Đốc) of the
+    outline as straight edges over the sea, and Vân Đồn's polygon was 1.33× its official
+    area; Natural Earth 1:10m lacks most of Bái Tử Long's islets, so part of the real
+    islands still lies "in the sea" against it.
+    """
+    import numpy as np
+
+    from geoservice.boundaries.polygons import sea_km2
+
+    result, report = country
+    land = _land()
+    communes = result.communes.set_index("code")
+    coast = {u["code"]: u for u in report["coast"]["units"]}
+    for code, name in (("06994", "Vân Đồn"), ("22366", "Nha Trang"), ("32098", "Sông Đốc"),
+                       ("07192", "Cô Tô")):
+        geometry = communes.at[code, "geometry"]
+        assert communes.at[code, "name"] == name
+        jump, outline = _long_sea_edges_km(geometry, land)
+        assert jump / outline < 0.10, (name, jump, outline)
+        measured = float(sea_km2(np.array([geometry], dtype=object), land)[0])
+        assert coast[code]["sea_km2"] == pytest.approx(measured, abs=0.01), name
+        assert coast[code]["sea_share"] == pytest.approx(
+            measured / communes.at[code, "area_km2"], abs=1e-3), name
+    van_don = communes.at["06994", "geometry"]
+    assert shapely.get_num_geometries(van_don) > 50, "Vân Đồn keeps its islands"
+    assert _long_sea_edges_km(van_don, land)[0] / _long_sea_edges_km(van_don, land)[1] < 0.05
+    assert communes.at["06994", "area_ratio"] < 1.05
+    assert coast["06994"]["sea_share"] < 0.45  # 0.57 before; the rest are islets NE lacks
+    assert report["coast"]["sea_jumps_removed_km2"] > 1000
+
+
+def test_mong_cai_coast_is_sea_not_border(country):
+    """The Trà Cổ / Bình Ngọc coast (Móng Cái 1) faces the sea; the Ka Long river is border."""
+    result, _report = country
+    communes = result.communes.set_index("code")
+    mong_cai_1 = communes.at["06712", "border_length_km"]
+    assert communes.at["06712", "name"] == "Móng Cái 1"
+    assert mong_cai_1.get("CN", 0.0) < 15  # 42.2 km before, its coast counted as China
+    # No China line runs along the sea around Móng Cái (34.5 km within 1 km of it before).
+    sea = shapely.difference(shapely.box(107.8, 21.3, 108.2, 21.7), _land())
+    china = result.border_lines.set_index("neighbor").at["CN", "geometry"]
+    near_sea = shapely.intersection(china, shapely.buffer(sea, 0.01))  # about 1 km
+    assert float(near_sea.length) * 105 < 5.0
+
+
+def test_implausible_reference_areas_are_flagged_and_do_not_steer(country):
+    """Hưng Yên's Xã Lê Lợi (288.36 km² for an 11.5 km² polygon), Hưng Yên and Ninh Bình."""
+    result, report = country
+    refs = report["reference_areas"]
+    units = {u["code"]: u for u in refs["units"]}
+    assert units["13120"]["name"] == "Lê Lợi" and units["13120"]["reference_km2"] == 288.36
+    assert units["13120"]["polygon_km2"] < 30
+    provinces = {p["code"]: p for p in refs["provinces"]}
+    for code in ("33", "37"):  # Hưng Yên, Ninh Bình: reference sums ~45% over the polygons
+        assert code in refs["provinces_flagged"] and provinces[code]["ratio"] > 1.3
+        # Without the implausible references the sum meets the polygon area.
+        without = provinces[code]["sum_without_implausible_km2"]
+        assert without == pytest.approx(provinces[code]["polygon_km2"], rel=0.05), code
+    assert "01" not in refs["provinces_flagged"]  # Hà Nội's references add up
+    assert refs["units_not_steering"] >= refs["units_flagged"]
+    communes = result.communes.set_index("code")
+    # Lê Lợi's polygon was not grown towards its 288 km²: it holds what the source gives.
+    assert communes.at["13120", "area_km2"] < 30
+
+
+def test_national_view_tiles_show_the_archipelagos_and_labels(national_app, country):
+    """The place-name PNG tiles of the national view (zoom 5, the whole frame from the
+    land border to Trường Sa) mark the islands of Hoàng Sa and Trường Sa and name both
+    archipelagos under them; province names are drawn; the open sea east of them is blank."""
+    import io
+
+    import numpy as np
+    from PIL import Image
+
+    from geoservice.render import labels as L
+    from geoservice.render.symbols import parse_colour
+
+    result, _report = country
+    client = national_app.test_client()
+    z, columns, rows = 5, range(24, 28), range(12, 17)  # 90°–135° E, 0°–27° N
+    mosaic = np.zeros((256 * len(rows), 256 * len(columns), 4), np.uint8)
+    for j, y in enumerate(rows):
+        for i, x in enumerate(columns):
+            response = client.get(f"/tiles/labels/{z}/{x}/{y}.png")
+            assert response.status_code == 200 and response.mimetype == "image/png"
+            tile = np.asarray(Image.open(io.BytesIO(response.data)).convert("RGBA"))
+            mosaic[256 * j:256 * (j + 1), 256 * i:256 * (i + 1)] = tile
+
+    def ink(colour):
+        rgb = mosaic[..., :3].astype(int)
+        return (np.abs(rgb - np.array(colour[:3])).sum(axis=2) < 40) & (mosaic[..., 3] > 200)
+
+    def pixel(lon, lat):
+        (mx, my), = shapely.get_coordinates(L.to_mercator(np.array([shapely.Point(lon, lat)])))
+        px, py = L.world_pixels(mx, my, z)
+        return px - 256 * columns[0], py - 256 * rows[0]
+
+    blue = ink(L.ISLAND_INK)
+    communes = result.communes.set_index("code")
+    for code, (name, _en) in L.ARCHIPELAGOS.items():
+        islands = shapely.get_parts(communes.at[code, "geometry"])
+        marked = 0
+        for island in islands:
+            px, py = pixel(island.centroid.x, island.centroid.y)
+            marked += bool(blue[int(py) - 1:int(py) + 2, int(px) - 1:int(px) + 2].any())
+        assert marked >= len(islands) * 0.8, (code, marked, len(islands))
+        # the name: blue letters in a band under the group's southernmost island
+        west, south, east, _north = communes.at[code, "geometry"].bounds
+        left, top = pixel(west, south)
+        right, _t = pixel(east, south)
+        middle = (left + right) / 2
+        width, height = L.text_box(name, "archipelago")[2] * 2, 20
+        band = blue[int(top) + 3:int(top) + 3 + height,
+                    int(middle - width / 2):int(middle + width / 2)]
+        assert band.sum() > 60, (code, band.sum())
+    provinces = ink(L.LOOKS["province"][2])
+    assert provinces.sum() > 500  # province names over the mainland
+    # east of the basemap (125°–135° E) no name or marker: only its faded-out edge, the
+    # map's background colour (no hard rectangle where the basemap stops)
+    sea_left, _t = pixel(125.0, 10.0)
+    beyond = mosaic[:, int(sea_left):]
+    assert not (blue[:, int(sea_left):].any() or provinces[:, int(sea_left):].any())
+    background = np.array(parse_colour(L.BACKGROUND))
+    assert (beyond == background).all()
+    placed = client.get(f"/tiles/labels/features.json?zoom={z}").get_json()["features"]
+    kinds = [f["properties"]["kind"] for f in placed]
+    # 34 names do not fit at zoom 5 without overlapping: the larger provinces are named
+    assert kinds.count("archipelago") == 2 and kinds.count("province") >= 10
+    assert kinds.count("commune") == 0

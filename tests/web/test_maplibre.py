@@ -139,16 +139,20 @@ def paint(page, layer_id: str, name: str):
                          ".find(layer => layer.id === id).paint[name]", [layer_id, name])
 
 
-def test_maplibre_draws_the_combined_style(open_viewer, server):
+def test_maplibre_draws_the_default_view(open_viewer, server):
     page, log = open_viewer()
     assert_clean(page, log, server)
-    assert any(r[1] == "/styles/geoservice.json" for r in server.requests)
+    assert any(r[1] == "/viewer/style.json" for r in server.requests)
     assert any(urlsplit(url).path == "/vendor/maplibre-gl/maplibre-gl.js"
                for url, status in log.responses if status == 200)
     features = rendered_features(page)
-    communes = assert_vietnamese_names(features, "communes")
+    assert_vietnamese_names(features, "certification-rate-province")
+    assert "communes" not in {f["sourceLayer"] for f in features}  # a click away
+    page.locator("#switcher input[value=communes]").check()
+    page.wait_for_function("() => window.map.queryRenderedFeatures()"
+                           ".some(f => f.sourceLayer === 'communes')", timeout=READY_TIMEOUT_MS)
+    communes = assert_vietnamese_names(rendered_features(page), "communes")
     assert "Lũng Cú" in communes
-    assert_vietnamese_names(features, "provinces")
     assert_not_blank(page)
 
 
@@ -173,7 +177,7 @@ def test_viewer_page_loads_maplibre_from_our_server(viewer_client):
     assert response.status_code == 200 and response.mimetype == "text/html"
     page = response.get_data(as_text=True)
     assert '<script src="/vendor/maplibre-gl/maplibre-gl.js">' in page
-    assert '"/styles/geoservice.json?lang=en"' in page
+    assert '"/viewer/style.json?lang=en"' in page
     assert "http://" not in page and "https://" not in page
     script = viewer_client.get("/vendor/maplibre-gl/maplibre-gl.js")
     assert script.status_code == 200 and b"maplibregl" in script.data[:5000]
@@ -190,10 +194,17 @@ def test_vendor_route_serves_only_maplibre_dist(viewer_client, path):
 
 def test_viewer_style_of_chosen_layers(viewer_client):
     style = decode(viewer_client.get("/viewer/style.json?layers=communes,provinces&lang=en"))
-    assert list(style["sources"]) == ["communes", "provinces"]
+    assert list(style["sources"]) == ["communes", "provinces", "labels"]
     assert style["metadata"]["geoservice:lang"] == "en"
     everything = decode(viewer_client.get("/viewer/style.json"))
-    assert everything == decode(viewer_client.get("/styles/geoservice.json"))
+    combined = decode(viewer_client.get("/styles/geoservice.json"))
+    # the same layers, the place names drawn from their PNG tiles on top
+    assert list(everything["sources"]) == [s for s in combined["sources"] if s != "labels"] \
+        + ["labels"]
+    assert [layer["id"] for layer in everything["layers"]] == [
+        layer["id"] for layer in combined["layers"]
+        if layer.get("metadata", {}).get("geoservice:layer") != "labels"] + ["labels"]
+    assert everything["sources"]["labels"]["type"] == "raster"
 
 
 @pytest.mark.parametrize("query, status, parameter", [
