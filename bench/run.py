@@ -31,7 +31,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench import loadtest, measure, peers, report
+from bench import import_reads, loadtest, measure, peers, report
 from bench.places import tile_list
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -72,6 +72,7 @@ def main() -> None:
             with measure.server(instance, tile_cache="", port=5078) as base:
                 results["load"] = loadtest.run(base, users=10 if args.quick else 50,
                                                seconds=20 if args.quick else 60, key=key)
+            results["import_reads"] = import_reads.run(instance, args.postgis)
         if not args.skip_peers:
             results["peers"] = peers.compare(instance, args.postgis, tiles)
         if not (args.skip_build or args.quick):

@@ -1,15 +1,23 @@
 """The deployment files in deploy/ parse: the compose file as YAML with the services it
 promises, the nginx site with `nginx -t`, the systemd unit with `systemd-analyze verify`
-(else read as INI). nginx may be absent on a developer's machine (the test then skips
-with the reason); CI sets GEOSERVICE_REQUIRE_NGINX=1 and installs Debian's nginx."""
+(else read as INI). The nginx site also runs in front of the app: it serves a public
+layer's versioned tile from the public tile folder with the service stopped, and passes a
+restricted tile to the service, which refuses it without a key. nginx may be absent on a
+developer's machine (the tests then skip with the reason); CI sets
+GEOSERVICE_REQUIRE_NGINX=1 and installs Debian's nginx."""
 
 from __future__ import annotations
 
 import configparser
+import contextlib
 import os
 import shutil
+import socket
 import subprocess
 import sys
+import time
+import urllib.error
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -64,7 +72,8 @@ def test_dockerfile_runs_as_a_user_and_installs_pinned():
     assert "build-data --if-missing" in (DEPLOY / "entrypoint.sh").read_text(encoding="utf-8")
 
 
-def test_nginx_site_passes_nginx_t(tmp_path):
+def nginx_binary() -> str:
+    """nginx's path (the test skips, or fails with GEOSERVICE_REQUIRE_NGINX=1, without)."""
     nginx = shutil.which("nginx") or next((p for p in ("/usr/sbin/nginx",)
                                            if os.access(p, os.X_OK)), None)
     if nginx is None:
@@ -73,6 +82,11 @@ def test_nginx_site_passes_nginx_t(tmp_path):
                         "nginx")
         pytest.skip("nginx is not installed (apt-get install nginx); CI requires it with "
                     "GEOSERVICE_REQUIRE_NGINX=1")
+    return nginx
+
+
+def test_nginx_site_passes_nginx_t(tmp_path):
+    nginx = nginx_binary()
     site = (DEPLOY / "nginx" / "geoservice.conf").read_text(encoding="utf-8")
     assert "/var/cache/nginx/geoservice" in site
     (tmp_path / "site.conf").write_text(site.replace("/var/cache/nginx/geoservice",
@@ -108,3 +122,102 @@ def test_systemd_unit_verifies(tmp_path):
                             timeout=60)
     problems = [line for line in result.stderr.splitlines() if "geoservice.service" in line]
     assert result.returncode == 0 and not problems, result.stderr
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@contextlib.contextmanager
+def nginx_in_front(folder: Path, upstream: int, public_tiles: Path):
+    """The shipped site in front of 127.0.0.1:`upstream`, its folders moved under
+    `folder`; yields nginx's base URL."""
+    nginx, port = nginx_binary(), _free_port()
+    site = (DEPLOY / "nginx" / "geoservice.conf").read_text(encoding="utf-8")
+    for shipped, local in (("/var/cache/nginx/geoservice", str(folder / "cache")),
+                           ("/var/lib/geoservice/public-tiles", str(public_tiles)),
+                           ("server 127.0.0.1:5000;", f"server 127.0.0.1:{upstream};"),
+                           ("listen 80;", f"listen 127.0.0.1:{port};"),
+                           ("listen 9464;", f"listen 127.0.0.1:{_free_port()};")):
+        assert shipped in site, shipped
+        site = site.replace(shipped, local)
+    (folder / "logs").mkdir(parents=True)
+    (folder / "site.conf").write_text(site)
+    user = "user root;\n" if os.geteuid() == 0 else ""  # workers read the test's folders
+    (folder / "nginx.conf").write_text(
+        f"{user}pid {folder}/nginx.pid;\nerror_log {folder}/logs/error.log;\ndaemon off;\n"
+        f"events {{}}\nhttp {{\n    access_log off;\n"
+        + "".join(f"    {kind}_temp_path {folder}/{kind};\n" for kind in (
+            "client_body", "proxy", "fastcgi", "uwsgi", "scgi"))
+        + f"    include {folder}/site.conf;\n}}\n")
+    process = subprocess.Popen([nginx, "-c", str(folder / "nginx.conf"), "-p", str(folder)],
+                               stderr=subprocess.PIPE)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(100):
+            with contextlib.suppress(OSError):
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            assert process.poll() is None, process.stderr.read().decode()
+            time.sleep(0.05)
+        yield base
+    finally:
+        process.terminate()
+        process.wait(10)
+
+
+def fetch(url: str, headers: dict | None = None):
+    """(status, headers, body) of a GET; redirects are not followed."""
+    class NoRedirect(urllib.request.HTTPRedirectHandler):
+        def redirect_request(self, *args, **kwargs):
+            return None
+
+    opener = urllib.request.build_opener(NoRedirect)
+    try:
+        with opener.open(urllib.request.Request(url, headers=headers or {}),
+                         timeout=30) as answer:
+            return answer.status, answer.headers, answer.read()
+    except urllib.error.HTTPError as error:
+        return error.code, error.headers, error.read()
+
+
+def test_nginx_serves_kept_public_tiles_without_the_service(tmp_path, loaded_db):
+    import mapbox_vector_tile
+
+    from geoservice.api import tile_urls
+    from geoservice.services import of as services_of
+    from tests.web.helpers import assert_error, serving
+
+    instance = tmp_path / "instance"
+    instance.mkdir()
+    with serving(loaded_db, instance) as app_server:
+        current = services_of(app_server.httpd.app)
+        url = tile_urls.tile_template(current, "", [current.catalog["communes"]])
+        z, x, y = 9, 405, 221  # over the fixture's province 08
+        path = url.format(z=z, x=x, y=y)
+        assert path.startswith("/tiles/v/")
+        upstream = int(app_server.url.rsplit(":", 1)[1])
+        with nginx_in_front(tmp_path / "nginx", upstream, instance / "public-tiles") as base:
+            status, _headers, first = fetch(base + path)
+            assert status == 200 and mapbox_vector_tile.decode(first)["communes"]["features"]
+            refused = fetch(f"{base}/tiles/incidents/{z}/{x}/{y}.mvt")
+            assert refused[0] == 401
+            from json import loads
+
+            assert_error(loads(refused[2]), 401)
+            guessed = fetch(f"{base}/tiles/v/{'0' * 16}/incidents/{z}/{x}/{y}.mvt")
+            assert guessed[0] == 401
+            asked = len(app_server.requests)
+            assert asked == 3
+            app_server.httpd.shutdown()  # the service is gone: nginx alone answers
+            app_server.httpd.server_close()
+            status, headers, again = fetch(base + path)
+            assert status == 200 and again == first
+            assert headers["Cache-Control"] == "public, max-age=31536000, immutable"
+            assert headers["Content-Type"] == "application/vnd.mapbox-vector-tile"
+            assert headers["X-Cache-Status"] == "STATIC"
+            assert len(app_server.requests) == asked
+            assert fetch(base + path.replace(f"/{y}.mvt", f"/{y + 1}.mvt"))[0] == 502
+            assert fetch(f"{base}/tiles/incidents/{z}/{x}/{y}.mvt")[0] == 502

@@ -74,13 +74,24 @@ _COLUMNS = ("kind, id, natural_key, commune_code, province_code, neighbors, year
 
 
 class SqliteRecordTx(RecordTx):
-    """The import primitives on an SQLite connection inside a transaction."""
+    """The import primitives on an SQLite connection inside a transaction.
+
+    Writes are gathered and sent in bulk (`executemany`) when the import is recorded
+    (`add_import`, the last step of `apply_records`), so the transaction — and with it the
+    database's write lock, which an API key's use or a sign-in must wait for — lasts as
+    little as the writes themselves. Readers never wait in WAL mode; it stays all or
+    nothing, as one transaction."""
 
     def __init__(self, conn: sqlite3.Connection):
         self.conn = conn
+        self._inserts: list[tuple] = []
+        self._updates: list[tuple] = []
+        self._history: list[tuple] = []
+        self._shapes: dict[str, object] = {}  # id -> geometry of the records written
 
     def existing(self, kind, natural_keys):
         """Return stored records of `kind` with these natural keys."""
+        self._flush()
         found = {}
         for start in range(0, len(natural_keys), 500):
             chunk = natural_keys[start : start + 500]
@@ -93,39 +104,62 @@ class SqliteRecordTx(RecordTx):
         return found
 
     def insert(self, record: RecordWrite, batch: ImportBatch, wkb):
-        """Insert a new record."""
-        cursor = self.conn.execute(
-            f"INSERT INTO records ({_COLUMNS}) VALUES ({','.join('?' * 18)})",
-            _values(record, batch, wkb, 1))
-        _index(self.conn, cursor.lastrowid, record.geometry)
+        """Insert a new record (sent with the others at the end)."""
+        self._inserts.append(_values(record, batch, wkb, 1))
+        self._shapes[record.id] = record.geometry
 
     def update(self, record: RecordWrite, batch: ImportBatch, wkb, version: int):
-        """Overwrite a record with a new version."""
-        rowid = self.conn.execute("SELECT rowid FROM records WHERE kind = ? AND id = ?",
-                                  (record.kind, record.id)).fetchone()[0]
-        self.conn.execute(
-            "UPDATE records SET commune_code = ?, province_code = ?, neighbors = ?, year = ?, "
-            "date = ?, category = ?, properties = ?, geometry = ?, synthetic = ?, version = ?, "
-            "import_id = ?, source_file = ?, source_row = ?, imported_by = ?, imported_at = ? "
-            "WHERE rowid = ?",
-            (*_values(record, batch, wkb, version)[3:], rowid),
-        )
-        self.conn.execute("DELETE FROM records_rtree WHERE rid = ?", (rowid,))
-        _index(self.conn, rowid, record.geometry)
+        """Overwrite a record with a new version (sent with the others at the end)."""
+        self._updates.append((*_values(record, batch, wkb, version)[3:], record.kind,
+                              record.id))
+        self._shapes[record.id] = record.geometry
 
     def add_history(self, kind, record_id, version, properties, wkb, batch, action):
         """Append a version to the history."""
-        self.conn.execute(
-            "INSERT INTO record_history VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        self._history.append(
             (kind, record_id, version, action, json.dumps(properties, ensure_ascii=False),
              wkb, batch.id, batch.imported_by, batch.imported_at))
 
     def add_import(self, batch: ImportBatch, outcome: ImportOutcome):
-        """Record the import."""
+        """Write the gathered records and history, then record the import."""
+        self._flush()
         self.conn.execute(
             "INSERT INTO imports VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (batch.id, batch.kind, batch.filename, batch.sha256, batch.imported_by,
              batch.imported_at, outcome.inserted, outcome.updated, outcome.unchanged))
+
+    def _flush(self) -> None:
+        """Send what is gathered; the spatial index follows the records' rowids."""
+        if not (self._inserts or self._updates or self._history):
+            return
+        conn, kinds = self.conn, {row[0] for row in self._inserts} | {
+            row[-2] for row in self._updates}
+        conn.executemany(
+            "DELETE FROM records_rtree WHERE rid = "
+            "(SELECT rowid FROM records WHERE kind = ? AND id = ?)",
+            [row[-2:] for row in self._updates])
+        conn.executemany(
+            "UPDATE records SET commune_code = ?, province_code = ?, neighbors = ?, "
+            "year = ?, date = ?, category = ?, properties = ?, geometry = ?, synthetic = ?, "
+            "version = ?, import_id = ?, source_file = ?, source_row = ?, imported_by = ?, "
+            "imported_at = ? WHERE kind = ? AND id = ?", self._updates)
+        conn.executemany(f"INSERT INTO records ({_COLUMNS}) VALUES ({','.join('?' * 18)})",
+                         self._inserts)
+        conn.executemany("INSERT INTO record_history VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                         self._history)
+        shaped = [rid for rid, geometry in self._shapes.items()
+                  if geometry is not None and not geometry.is_empty]
+        boxes = []
+        for kind in kinds:
+            for start in range(0, len(shaped), 500):
+                chunk = shaped[start : start + 500]
+                for rowid, rid in conn.execute(
+                        f"SELECT rowid, id FROM records WHERE kind = ? AND id IN "
+                        f"({','.join('?' * len(chunk))})", [kind, *chunk]):
+                    minx, miny, maxx, maxy = self._shapes[rid].bounds
+                    boxes.append((rowid, minx, maxx, miny, maxy))
+        conn.executemany("INSERT INTO records_rtree VALUES (?, ?, ?, ?, ?)", boxes)
+        self._inserts, self._updates, self._history, self._shapes = [], [], [], {}
 
 
 def _values(record: RecordWrite, batch: ImportBatch, wkb, version: int) -> tuple:
@@ -137,13 +171,6 @@ def _values(record: RecordWrite, batch: ImportBatch, wkb, version: int) -> tuple
         int(record.synthetic), version, batch.id, batch.filename, record.source_row,
         batch.imported_by, batch.imported_at,
     )
-
-
-def _index(conn, rowid, geometry) -> None:
-    if geometry is not None and not geometry.is_empty:
-        minx, miny, maxx, maxy = geometry.bounds
-        conn.execute("INSERT INTO records_rtree VALUES (?, ?, ?, ?, ?)",
-                     (rowid, minx, maxx, miny, maxy))
 
 
 def record_where(kind: str, query: RecordQuery) -> tuple[list[str], list]:

@@ -3,15 +3,18 @@ WMTS capabilities. HTTP in, `geoservice.api.tiles` functions, bytes or JSON out.
 
 Every tile has a strong ETag (a digest of its bytes) and Cache-Control: public layers may
 be cached by anyone for a while; restricted ones only privately, varying by credentials.
-A matching If-None-Match gets 304 with no body.
+A matching If-None-Match gets 304 with no body. Public layers' versioned tiles
+(``/tiles/v/{version}/…``, `geoservice.api.tile_urls`) are immutable: kept for a year, an
+old version redirected to the current one. ``/tiles/{a},{b}/…`` is a composite tile.
 """
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, jsonify, request
+from flask import Blueprint, Response, jsonify, redirect, request
 
 from geoservice import access
 from geoservice import params as P
+from geoservice.api import composite_tiles, tile_urls
 from geoservice.api import tiles as tileapi
 from geoservice.layers.params import readable_layers
 from geoservice.render import ogctiles, wmts
@@ -20,6 +23,8 @@ from geoservice.web.context import base_url, context
 blueprint = Blueprint("tiles", __name__)
 PUBLIC_MAX_AGE = 300
 PRIVATE_MAX_AGE = 60
+REDIRECT_MAX_AGE = 60  # an old version's redirect: the current version changes on import
+STALE = "public, no-cache"  # a previous version's tile answered while the new one is drawn
 
 
 def _args() -> dict:
@@ -29,9 +34,42 @@ def _args() -> dict:
 @blueprint.get("/tiles/<layer_id>/<z>/<x>/<name>")
 @access.public
 def tile(layer_id: str, z: str, x: str, name: str):
-    """One MVT or PNG tile."""
+    """One MVT or PNG tile, or a composite MVT tile of several layers ('a,b,c')."""
     ctx = context()
+    if "," in layer_id:
+        return _composite_response(ctx, composite_tiles.parse_composite(ctx, layer_id, z, x, name,
+                                                                  _args()))
     return _tile_response(ctx, tileapi.parse_tile(ctx, layer_id, z, x, name, _args()))
+
+
+@blueprint.get("/tiles/v/<version>/<layer_id>/<z>/<x>/<name>")
+@access.public
+def versioned_tile(version: str, layer_id: str, z: str, x: str, name: str):
+    """A public layer's (or composite's) tile at its version: immutable; an old version
+    redirects to the current one, a layer without versioned URLs to its plain URL."""
+    ctx = context()
+    tile_urls.check_version(version)
+    args = _args()
+    if "," in layer_id:
+        parts = composite_tiles.parse_composite(ctx, layer_id, z, x, name, args)
+        current = tile_urls.composite_version(ctx.services, [p.layer for p in parts])
+    else:
+        parts = [tileapi.parse_tile(ctx, layer_id, z, x, name, args)]
+        current = tile_urls.tile_version(ctx.services, parts[0].layer)
+    if current != version:
+        prefix = f"/tiles/v/{current}" if current else "/tiles"
+        query = f"?{request.query_string.decode()}" if request.query_string else ""
+        response = redirect(ctx.url(f"{prefix}/{layer_id}/{z}/{x}/{name}{query}"), 302)
+        response.headers["Cache-Control"] = f"public, max-age={REDIRECT_MAX_AGE}"
+        return response
+    result = (composite_tiles.composite_tile(ctx.services, parts) if len(parts) > 1
+              else tileapi.tile(ctx.services, parts[0]))
+    if result.stale:  # the previous version's tile while this one is drawn: not for keeps
+        return _answer(result.data, parts[0].content_type, STALE, result.etag)
+    folder = tile_urls.public_tiles(ctx.services)
+    if folder is not None and not args:  # with parameters: a variant nginx cannot tell
+        folder.put(layer_id, version, parts[0], result.data)
+    return _answer(result.data, parts[0].content_type, tile_urls.IMMUTABLE, result.etag)
 
 
 @blueprint.get("/collections/<collection_id>/tiles/WebMercatorQuad/<tile_matrix>/<tile_row>/"
@@ -52,12 +90,30 @@ def ogc_tile(collection_id: str, tile_matrix: str, tile_row: str, tile_col: str)
 def _tile_response(ctx, parsed) -> Response:
     """A tile with its ETag and caching headers, 304 when If-None-Match matches."""
     result = tileapi.tile(ctx.services, parsed)
-    response = Response(result.data, mimetype=result.content_type)
-    response.set_etag(result.etag.strip('"'))
-    if result.public:
-        response.headers["Cache-Control"] = f"public, max-age={PUBLIC_MAX_AGE}"
-    else:
-        response.headers["Cache-Control"] = f"private, max-age={PRIVATE_MAX_AGE}"
+    return _answer(result.data, result.content_type, _caching(result.public, result.stale),
+                   result.etag)
+
+
+def _composite_response(ctx, parts) -> Response:
+    """A composite tile at its plain URL: public when every part is."""
+    result = composite_tiles.composite_tile(ctx.services, parts)
+    return _answer(result.data, tileapi.MVT, _caching(result.public, result.stale),
+                   result.etag)
+
+
+def _caching(public: bool, stale: bool = False) -> str:
+    if not public:
+        return f"private, max-age={PRIVATE_MAX_AGE}"
+    return STALE if stale else f"public, max-age={PUBLIC_MAX_AGE}"
+
+
+def _answer(data: bytes, content_type: str, cache_control: str, etag: str) -> Response:
+    """Tile bytes with their strong ETag (304 when If-None-Match matches) and
+    `cache_control`; private answers vary by the credentials."""
+    response = Response(data, mimetype=content_type)
+    response.set_etag(etag.strip('"'))
+    response.headers["Cache-Control"] = cache_control
+    if cache_control.startswith("private"):
         response.headers["Vary"] = "X-API-Key, Authorization, Cookie"
     response = response.make_conditional(request)
     response.headers.pop("Date", None)  # the server adds its own; one Date header only
@@ -67,7 +123,9 @@ def _tile_response(ctx, parsed) -> Response:
 @blueprint.get("/tiles/<layer_id>.json")
 @access.public
 def tilejson(layer_id: str):
-    """TileJSON 3.0 of a layer."""
+    """TileJSON 3.0 of a layer, or of a composite ('a,b,c')."""
+    if "," in layer_id:
+        return jsonify(composite_tiles.composite_tilejson(context(), layer_id, _args()))
     return jsonify(tileapi.tilejson(context(), layer_id, _args()))
 
 
