@@ -18,6 +18,11 @@ bench: data  ## Benchmarks (not tests): writes docs/benchmarks.md and bench/resu
 	command -v wrk >/dev/null || (echo "install wrk (apt-get install wrk) for throughput"; exit 1)
 	test -x bench/.venv-tipg/bin/uvicorn || ($(PYTHON) -m venv bench/.venv-tipg && \
 	  bench/.venv-tipg/bin/pip install --quiet -r bench/requirements-tipg.txt)
+	@# pygeoapi reads SpatiaLite: a venv of Debian's Python, whose sqlite3 loads extensions.
+	test -x bench/.venv-pygeoapi/bin/gunicorn || (/usr/bin/python3 -m venv bench/.venv-pygeoapi && \
+	  bench/.venv-pygeoapi/bin/pip install --quiet -r bench/requirements-pygeoapi.txt)
+	@/usr/bin/python3 -c "import mapscript" 2>/dev/null || echo "for the MapServer comparison: \
+	  apt-get install python3-mapscript libsqlite3-mod-spatialite"
 	$(BIN)/python -m bench.run
 
 soak: install  ## Soak test (30 min of the load test with imports and reports): see bench/soak.py

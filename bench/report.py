@@ -133,6 +133,9 @@ def markdown(results: dict) -> str:
                          f"{peers['tipg'][group]['p50']} | {peers['raw_sql'][group]['p50']} | "
                          f"{ratio['ours/tipg']} | {ratio['ours/sql']} | ≤ 1.0, ≤ 1.5 | "
                          f"{_mark(ok)} |")
+    from bench import targets
+
+    lines += targets.markdown(results)
     return "\n".join(lines) + "\n"
 
 

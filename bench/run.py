@@ -14,7 +14,15 @@ Serves the national instance (a private copy of ``instance/``) with gunicorn exa
   an empty disk tile cache, then pan and zoom in their province for 60 s — error rate and
   p50/p95/p99 latency by request group;
 * the same boundary tiles from our PostGIS backend, from TiPg (PyPI) on the same PostGIS
-  table and from the raw ``ST_AsMVT`` SQL, in the same run: the ratios our/TiPg, our/SQL.
+  table and from the raw ``ST_AsMVT`` SQL, in the same run: the ratios our/TiPg, our/SQL;
+  feature pages beside pygeoapi (bench/peer_features.py) and PNG tiles beside MapServer 8
+  (bench/peer_mapserver.py), requests alternating;
+* public tiles from nginx and through the service (bench/tile_serving.py), reads during a
+  30,000-row import (bench/import_reads.py), the first national view after a fresh start
+  and after an import with the workers' memory (bench/first_view.py), two hosts behind
+  nginx sharing PostGIS and Redis (bench/many_hosts.py).
+
+Every target, its measured value and ``met`` are listed under "targets" (bench/targets.py).
 
 Writes bench/results.json and docs/benchmarks.md (a table with each target met or not and
 the machine it ran on). Options: ``--quick`` (fewer tiles, no build, 10 officials for 20 s),
@@ -31,7 +39,19 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench import import_reads, loadtest, measure, peers, report
+from bench import (
+    first_view,
+    import_reads,
+    loadtest,
+    many_hosts,
+    measure,
+    peer_features,
+    peer_mapserver,
+    peers,
+    report,
+    targets,
+    tile_serving,
+)
 from bench.places import tile_list
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -73,11 +93,20 @@ def main() -> None:
                 results["load"] = loadtest.run(base, users=10 if args.quick else 50,
                                                seconds=20 if args.quick else 60, key=key)
             results["import_reads"] = import_reads.run(instance, args.postgis)
+            results["tile_serving"] = tile_serving.run(instance, quick=args.quick)
+            results["first_view"] = first_view.run(instance)
+            results["memory"] = results["first_view"].get("memory", {})
         if not args.skip_peers:
             results["peers"] = peers.compare(instance, args.postgis, tiles)
+            results["peer_features"] = peer_features.compare(instance)
+            results["peer_png"] = peer_mapserver.compare(instance, tiles, key)
+            results["many_hosts"] = many_hosts.run(instance, args.postgis,
+                                                   users=10 if args.quick else 50,
+                                                   seconds=20 if args.quick else 60)
         if not (args.skip_build or args.quick):
             results["build"] = measure.build(Path(tmp) / "build")
     results["finished"] = time.strftime("%Y-%m-%d %H:%M")
+    results["targets"] = targets.targets(results)
     (ROOT / "bench" / "results.json").write_text(json.dumps(results, indent=1,
                                                             ensure_ascii=False) + "\n")
     target = ROOT / "docs" / "benchmarks.md"
