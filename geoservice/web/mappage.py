@@ -32,6 +32,7 @@ from flask import (
     url_for,
 )
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from markupsafe import Markup
 
 from geoservice import access, services
@@ -40,9 +41,10 @@ from geoservice.api.context import VIETNAM_BOUNDS
 from geoservice.errors import GeoserviceError, InvalidParameter, SourceMissing
 from geoservice.i18n import LANGUAGES, request_language
 from geoservice.indicators import published
-from geoservice.indicators.names import CERTIFICATION_GROUPS
+from geoservice.indicators.names import CERTIFICATION_GROUPS, COMBINED_GROUP, COMBINED_MEMBERS
 from geoservice.layers.definition import PARAM_LABELS, THEMES
 from geoservice.layers.params import readable_layers, with_params
+from geoservice.reports import labels as report_labels
 from geoservice.web.security import _nonce, content_security_policy
 from geoservice.web.viewer import node_modules, vendor_url
 
@@ -63,6 +65,12 @@ DEFAULT_INDICATOR = "certification-rate"
 CENTRE, START_ZOOM = (16.0, 106.0), 6
 REGION = ((0.0, 95.0), (30.0, 120.0))  # south-west, north-east corners the map may pan to
 DENSITY_TILES = "/analyses/density/"
+PROVINCE_VARIANT = "-province"  # `<layer>-province`: the layer's figures rolled up to provinces
+LABELS_LAYER = "labels"  # place and archipelago names as transparent PNG tiles
+ARCHIPELAGOS = ("20333", "22736")  # Đặc khu Hoàng Sa, Đặc khu Trường Sa: in every national view
+# Codes of record fields that no layer file names: the page shows these words instead.
+SEVERITY = {"low": _l("Low"), "medium": _l("Medium"), "high": _l("High")}
+MODEL_STATUS = {"active": _l("Active"), "suspended": _l("Suspended"), "ended": _l("Ended")}
 LANG_COOKIE_AGE = 365 * 24 * 3600
 _TAG = re.compile(r"<(script|style)(?=[\s>])", re.IGNORECASE)
 _VIEWPORT = re.compile(r"<meta\s+name=\"viewport\"[^>]*>", re.IGNORECASE | re.DOTALL)
@@ -195,25 +203,86 @@ def page_config(catalog: dict, lang: str, year: int | None, years: list[int], ba
                 map_name: str) -> dict:
     """The page's settings for static/js/map.js (JSON in the page)."""
     store, root = _store(), request.script_root
-    layers = [_layer(catalog[i], lang, basemap)
+    layers = [_layer(catalog[i], lang, basemap, catalog)
               for i in readable_layers(catalog, g.principal)]
     return {
         "map": map_name, "lang": lang, "year": year, "years": years,
-        "bounds": list(VIETNAM_BOUNDS), "basemap": bool(basemap),
+        "bounds": national_bounds(store), "basemap": bool(basemap),
         "layers": layers, "indicator": DEFAULT_INDICATOR if any(
             layer["id"] == DEFAULT_INDICATOR for layer in layers) else None,
         "groups": [{"value": group, "label": PARAM_LABELS[group][lang == "en"]}
                    for group in CERTIFICATION_GROUPS],
+        "combined_group": COMBINED_GROUP, "combined_members": list(COMBINED_MEMBERS),
         "model_types": _model_types(catalog, lang),
         "density": _density(catalog),
         "notice": published.synthetic_notice(store),
         "may_read_cooperation": _may_read(catalog, "cooperation"),
         "points_limit": min(500, services.current().settings["MAX_ITEMS_LIMIT"]),
-        "login": _login_url(),
+        "items_limit": services.current().settings["MAX_ITEMS_LIMIT"],
+        "login": _login_url(), "user": _user(), "start": g.principal.province_code,
+        "labels": code_labels(catalog, lang),
+        "overlay": LABELS_LAYER if LABELS_LAYER in catalog and any(
+            layer["id"] == LABELS_LAYER for layer in layers) else None,
         "urls": {"tiles": url_for("tiles.layers"), "search": url_for("search.search"),
                  "collections": f"{root}/collections", "reports": f"{root}/reports",
-                 "page": url_for("mappage.map_view")},
+                 "page": url_for("mappage.map_view"), **_optional_routes(root)},
     }
+
+
+def national_bounds(store) -> list[float]:
+    """The national view's frame: the mainland and both archipelagos (where the store has
+    their outlines)."""
+    west, south, east, north = VIETNAM_BOUNDS
+    for code in ARCHIPELAGOS:
+        found = store.get("communes", code)
+        if found and found[2] is not None and not found[2].is_empty:
+            w, s, e, n = found[2].bounds
+            west, south, east, north = min(west, w), min(south, s), max(east, e), max(north, n)
+    return [west, south, east, north]
+
+
+def code_labels(catalog: dict, lang: str) -> dict:
+    """The words for the codes records hold, in `lang`: {"fields": {field: {code: label}},
+    "layers": {layer id: {field: {code: label}}}} (a layer's own legend first). The one place
+    the page reads these names."""
+    kinds = {"category": report_labels.INCIDENT_CATEGORIES,
+             "activity_type": report_labels.ACTIVITY_TYPES,
+             "model_type": report_labels.MODEL_TYPES, "severity": SEVERITY,
+             "status": MODEL_STATUS, "partner_country": report_labels.COUNTRIES,
+             "border_neighbors": report_labels.COUNTRIES}
+    fields = {name: {code: str(_(str(text))) for code, text in table.items()}
+              for name, table in kinds.items()}
+    fields["partner_locality"] = {name: report_labels.partner_name(name, lang)
+                                  for name in report_labels.PARTNER_LOCALITIES_VI}
+    by_layer = {}
+    for layer in catalog.values():
+        if layer.style.kind == "categorical" and layer.style.property:
+            entries = layer.legend(lang)["entries"]
+            by_layer[layer.id] = {layer.style.property: {
+                str(e["value"]): e["label"] for e in entries if e["role"] == "category"}}
+    return {"fields": fields, "layers": by_layer}
+
+
+def _user() -> dict | None:
+    """Who is signed in (name, and whether a session can be ended here)."""
+    principal = g.principal
+    if not principal.authenticated:
+        return None
+    name = principal.ident if principal.kind == "user" else principal.name
+    return {"name": name, "province": principal.province_code,
+            "logout": principal.kind == "user" and "auth.logout" in current_app.view_functions}
+
+
+def _optional_routes(root: str) -> dict:
+    """Routes the page uses when the service has them (clusters, map image)."""
+    rules = {rule.rule for rule in current_app.url_map.iter_rules()}
+    found = {}
+    if "/collections/<collection_id>/clusters" in rules:
+        found["clusters"] = f"{root}/collections/{{id}}/clusters"
+    for fmt in ("png", "pdf"):
+        if f"/map/image.{fmt}" in rules:
+            found[f"image_{fmt}"] = f"{root}/map/image.{fmt}"
+    return found
 
 
 def _login_url() -> str | None:
@@ -223,16 +292,30 @@ def _login_url() -> str | None:
     return url_for("auth.login", next=url_for("mappage.map_view"))
 
 
-def _layer(layer, lang: str, basemap: str) -> dict:
-    kind = ("indicator" if layer.source.indicator else
-            "points" if layer.geometry == "point" else "vector")
+def _layer(layer, lang: str, basemap: str, catalog: dict) -> dict:
+    kind = ("overlay" if layer.id == LABELS_LAYER else "indicator" if layer.source.indicator
+            else "points" if layer.geometry == "point" else "vector")
     visible = layer.id in VISIBLE and not (basemap and layer.id in BASEMAP_LAYERS)
+    params = {k: v for k, v in layer.params.items() if k != "year"}
+    base = layer.id[:-len(PROVINCE_VARIANT)] if layer.id.endswith(PROVINCE_VARIANT) else None
     return {"id": layer.id, "title": layer.title(lang), "theme": layer.theme, "kind": kind,
             "geometry": layer.geometry, "restricted": layer.restricted,
             "minzoom": layer.minzoom, "maxzoom": layer.maxzoom, "order": layer.order,
-            "params": {k: v for k, v in layer.params.items() if k != "year"},
+            "params": params, "choosable": _choosable(layer, params),
+            "base": base if base in catalog else None,
             "collection": layer.source.collection, "popup": list(layer.popup),
-            "property": layer.style.property, "visible": visible}
+            "property": layer.style.property, "visible": visible,
+            "analysis": bool(layer.source.analysis)}
+
+
+def _choosable(layer, params: dict) -> list[str]:
+    """The parameters the reader picks for this layer: those its title names
+    (`{group_label}`), and those whose values titles cannot name; a parameter its title
+    could name but does not is fixed by the layer (e.g. the commune-level units' group)."""
+    title = layer.templates[3] or layer.titles
+    named = " ".join(title.get(lang) or "" for lang in LANGUAGES)
+    return [name for name, value in params.items()
+            if f"{{{name}_label}}" in named or value not in PARAM_LABELS]
 
 
 def _themes(layers: list[dict], lang: str) -> list[dict]:

@@ -20,18 +20,32 @@
   var DRILL_ZOOM = 9;            // from this zoom on, a click picks a commune
   var PANES_BASE = 210;          // layer panes sit above the tile pane, below markers
   var OUTLINE_ORDER = 190;       // province outlines: above indicators and communes
-  var numberFormat = new Intl.NumberFormat(config.lang === "vi" ? "vi-VN" : "en-GB",
-                                           {maximumFractionDigits: 1});
+  var LEVEL_ZOOM = 8;            // "auto" level: provinces below this zoom, communes from it
+  var fmt = window.geoMapFormat(config, T);
   var api = window.geoMap = {
     map: map, config: config, ready: false, readyAt: null, errors: [],
-    pending: 0, loading: {}, idle: function () {
+    pending: 0, loading: {}, computing: {}, idle: function () {
       return api.ready && api.pending === 0 && Object.keys(api.loading).length === 0;
     }
   };
   var state = api.state = {
     year: config.year, indicator: config.indicator, group: "residential", modelType: "any",
-    periodFrom: null, periodTo: null, periodTouched: false, border: "",
+    periodFrom: null, periodTo: null, periodTouched: false, border: "", level: "auto",
     province: null, commune: null, visible: {}
+  };
+  api.format = fmt;
+  // The tile URL of each layer on the map (for tests and for whoever checks a deployment).
+  // How many records a point layer's markers stand for (clusters count their members).
+  api.pointTotal = function (id) {
+    var group = drawn[id], total = 0;
+    if (!group || !group.eachLayer) { return null; }
+    group.eachLayer(function (marker) { total += marker.geoCount || 1; });
+    return total;
+  };
+  api.tileUrls = function () {
+    var out = {};
+    Object.keys(drawn).forEach(function (id) { out[id] = drawn[id]._url || null; });
+    return out;
   };
   var layers = {};               // id -> layer description (config.layers, density)
   var drawn = {};                // id -> Leaflet layer on the map
@@ -41,6 +55,11 @@
   var request = 0;               // identifies the latest click / search selection
   var layersAdded = false;       // the first view's layers are on the map
   var countryName = document.querySelector("#breadcrumb a").textContent;
+
+  // Other scripts of the page (the table, exports, the year comparison) follow the state.
+  var listeners = [];
+  api.on = function (handler) { listeners.push(handler); };
+  api.emit = function (what) { listeners.forEach(function (h) { h(what); }); };
 
   window.addEventListener("error", function (event) { api.errors.push(String(event.message)); });
   window.addEventListener("unhandledrejection", function (event) {
@@ -66,11 +85,7 @@
     return node;
   }
 
-  function fill(text, values) {
-    return String(text).replace(/\{(\w+)\}/g, function (all, name) {
-      return values[name] !== undefined ? values[name] : all;
-    });
-  }
+  var fill = fmt.fill, percent = fmt.percent, number = fmt.number;
 
   function query(params) {
     var parts = [];
@@ -83,10 +98,16 @@
     return parts.length ? "?" + parts.join("&") : "";
   }
 
-  function getJSON(url) {
+  // GET JSON; with `computing`, an answer 503 (an analysis being computed) resolves to
+  // {computing: true, retryAfter: seconds} instead of failing.
+  function getJSON(url, computing) {
     api.pending += 1;
     return fetch(url, {credentials: "same-origin", headers: {Accept: "application/json"}})
       .then(function (response) {
+        if (computing && response.status === 503) {
+          var wait = Number(response.headers.get("Retry-After"));
+          return {computing: true, retryAfter: isFinite(wait) && wait > 0 ? wait : 5};
+        }
         if (!response.ok) { throw new Error(response.status + " " + url); }
         return response.json();
       })
@@ -99,15 +120,6 @@
   }
 
   function status(text) { $("search-status").textContent = text || ""; }
-
-  function percent(value) {
-    return value === null || value === undefined ? T.no_data
-      : numberFormat.format(value * 100) + " %";
-  }
-
-  function number(value) {
-    return value === null || value === undefined ? T.no_data : numberFormat.format(value);
-  }
 
   function capital(text) { return text.charAt(0).toLocaleUpperCase() + text.slice(1); }
 
@@ -124,14 +136,39 @@
 
   // --- layers: URLs, legends, styles --------------------------------------------------------
 
+  // The parameters the reader chooses for a layer (a province roll-up: its commune layer's).
+  function choosable(layer) {
+    var own = layer && (layer.base && layers[layer.base] ? layers[layer.base] : layer);
+    return own ? own.choosable || [] : [];
+  }
+
   function params(layer) {
     var out = {};
     if (layer.kind === "indicator") {
       if (state.year) { out.year = state.year; }
-      if ("group" in layer.params) { out.group = state.group; }
-      if ("model_type" in layer.params) { out.model_type = state.modelType; }
+      var free = choosable(layer);
+      if ("group" in layer.params) {
+        out.group = free.indexOf("group") >= 0 ? state.group : layer.params.group;
+      }
+      if ("model_type" in layer.params) {
+        out.model_type = free.indexOf("model_type") >= 0 ? state.modelType
+          : layer.params.model_type;
+      }
     }
     return out;
+  }
+
+  // --- level by zoom: provinces coloured by their rolled-up figure, communes nearer --------
+
+  function provinceVariant(id) {
+    var variant = id ? layers[id + "-province"] : null;
+    return variant && variant.base === id ? variant : null;
+  }
+
+  function drawnLevel() {
+    if (!provinceVariant(state.indicator) || state.level === "commune") { return "commune"; }
+    if (state.level === "province") { return "province"; }
+    return map.getZoom() < LEVEL_ZOOM ? "province" : "commune";
   }
 
   function tileUrl(layer) {
@@ -151,15 +188,64 @@
     var url = legendUrl(layer);
     if (!url) { return Promise.resolve(null); }
     if (!legends[url]) {
-      legends[url] = getJSON(url).then(function (legend) {
+      // An analysis layer's result may still be computed: its features answer 503 then.
+      var ready = layer.analysis ? getJSON(config.urls.collections + "/" + layer.id + "/items" +
+                                           query(L.extend({limit: 1}, params(layer))), true)
+        : Promise.resolve({});
+      legends[url] = ready.then(function (probe) {
+        return probe.computing ? probe : getJSON(url, true);
+      }).then(function (legend) {
+        if (legend.computing) { return computing(layer, url, legend.retryAfter); }
         legends[url] = legend;  // resolved: renderLegend reads it directly
+        delete notes[layer.id];
+        countClasses(layer, legend);
         return legend;
       }).catch(function () { delete legends[url]; return null; });
     }
     return Promise.resolve(legends[url]);
   }
 
-  // An analysis still being computed answers its legend without entries (202): ask again.
+  // An analysis layer answers 503 while its result is computed: say so on its legend and
+  // ask again after Retry-After.
+  function computing(layer, url, seconds) {
+    delete legends[url];
+    notes[layer.id] = T.computing;
+    api.computing[layer.id] = seconds;
+    setTimeout(function () {
+      delete api.computing[layer.id];
+      if (wanted(layer) && !drawn[layer.id]) { sync(); }
+    }, seconds * 1000);
+    renderLegend();
+    return null;
+  }
+
+  // --- class counts ("12 xã", "3 tỉnh"): from the features the legend applies to ----------
+
+  var counts = {};               // legend URL -> [count per legend entry] (or a promise)
+
+  function countClasses(layer, legend) {
+    var url = legendUrl(layer);
+    if (layer.kind !== "indicator" || !legend.entries || counts[url]) { return; }
+    var values = params(layer);
+    values.limit = config.items_limit;
+    var tally = legend.entries.map(function () { return 0; });
+    counts[url] = {pending: true};
+    function page(next) {
+      return getJSON(next).then(function (body) {
+        body.features.forEach(function (f) {
+          var index = entryIndex(legend, f.properties[legend.property]);
+          if (index >= 0) { tally[index] += 1; }
+        });
+        var more = (body.links || []).filter(function (l) { return l.rel === "next"; })[0];
+        return more ? page(more.href) : tally;
+      });
+    }
+    page(config.urls.collections + "/" + layer.id + "/items" + query(values))
+      .then(function (result) { counts[url] = result; renderLegend(); })
+      .catch(function () { delete counts[url]; });
+  }
+
+  // An analysis still being computed may answer its legend without entries: ask again.
   function retryLegends() {
     Object.keys(drawn).forEach(function (id) {
       var url = legendUrl(layers[id]), legend = legends[url];
@@ -214,7 +300,7 @@
   }
 
   function pane(layer) {
-    var name = "layer-" + layer.id;
+    var name = "layer-" + layer.id + "-" + layer.order;
     if (!map.getPane(name)) {
       map.createPane(name).style.zIndex = String(PANES_BASE + Math.min(layer.order, 340));
     }
@@ -230,8 +316,9 @@
 
   function makeLayer(layer, legend) {
     if (layer.kind === "points") {
-      var group = L.markerClusterGroup({showCoverageOnHover: false, maxClusterRadius: 45,
-                                        chunkedLoading: true, clusterPane: pane(layer)});
+      var group = config.urls.clusters ? L.layerGroup([], {pane: pane(layer)})
+        : L.markerClusterGroup({showCoverageOnHover: false, maxClusterRadius: 45,
+                                chunkedLoading: true, clusterPane: pane(layer)});
       group.geoLegend = legend;
       return group;
     }
@@ -241,13 +328,13 @@
     }
     var style = styler(layer, legend);
     if (layer.id === "provinces") {
-      // Provinces are drawn above the indicator: filled only when no indicator colours the
-      // communes (the neighbouring-countries layer is the land beneath), outlined always.
+      // With an indicator, province outlines are drawn above it (not filled); with none,
+      // provinces are the land at their own order, beneath every other layer.
       var bare = !state.indicator;
       return vectorGrid(layer, function (properties) {
         var drawn = style(properties);
         return bare || Array.isArray(drawn) ? drawn : L.extend({}, drawn, {fill: false});
-      }, {id: layer.id, order: OUTLINE_ORDER});
+      }, {id: layer.id, order: bare ? layer.order : OUTLINE_ORDER});
     }
     return vectorGrid(layer, style, layer);
   }
@@ -262,7 +349,11 @@
   }
 
   function wanted(layer) {
-    if (layer.kind === "indicator") { return layer.id === state.indicator; }
+    if (layer.kind === "indicator") {
+      var level = drawnLevel();
+      return layer.base ? layer.base === state.indicator && level === "province"
+        : layer.id === state.indicator && level === "commune";
+    }
     return Boolean(state.visible[layer.id]);
   }
 
@@ -307,26 +398,64 @@
       renderLegend();
       return;
     }
-    var values = {bbox: bboxParam(map.getBounds()), limit: config.points_limit};
+    if (group.geoPopup) { group.geoStale = true; return; }  // the reader is reading
+    var values = pointFilter(layer);
+    values.bbox = bboxParam(map.getBounds());
+    var url;
+    if (config.urls.clusters) {
+      values.zoom = map.getZoom();
+      url = config.urls.clusters.replace("{id}", encodeURIComponent(layer.collection));
+    } else {
+      values.limit = config.points_limit;
+      url = config.urls.collections + "/" + layer.collection + "/items";
+    }
+    getJSON(url + query(values)).then(function (body) {
+      if (group.geoToken !== token || drawn[layer.id] !== group) { return; }
+      group.clearLayers();
+      var points = body.features.filter(function (f) {
+        return f.geometry && f.geometry.type === "Point";
+      });
+      if (config.urls.clusters) {
+        points.forEach(function (f) { group.addLayer(clusterMarker(layer, group.geoLegend, f)); });
+        notes[layer.id] = body.numberMatched === 0 ? T.none_here
+          : fill(layer.id === "incidents" ? T.incidents_total : T.features_total,
+                 {count: number(body.numberMatched)});
+      } else {
+        group.addLayers(points.map(function (f) { return pointMarker(layer, group.geoLegend, f); }));
+        notes[layer.id] = body.numberMatched > body.numberReturned
+          ? fill(T.showing, {shown: body.numberReturned, total: body.numberMatched})
+          : body.numberMatched === 0 ? T.none_here : "";
+      }
+      renderLegend();
+    }).catch(function () { /* recorded in api.errors */ });
+  }
+
+  // The filters of a point layer's request (the same for its items and its clusters).
+  function pointFilter(layer) {
+    var values = {};
     if (layer.id === "incidents" && (state.periodFrom || state.periodTo)) {
       values.datetime = (state.periodFrom || "..") + "/" + (state.periodTo || "..");
     }
     if (layer.collection === "cooperation" && state.border) {
       values.border_neighbor = state.border;
     }
-    getJSON(config.urls.collections + "/" + layer.collection + "/items" + query(values))
-      .then(function (body) {
-        if (group.geoToken !== token || drawn[layer.id] !== group) { return; }
-        group.clearLayers();
-        var markers = body.features.filter(function (f) {
-          return f.geometry && f.geometry.type === "Point";
-        }).map(function (f) { return pointMarker(layer, group.geoLegend, f); });
-        group.addLayers(markers);
-        notes[layer.id] = body.numberMatched > body.numberReturned
-          ? fill(T.showing, {shown: body.numberReturned, total: body.numberMatched})
-          : body.numberMatched === 0 ? T.none_here : "";
-        renderLegend();
-      }).catch(function () { /* recorded in api.errors */ });
+    return values;
+  }
+
+  // A cluster of the service (count > 1: a numbered circle zooming in) or one record.
+  function clusterMarker(layer, legend, feature) {
+    var count = feature.properties.count;
+    if (count === 1) { return pointMarker(layer, legend, feature); }
+    var c = feature.geometry.coordinates, size = count < 10 ? 30 : count < 100 ? 36 : 44;
+    var marker = L.marker([c[1], c[0]], {pane: pane(layer), keyboard: true,
+      title: fill(T.cluster_title, {count: number(count)}),
+      icon: L.divIcon({className: "cluster", iconSize: [size, size],
+                       html: "<span>" + number(count) + "</span>"})});
+    marker.geoCount = count;
+    marker.on("click", function () {
+      map.setView([c[1], c[0]], Math.min(map.getZoom() + 2, map.getMaxZoom()));
+    });
+    return marker;
   }
 
   function pointMarker(layer, legend, feature) {
@@ -336,35 +465,27 @@
                                                       stroke_width: 1, radius: 5};
     var marker = L.circleMarker([c[1], c[0]], {
       radius: Math.max(entry.radius || 5, 5), fillColor: entry.fill || entry.color,
-      fillOpacity: 1, color: entry.stroke || "#ffffff", weight: entry.stroke_width || 1});
+      fillOpacity: 1, color: entry.stroke || "#ffffff", weight: entry.stroke_width || 1,
+      pane: config.urls.clusters ? pane(layer) : "overlayPane"});
     marker.bindPopup(function () { return pointPopup(layer, legend, feature); });
+    marker.on("popupopen", function () { watchPopup(layer, true); });
+    marker.on("popupclose", function () { watchPopup(layer, false); });
     return marker;
   }
 
-  function valueText(name, value, legend) {
-    if (legend && legend.property === name) {
-      var index = entryIndex(legend, value);
-      if (index >= 0 && legend.entries[index].role === "category") {
-        return legend.entries[index].label;
-      }
-    }
-    if (value === null || value === undefined || value === "") { return "–"; }
-    if (Array.isArray(value)) {
-      return value.map(function (v) { return T.countries[v] || v; }).join(", ");
-    }
-    if (typeof value === "object") {
-      return Object.keys(value).map(function (k) {
-        return (T.countries[k] || k) + ": " + number(value[k]);
-      }).join("; ");
-    }
-    return typeof value === "number" ? number(value) : String(value);
+  // While a point's popup is open its layer is not reloaded (a reload would close it).
+  function watchPopup(layer, open) {
+    var group = drawn[layer.id];
+    if (!group) { return; }
+    group.geoPopup = open;
+    if (!open && group.geoStale) { group.geoStale = false; refreshPoints(layer); }
   }
 
   function pointPopup(layer, legend, feature) {
     var list = el("dl");
     layer.popup.forEach(function (name) {
       list.appendChild(el("dt", {text: T.fields[name] || name}));
-      list.appendChild(el("dd", {text: valueText(name, feature.properties[name], legend)}));
+      list.appendChild(el("dd", {text: fmt.value(layer.id, name, feature.properties[name])}));
     });
     return el("div", {"class": "popup"}, [el("h3", {text: layer.title}), list]);
   }
@@ -377,6 +498,11 @@
       .filter(wanted).sort(function (a, b) { return b.order - a.order; });
     var parts = shown.map(function (layer) {
       var legend = legends[legendUrl(layer)];
+      if (api.computing[layer.id] !== undefined) {
+        return el("div", {"class": "legend-layer", "data-layer": layer.id}, [
+          el("h3", {text: layer.title}),
+          el("p", {"class": "legend-note computing", role: "status", text: T.computing})]);
+      }
       if (!legend || typeof legend.then === "function") { return null; }
       return legendBlock(layer, legend);
     }).filter(Boolean);
@@ -398,6 +524,15 @@
     return swatch;
   }
 
+  // "12 xã" / "3 tỉnh" beside a class of an indicator's legend, once counted.
+  function classCount(layer, index) {
+    var tally = counts[legendUrl(layer)];
+    if (!Array.isArray(tally)) { return null; }
+    return el("span", {"class": "count", "data-count": String(tally[index]),
+                       text: fill(layer.base ? T.count_provinces : T.count_communes,
+                                  {count: number(tally[index])})});
+  }
+
   function legendBlock(layer, legend) {
     var title = legend.layer_title || legend.title || layer.title;
     if (layer.kind === "indicator" && state.year) { title += " (" + state.year + ")"; }
@@ -410,8 +545,9 @@
       parts = [el("h3", {text: title}),
         legend.title && legend.title !== title ? el("p", {"class": "legend-note",
                                                           text: legend.title}) : null,
-        el("ul", {}, entries.map(function (entry) {
-          return el("li", {}, [swatchOf(entry, legend.geometry), el("span", {text: entry.label})]);
+        el("ul", {}, entries.map(function (entry, index) {
+          return el("li", {}, [swatchOf(entry, legend.geometry), el("span", {text: entry.label}),
+                               classCount(layer, index)]);
         }))];
     }
     parts.push(note ? el("p", {"class": "legend-note", text: note}) : null);
@@ -443,6 +579,7 @@
 
   function select(level, feature, options) {
     options = options || {};
+    pendingUnit = "";
     var props = feature.properties;
     var shape = L.geoJSON(feature.geometry);
     var bounds = shape.getBounds();
@@ -457,7 +594,8 @@
     }
     showHighlight(feature);
     renderBreadcrumb();
-    if (level === "province" || options.fit) {
+    if (!options.restore) { writeHash(true); }
+    if (!options.restore && (level === "province" || options.fit)) {
       map.fitBounds(bounds, {padding: [20, 20], maxZoom: level === "province" ? 10 : 11});
     }
     $("map-hint").hidden = true;
@@ -471,10 +609,11 @@
       style: {color: "#111", weight: 3, fill: false, opacity: 0.9}}).addTo(map);
   }
 
-  function indicatorRows(props, previous) {
+  function indicatorRows(props, previous, tallies) {
     var rows = [];
     config.groups.forEach(function (group) {
-      rows.push({name: "certification_rate_" + group.value, label: capital(group.label)});
+      rows.push({name: "certification_rate_" + group.value, label: capital(group.label),
+                 group: group.value});
     });
     T.indicators.forEach(function (pair) {
       if (pair[0] in props) { rows.push({name: pair[0], label: pair[1]}); }
@@ -482,25 +621,76 @@
     return rows.map(function (row) {
       var value = props[row.name];
       var before = previous ? previous[row.name] : undefined;
-      return el("tr", {}, [
+      var tally = tallies && row.group ? tallies[row.group] : null;
+      return el("tr", {"data-indicator": row.name}, [
         el("th", {scope: "row", text: row.label}),
-        el("td", {"class": "number", text: isRate(row.name) ? percent(value) : number(value)}),
+        el("td", {"class": "number"}, [isRate(row.name) ? percent(value) : number(value),
+                                        tally ? countsOf(tally) : null]),
         el("td", {"class": "trend"}, [trend(row.name, value, before)])]);
     });
+  }
+
+  // "12/15 được đánh giá · 16 đăng ký": the counts behind a rate.
+  function countsOf(tally) {
+    var text = fill(T.counts, {certified: number(tally.certified),
+                               reviewed: number(tally.reviewed)});
+    if (tally.registered !== null) {
+      text += " · " + fill(T.registered, {count: number(tally.registered)});
+    }
+    return el("span", {"class": "counts", text: text});
+  }
+
+  // Certified, reviewed and registered per group of a unit in a year, summed from its
+  // certification records (the combined group sums its members).
+  function certificationCounts(level, code, year) {
+    var values = {year: year, limit: config.items_limit,
+                  properties: "group,registered,reviewed,certified"};
+    values[level === "province" ? "province_code" : "commune_code"] = code;
+    var tallies = {};
+    config.groups.forEach(function (g) {
+      tallies[g.value] = {certified: 0, reviewed: 0, registered: null, rows: 0};
+    });
+    function add(group, p) {
+      var t = tallies[group];
+      if (!t) { return; }
+      t.rows += 1;
+      t.certified += p.certified || 0;
+      t.reviewed += p.reviewed || 0;
+      if (p.registered !== null && p.registered !== undefined) {
+        t.registered = (t.registered || 0) + p.registered;
+      }
+    }
+    function page(url) {
+      return getJSON(url).then(function (body) {
+        body.features.forEach(function (f) {
+          add(f.properties.group, f.properties);
+          if (config.combined_members.indexOf(f.properties.group) >= 0) {
+            add(config.combined_group, f.properties);
+          }
+        });
+        var next = (body.links || []).filter(function (l) { return l.rel === "next"; })[0];
+        return next ? page(next.href) : tallies;
+      });
+    }
+    return page(config.urls.collections + "/certification/items" + query(values))
+      .then(function (result) {
+        Object.keys(result).forEach(function (g) { if (!result[g].rows) { delete result[g]; } });
+        return result;
+      });
   }
 
   function trend(name, value, before) {
     if (value === null || value === undefined || before === null || before === undefined) {
       return el("span", {text: "–"});
     }
-    var delta = isRate(name) ? (value - before) * 100 : value - before;
-    var size = numberFormat.format(Math.abs(delta));
-    if (Math.abs(delta) < 0.05) { return el("span", {text: "=", title: T.same}); }
-    var words = fill(delta > 0 ? T.up : T.down,
-                     {value: isRate(name) ? fill(T.points, {value: size}) : size});
+    var delta = value - before;
+    if (Math.abs(isRate(name) ? delta * 100 : delta) < 0.05) {
+      return el("span", {text: "=", title: T.same});
+    }
+    var text = isRate(name) ? fmt.points(delta) : (delta > 0 ? "+" : "−") + number(Math.abs(delta));
+    var words = fill(delta > 0 ? T.up : T.down, {value: text.slice(1)});
     return el("span", {"class": delta > 0 ? "trend-up" : "trend-down", title: words}, [
-      el("span", {"aria-hidden": "true", text: (delta > 0 ? "▲ " : "▼ ") + size}),
-      el("span", {"class": "visually-hidden", text: words})]);
+      el("span", {text: text}), el("span", {"class": "visually-hidden", text: " " + words})]);
   }
 
   function reportLinks(level, props, code) {
@@ -540,14 +730,15 @@
     $("unit-title").textContent = name;
     $("unit").hidden = false;
     if (level === "commune") { openPopup(feature, options.at); }
-    if (compared) {
-      var mine = request;
-      getJSON(featureUrl(level, code, compared)).then(function (previous) {
-        if (mine !== request) { return; }
-        table.tBodies[0].replaceChildren.apply(table.tBodies[0],
-                                               indicatorRows(props, previous.properties));
-      }).catch(function () { /* recorded */ });
-    }
+    var mine = request;
+    var previous = compared ? getJSON(featureUrl(level, code, compared))
+      .then(function (f) { return f.properties; }) : Promise.resolve(null);
+    var tallies = year ? certificationCounts(level, code, year) : Promise.resolve(null);
+    Promise.all([previous, tallies]).then(function (answers) {
+      if (mine !== request) { return; }
+      table.tBodies[0].replaceChildren.apply(table.tBodies[0],
+                                             indicatorRows(props, answers[0], answers[1]));
+    }).catch(function () { /* recorded */ });
   }
 
   function currentIndicatorProperty() {
@@ -585,15 +776,23 @@
     }));
   }
 
+  function clearUnit() {
+    request += 1;
+    pendingUnit = "";
+    map.closePopup();
+    state.province = null;
+    state.commune = null;
+    if (highlight) { map.removeLayer(highlight); highlight = null; }
+    $("unit").hidden = true;
+    renderBreadcrumb();
+  }
+
   function goTo(level) {
     request += 1;
     map.closePopup();
     if (level === "country") {
-      state.province = null;
-      state.commune = null;
-      if (highlight) { map.removeLayer(highlight); highlight = null; }
-      $("unit").hidden = true;
-      renderBreadcrumb();
+      clearUnit();
+      writeHash(true);
       fitCountry(true);
     } else if (level === "province" && state.province) {
       var mine = request;
@@ -796,11 +995,12 @@
       return el("p", {"class": "hint", text: T.cooperation_hidden});
     }
     if (!body) { return null; }
-    var legend = layers.cooperation ? legends[legendUrl(layers.cooperation)] : null;
     var items = body.features.map(function (f) {
       var p = f.properties;
-      return el("li", {text: [p.date, valueText("activity_type", p.activity_type, legend),
-                              p.partner_locality].filter(Boolean).join(" · ")});
+      return el("li", {text: [fmt.date(p.date),
+                              fmt.value("cooperation", "activity_type", p.activity_type),
+                              fmt.value("cooperation", "partner_locality", p.partner_locality)]
+        .filter(function (t) { return t && t !== "–"; }).join(" · ")});
     });
     return el("div", {}, [
       el("h3", {"class": "legend-note", text: fill(T.cooperation, {year: state.year || ""}) +
@@ -827,9 +1027,16 @@
   }
 
   function showParamFields() {
-    var layer = layers[state.indicator];
-    $("group-field").hidden = !(layer && "group" in layer.params);
-    $("model-type-field").hidden = !(layer && "model_type" in layer.params);
+    var free = choosable(layers[state.indicator]);
+    $("group-field").hidden = free.indexOf("group") < 0;
+    $("model-type-field").hidden = free.indexOf("model_type") < 0;
+    var level = $("level-field");
+    if (level) { level.hidden = !provinceVariant(state.indicator); }
+  }
+
+  // The indicator layers drawn for the current indicator (its commune and province layers).
+  function indicatorIds() {
+    return state.indicator ? [state.indicator, state.indicator + "-province"] : [];
   }
 
   function refreshSelected() {
@@ -850,39 +1057,54 @@
     });
   }
 
+  function setYear(value) {
+    state.year = value;
+    if ($("year")) { $("year").value = String(value); }
+    defaultPeriod();
+    sync(indicatorIds());
+    if (drawn.incidents) { refreshPoints(layers.incidents); }
+    refreshSelected();
+    renderBorder();
+    api.emit("year");
+  }
+  api.setYear = function (value) { setYear(value); writeHash(true); };
+
   function wireControls() {
     Array.prototype.forEach.call(document.querySelectorAll("input[data-layer]"), function (box) {
       box.addEventListener("change", function () {
         state.visible[box.getAttribute("data-layer")] = box.checked;
         sync();
+        writeHash(true);
       });
     });
     var year = $("year");
     if (year) {
-      year.addEventListener("change", function () {
-        state.year = Number(year.value);
-        defaultPeriod();
-        sync([state.indicator]);
-        if (drawn.incidents) { refreshPoints(layers.incidents); }
-        refreshSelected();
-        renderBorder();
-        updateLanguageLinks();
-      });
+      year.addEventListener("change", function () { api.setYear(Number(year.value)); });
     }
     $("indicator").addEventListener("change", function () {
       var before = Boolean(state.indicator);
       state.indicator = $("indicator").value || null;
       showParamFields();
       sync(before === Boolean(state.indicator) ? [] : ["provinces"]);
+      writeHash(true);
     });
     $("group").addEventListener("change", function () {
       state.group = $("group").value;
-      sync([state.indicator]);
+      sync(indicatorIds());
+      writeHash(true);
     });
     $("model-type").addEventListener("change", function () {
       state.modelType = $("model-type").value;
-      sync([state.indicator]);
+      sync(indicatorIds());
+      writeHash(true);
     });
+    if ($("level")) {
+      $("level").addEventListener("change", function () {
+        state.level = $("level").value;
+        sync();
+        writeHash(true);
+      });
+    }
     ["period-from", "period-to"].forEach(function (id) {
       if (!$(id)) { return; }
       $(id).addEventListener("change", function () {
@@ -894,6 +1116,7 @@
     });
     $("border-country").addEventListener("change", function () {
       setBorder($("border-country").value);
+      writeHash(true);
     });
     $("breadcrumb").addEventListener("click", function (event) {
       var link = event.target.closest("a[data-level]");
@@ -906,6 +1129,40 @@
       "aria-expanded") !== "true"); });
   }
 
+  // Place and archipelago names (the service's `labels` layer, PNG tiles in the page's
+  // language) above every thematic layer.
+  function addOverlay() {
+    var id = config.overlay;
+    if (!id || !layers[id]) { return; }
+    if (!map.getPane("labels")) {
+      var labelPane = map.createPane("labels");
+      labelPane.style.zIndex = "580";
+      labelPane.style.pointerEvents = "none";
+    }
+    var overlay = L.tileLayer(config.urls.tiles + "/" + id + "/{z}/{x}/{y}.png" +
+                              query({lang: config.lang}), {
+      pane: "labels", maxZoom: 16, maxNativeZoom: layers[id].maxzoom,
+      minZoom: layers[id].minzoom});
+    watchLoading(id, overlay).addTo(map);
+    api.overlay = overlay;
+  }
+
+  // The legend one tap away while the panel is closed (phones, tablets).
+  function addLegendButton() {
+    var control = L.control({position: "topleft"});
+    control.onAdd = function () {
+      var button = el("button", {type: "button", id: "legend-toggle", "class": "legend-toggle",
+                                 "aria-controls": "legend", text: T.legend});
+      L.DomEvent.disableClickPropagation(button);
+      button.addEventListener("click", function () {
+        setPanel(true);
+        $("legend-title").scrollIntoView({block: "start"});
+      });
+      return button;
+    };
+    control.addTo(map);
+  }
+
   function setPanel(open) {
     var toggle = $("panel-toggle");
     document.body.classList.toggle("panel-closed", !open);
@@ -914,23 +1171,127 @@
     map.invalidateSize();
   }
 
-  // --- the view in the URL (#zoom/lat/lon), kept across language switches ----------------
+  // --- the whole view in the URL (static/js/map-url.js), for Back/Forward and links --------
 
-  function readHash() {
-    var parts = window.location.hash.replace("#", "").split("/").map(Number);
-    if (parts.length === 3 && parts.every(function (v) { return isFinite(v); })) {
-      map.setView([parts[1], parts[2]], parts[0], {animate: false});
-      return true;
-    }
-    return false;
+  var restoring = false;         // applying a URL: write nothing back meanwhile
+  var pendingUnit = "";          // the unit a URL names, until it is opened
+
+  function stateValues() {
+    var unit = state.commune ? "commune:" + state.commune.code
+      : state.province ? "province:" + state.province.code : pendingUnit;
+    return {year: state.year, indicator: state.indicator || "none", group: state.group,
+            model: state.modelType, level: state.level, border: state.border, unit: unit,
+            layers: Object.keys(state.visible).filter(function (id) {
+              return state.visible[id];
+            }).sort().join(",")};
   }
 
-  function writeHash() {
+  // Record the view: a new history entry (`push`) or the current one (a pan, a zoom).
+  function writeHash(push) {
+    if (restoring) { return; }
     var c = map.getCenter();
-    history.replaceState(null, "", window.location.pathname + window.location.search + "#" +
-                         map.getZoom() + "/" + c.lat.toFixed(4) + "/" + c.lng.toFixed(4));
+    var hash = window.geoMapUrl.format([map.getZoom(), c.lat, c.lng], stateValues());
+    if (hash !== window.location.hash) {
+      var url = window.location.pathname + window.location.search + hash;
+      if (push) { history.pushState(null, "", url); } else { history.replaceState(null, "", url); }
+    }
     updateLanguageLinks();
+    api.emit("view");
   }
+  api.writeHash = writeHash;
+
+  // Take the values of a URL that name something this page has; ignore the rest.
+  function applyValues(values) {
+    if (values.year && config.years.indexOf(Number(values.year)) >= 0) {
+      state.year = Number(values.year);
+    }
+    if (values.indicator === "none") { state.indicator = null; }
+    else if (values.indicator && layers[values.indicator] &&
+             layers[values.indicator].kind === "indicator" && !layers[values.indicator].base) {
+      state.indicator = values.indicator;
+    }
+    if (config.groups.some(function (g) { return g.value === values.group; })) {
+      state.group = values.group;
+    }
+    if (config.model_types.some(function (t) { return t.value === values.model; })) {
+      state.modelType = values.model;
+    }
+    if (["auto", "province", "commune"].indexOf(values.level) >= 0) { state.level = values.level; }
+    if (values.layers !== undefined) {
+      var on = values.layers.split(",");
+      Object.keys(state.visible).forEach(function (id) { setVisible(id, on.indexOf(id) >= 0); });
+    }
+    if (values.border !== undefined && ["", "CN", "LA", "KH"].indexOf(values.border) >= 0) {
+      state.border = values.border;
+    }
+    if ($("year") && state.year) { $("year").value = String(state.year); }
+    $("indicator").value = state.indicator || "";
+    $("group").value = state.group;
+    $("model-type").value = state.modelType;
+    if ($("level")) { $("level").value = state.level; }
+    $("border-country").value = state.border;
+    defaultPeriod();
+    showParamFields();
+  }
+
+  function unitOf(text) {
+    var m = /^(province|commune):(\w+)$/.exec(text || "");
+    return m ? {level: m[1], code: m[2]} : null;
+  }
+
+  // Open a unit named by the URL (or the reader's province), fitting the map to it unless
+  // the URL gives the view.
+  function openUnit(unit, fit) {
+    pendingUnit = unit.level + ":" + unit.code;
+    var mine = ++request;
+    getJSON(featureUrl(unit.level, unit.code, state.year)).then(function (feature) {
+      if (mine === request) { select(unit.level, feature, {fit: fit, restore: !fit}); }
+    }).catch(function () { /* recorded */ });
+  }
+
+  function restore() {
+    var parsed = window.geoMapUrl.parse(window.location.hash);
+    var before = JSON.stringify(stateValues());
+    restoring = true;
+    applyValues(parsed.values);
+    if (parsed.view) {
+      map.setView([parsed.view[1], parsed.view[2]], parsed.view[0], {animate: false});
+    }
+    restoring = false;
+    var now = stateValues();
+    if (JSON.stringify(now) !== before) {
+      sync(indicatorIds().concat(["provinces"]));
+      Object.keys(drawn).forEach(function (id) {
+        if (layers[id].kind === "points") { refreshPoints(layers[id]); }
+      });
+      renderBorder();
+      api.emit("year");
+    }
+    var unit = unitOf(parsed.values.unit);
+    var current = state.commune ? "commune:" + state.commune.code
+      : state.province ? "province:" + state.province.code : "";
+    if (unit && parsed.values.unit !== current) { openUnit(unit, false); }
+    else if (!unit && current) { clearUnit(); }
+  }
+
+  // --- for the page's other scripts (static/js/map-table.js, map-compare.js) -----------------
+
+  // The indicator layer on the map now (its province roll-up at national zooms), or null.
+  api.indicatorLayer = function () {
+    var variant = provinceVariant(state.indicator);
+    return drawnLevel() === "province" && variant ? variant : layers[state.indicator] || null;
+  };
+  api.layers = layers;
+  api.params = params;
+  api.getJSON = getJSON;
+  api.query = query;
+  api.el = el;
+  api.legendOf = legendOf;
+  api.entryIndex = entryIndex;
+  api.bboxParam = bboxParam;
+  api.tileUrl = tileUrl;
+  api.wanted = wanted;
+  api.styler = styler;
 
   // --- start ---------------------------------------------------------------------------------
 
@@ -951,21 +1312,45 @@
     map.attributionControl.addAttribution(T.attribution);
     map.getContainer().setAttribute("aria-label", T.map_label);
     if (window.matchMedia("(max-width: 900px)").matches) { setPanel(false); }
-    if (!readHash()) { fitCountry(); }
-    defaultPeriod();
-    showParamFields();
+    addLegendButton();
+    if (window.matchMedia("(max-width: 520px)").matches) {
+      // A phone: the scale bar goes to the top, where the long attribution cannot reach it.
+      var scale = document.querySelector(".leaflet-control-scale");
+      var top = map.getContainer().querySelector(".leaflet-top.leaflet-left");
+      if (scale && top) { top.appendChild(scale); }
+    }
+    var parsed = window.geoMapUrl.parse(window.location.hash);
+    restoring = true;
+    applyValues(parsed.values);
+    if (parsed.view) {
+      map.setView([parsed.view[1], parsed.view[2]], parsed.view[0], {animate: false});
+    } else {
+      fitCountry();
+    }
+    restoring = false;
+    var unit = unitOf(parsed.values.unit) ||
+      (!parsed.view && config.start ? {level: "province", code: config.start} : null);
+    if (unit) { openUnit(unit, !parsed.view); }
     wireControls();
     wireSearch();
     map.on("click", function (event) { identify(event.latlng); });
+    var zoomBefore = map.getZoom();
     map.on("moveend", function () {
-      writeHash();
+      writeHash(false);
       retryLegends();
+      var crossed = (zoomBefore < LEVEL_ZOOM) !== (map.getZoom() < LEVEL_ZOOM);
+      zoomBefore = map.getZoom();
+      if (crossed && provinceVariant(state.indicator)) { sync(); }
       Object.keys(drawn).forEach(function (id) {
         if (layers[id].kind === "points") { refreshPoints(layers[id]); }
       });
       renderLegend();
     });
-    writeHash();
+    window.addEventListener("popstate", restore);
+    writeHash(false);
+    if (state.border) { setBorder(state.border); }
+    addOverlay();
+    api.emit("start");
     sync().then(function () { layersAdded = true; checkReady(); });
     var poll = setInterval(function () {
       checkReady();
