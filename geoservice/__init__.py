@@ -73,9 +73,10 @@ def create_app(config: dict | None = None) -> Flask:
 
     app.register_blueprint(mappage.blueprint)
     app.register_blueprint(search.blueprint)
-    from geoservice.web import reports
+    from geoservice.web import mapimage, reports
 
     app.register_blueprint(reports.blueprint)
+    app.register_blueprint(mapimage.blueprint)
     from geoservice.web import analyses, catalogue, health
 
     app.register_blueprint(catalogue.blueprint)  # installs the categories catalogue

@@ -257,6 +257,10 @@ BORDER_NEIGHBOR = Parameter("border_neighbor", choice(NEIGHBOURS, str.upper),
                             "Neighbouring country along the land border: CN, LA or KH")
 LANG = Parameter("lang", choice(LANGUAGES), {"type": "string", "enum": list(LANGUAGES)},
                  "Language of titles and labels: vi (default) or en")
+MAX_ZOOM = 22
+ZOOM = Parameter("zoom", whole(0, MAX_ZOOM), {"type": "integer", "minimum": 0,
+                                              "maximum": MAX_ZOOM},
+                 "Web Mercator zoom level of the map view (0-22), e.g. 8")
 
 
 def limit(default: int, maximum: int) -> Parameter:
@@ -319,3 +323,7 @@ def fmt(*options: str) -> Parameter:
     """The `f` parameter choosing a response format among `options`."""
     return Parameter("f", choice(options), {"type": "string", "enum": list(options)},
                      f"Response format: {', '.join(options)}")
+
+
+# Formats of a page of features as a table (properties only; points add their position).
+TABLE_FORMATS = ("csv", "xlsx")

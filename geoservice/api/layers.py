@@ -28,7 +28,7 @@ from geoservice.store import FeatureQuery
 
 PAGING = ("bbox", "limit", "offset", "province_code", "f", "datetime", "filter",
           "filter-lang", "filter-crs", "sortby", "properties")
-F = P.fmt("json", "geojson", "html")
+F = P.fmt("json", "geojson", "html", *P.TABLE_FORMATS)
 ITEM_F = P.fmt("json", "geojson")
 COMMON = (P.BBOX, P.OFFSET, P.PROVINCE_CODE, F, P.DATETIME, P.FILTER, P.FILTER_LANG,
           P.FILTER_CRS, P.SORTBY, P.PROPERTIES)
@@ -88,12 +88,22 @@ class LayerCollection(Collection):
         default = settings["DEFAULT_ITEMS_LIMIT"]
         limit = P.limit(default, settings["MAX_ITEMS_LIMIT"]).get(args, default)
         offset = P.OFFSET.get(args, 0)
+        wanted = Q_.chosen(args, set(self.layer.field_types()))
+        source, chosen = self.matching(ctx, args)
+        shown = chosen[offset:offset + limit]
+        features = [feature(ctx, source.ids[i], source.properties[i], source.lonlat[i])
+                    for i in shown]
+        return page(ctx, self.id, Q_.select(features, wanted), int(len(chosen)), args,
+                    FeatureQuery(limit=limit, offset=offset))
+
+    def matching(self, ctx: RequestContext, args: Mapping[str, str], every: bool = False):
+        """(the prepared source, positions of the features an items request matches, in
+        its order; with `every` unsorted: clusters count them all)."""
         bbox = P.BBOX.get(args)
         province = P.PROVINCE_CODE.get(args)
         types = self.types()
         where = filters.parse(args, types)
-        sortby = Q_.sort_keys(args, types)
-        wanted = Q_.chosen(args, set(self.layer.field_types()))
+        sortby = () if every else Q_.sort_keys(args, types)
         in_time = Q_.in_time(self.temporal(), P.DATETIME.get(args))
         source, decision = self._source(ctx, args)
         if decision.province_code and province not in (None, decision.province_code):
@@ -111,12 +121,7 @@ class LayerCollection(Collection):
         if where is not None:  # evaluated on the prepared properties (they are in memory)
             chosen = np.array([i for i in chosen if filters.matches(
                 where.condition, source.properties[i], source.lonlat[i])], dtype=int)
-        chosen = sort(chosen, source.properties, sortby)
-        shown = chosen[offset:offset + limit]
-        features = [feature(ctx, source.ids[i], source.properties[i], source.lonlat[i])
-                    for i in shown]
-        return page(ctx, self.id, Q_.select(features, wanted), int(len(chosen)), args,
-                    FeatureQuery(limit=limit, offset=offset))
+        return source, sort(chosen, source.properties, sortby)
 
     def item(self, ctx: RequestContext, feature_id: str, args: Mapping[str, str]) -> dict:
         """One feature of the layer."""

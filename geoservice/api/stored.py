@@ -24,7 +24,8 @@ from geoservice.store.records import RecordQuery
 from geoservice.text import search_key
 
 MAX_QUERY_CHARS = 200  # a name search longer than any unit name is refused, not run
-F = P.fmt("json", "geojson", "html")
+ALL = 10**7  # every match (clusters)
+F = P.fmt("json", "geojson", "html", *P.TABLE_FORMATS)
 ITEM_F = P.fmt("json", "geojson")
 Q = P.Parameter("q", P.text(MAX_QUERY_CHARS), {"type": "string", "minLength": 1},
                 "Name search (diacritics, case and unit-type words such as Xã/Phường "
@@ -108,34 +109,42 @@ class StoredCollection(Collection):
 
     def items(self, ctx: RequestContext, args: Mapping[str, str]) -> dict:
         """A page of features with paging links."""
+        decide(ctx.principal, self.definition)  # who may read, before what is asked
+        wanted = Q_.chosen(args, self.known_properties())
+        found, query = self.matching(ctx, args)
+        features = [feature(ctx, fid, props, geom) for fid, props, geom in found.features]
+        return page(ctx, self.id, Q_.select(features, wanted), found.number_matched, args,
+                    query)
+
+    def matching(self, ctx: RequestContext, args: Mapping[str, str],
+                 every: bool = False) -> tuple[FeaturePage, RecordQuery | FeatureQuery]:
+        """The features an items request matches: its page, or with `every` all of them
+        (clusters count every match, not a page), and the query that chose them."""
         decision = decide(ctx.principal, self.definition)
         limits = _limits(ctx)
         types = self.types()
         where = filters.parse(args, types)
-        sortby = Q_.sort_keys(args, types)
-        wanted = Q_.chosen(args, self.known_properties())
+        sortby = () if every else Q_.sort_keys(args, types)
         plain = {k: v for k, v in args.items() if k not in OPTIONS}
+        window = {"limit": ALL, "offset": 0} if every else {}
         if self.records:
             query = self.record_query({**plain, **{k: args[k] for k in ("datetime",)
                                                    if k in args}},
                                       limits, decision.province_code)
-            query = replace(query, filter=where, sortby=sortby)
+            query = replace(query, filter=where, sortby=sortby, **window)
             _require_data(ctx.store)
-            found = ctx.store.query_records(self.id, query)
-        else:
-            year = self.unit_year(ctx, args)
-            query = self.feature_query({k: v for k, v in plain.items() if k != "year"}, limits)
-            query = replace(query, filter=where, sortby=sortby)
-            _require_data(ctx.store)
-            if Q_.in_time(self.definition.valid, P.DATETIME.get(args)):
-                found = ctx.store.query(self.id, query)
-            else:  # an interval this version was not valid in: no feature, not an error
-                found = FeaturePage([], 0)
-            found.features = published.decorate(ctx.store, self.id, found.features, year,
-                                                ctx.restricted_area)
-        features = [feature(ctx, fid, props, geom) for fid, props, geom in found.features]
-        return page(ctx, self.id, Q_.select(features, wanted), found.number_matched, args,
-                    query)
+            return ctx.store.query_records(self.id, query), query
+        year = self.unit_year(ctx, args)
+        query = self.feature_query({k: v for k, v in plain.items() if k != "year"}, limits)
+        query = replace(query, filter=where, sortby=sortby, **window)
+        _require_data(ctx.store)
+        if Q_.in_time(self.definition.valid, P.DATETIME.get(args)):
+            found = ctx.store.query(self.id, query)
+        else:  # an interval this version was not valid in: no feature, not an error
+            found = FeaturePage([], 0)
+        found.features = published.decorate(ctx.store, self.id, found.features, year,
+                                            ctx.restricted_area)
+        return found, query
 
     def item(self, ctx: RequestContext, feature_id: str, args: Mapping[str, str]) -> dict:
         """One feature with its links."""

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-from flask import Blueprint, jsonify, render_template, request
+from flask import Blueprint, Response, jsonify, render_template, request
 
 from geoservice import access
 from geoservice import params as P
+from geoservice.api import clusters as clusters_api
 from geoservice.api import landing as landing_api
-from geoservice.api import listing
+from geoservice.api import listing, table
 from geoservice.api.context import GEOJSON
 from geoservice.errors import InvalidParameter
 from geoservice.web.context import base_url, context
@@ -136,7 +137,10 @@ def items(collection_id: str):
     """A page of features."""
     ctx = context()
     args = request.args.to_dict()
-    body = listing.find(ctx, collection_id).items(ctx, args)
+    collection = listing.find(ctx, collection_id)
+    body = collection.items(ctx, args)
+    if args.get("f") in P.TABLE_FORMATS:
+        return _table(collection, body, args["f"])
     if args.get("f") == "html":
         columns = list(dict.fromkeys(k for f in body["features"]
                                      for k in (f["properties"] or {})))
@@ -144,6 +148,22 @@ def items(collection_id: str):
                   if link["rel"] in ("prev", "next")]
         return _html("items.html", f"{collection_id}: features", body,
                      collection_id=collection_id, columns=columns, paging=paging)
+    return _json(body, GEOJSON)
+
+
+def _table(collection, body: dict, fmt: str):
+    """The page as a CSV or XLSX download (`geoservice.api.table`)."""
+    data = table.table(body, fmt, collection.id, collection.types())
+    response = Response(data, content_type=table.MEDIA_TYPES[fmt])
+    response.headers["Content-Disposition"] = f'attachment; filename="{collection.id}.{fmt}"'
+    return response
+
+
+@blueprint.get("/collections/<collection_id>/clusters")
+@access.public
+def clusters(collection_id: str):
+    """A point collection's features in clusters per zoom (counts of every match)."""
+    body = clusters_api.clusters(context(), collection_id, request.args.to_dict())
     return _json(body, GEOJSON)
 
 

@@ -6,6 +6,7 @@ from flask import has_app_context
 
 from geoservice import params as P
 from geoservice import services
+from geoservice.api import table
 from geoservice.api.layers import LayerCollection
 from geoservice.api.stored import StoredCollection
 from geoservice.collections import COLLECTIONS
@@ -13,6 +14,9 @@ from geoservice.config import DEFAULTS
 from geoservice.indicators import published
 
 LIST_PARAMETERS = (P.fmt("json", "html"), P.LANG)  # as web/features.py's document routes
+GEOJSON = "application/geo+json"
+TABLES = {media.split(";")[0]: {"schema": {"type": "string", "format": "binary"}}
+          for media in table.MEDIA_TYPES.values()}
 
 
 def _limits() -> tuple[int, int]:
@@ -97,10 +101,12 @@ def _collection_paths(collection, op: str, properties: dict, limits, description
             "summary": f"{title}: features", "operationId": f"items_{op}",
             "description": description,
             "parameters": [_ref(p, limits) for p in collection.parameters(limits)],
-            "responses": {"200": {"description": "GeoJSON FeatureCollection", "content": {
+            "responses": {"200": {"description": "GeoJSON FeatureCollection (f=csv, "
+                                                 "f=xlsx: the page's properties as a table)",
+                                  "content": {
                 "application/geo+json": {"schema": {"type": "object", "properties": {
-                    "features": {"type": "array", "items": feature}}}}, **html}},
-                **_error_responses()}}},
+                    "features": {"type": "array", "items": feature}}}}, **html,
+                **TABLES}}, **_error_responses()}}},
         f"/collections/{cid}/items/{{featureId}}": {"get": {
             "summary": f"{title}: one feature", "operationId": f"item_{op}",
             "parameters": [p if isinstance(p, dict) else p.openapi() for p in item_parameters],
@@ -114,6 +120,45 @@ def _collection_paths(collection, op: str, properties: dict, limits, description
                 "application/json": {"schema": {"type": "object"}}}},
                 **_error_responses()}}},
     }
+
+
+CLUSTERS_SCHEMA = {"type": "object", "required": ["type", "features", "numberMatched", "zoom"],
+                   "properties": {
+                       "type": {"type": "string", "enum": ["FeatureCollection"]},
+                       "features": {"type": "array", "items": {"type": "object", "properties": {
+                           "properties": {"type": "object", "required": ["count"],
+                                          "properties": {"count": {"type": "integer",
+                                                                   "minimum": 1}}}}}},
+                       "numberMatched": {"type": "integer", "minimum": 0},
+                       "zoom": {"type": "integer"}, "cellSize": {"type": "integer"},
+                       "unlocated": {"type": "integer", "minimum": 0}}}
+
+
+def _cluster_paths(limits) -> dict:
+    """`/collections/{id}/clusters` of every collection of points (stored and layers)."""
+    from geoservice.api import clusters
+
+    every = [StoredCollection(d) for d in COLLECTIONS.values()]
+    every += [LayerCollection(layer) for layer in _layers()]
+    paths = {}
+    for collection in filter(clusters.clustered, every):
+        title = collection.titles("en")[1] or collection.id
+        parameters = [_ref(p, limits) for p in clusters.parameters(collection, limits)]
+        parameters[0] = {**parameters[0], "required": True}  # zoom
+        paths[f"/collections/{collection.id}/clusters"] = {"get": {
+            "summary": f"{title}: clusters per zoom",
+            "operationId": f"clusters_{collection.id.replace('-', '_')}",
+            "description": "Every feature the items route matches for these filters, "
+                           f"grouped in cells of {clusters.CELL_PX} screen pixels of a grid "
+                           "anchored to the world at the zoom (Web Mercator): a Point at "
+                           "the members' mean position with its count; a cell of one "
+                           "feature is that feature (its id and properties, count 1). The "
+                           "counts add up to numberMatched.",
+            "parameters": parameters,
+            "responses": {"200": {"description": "GeoJSON FeatureCollection of clusters",
+                                  "content": {GEOJSON: {"schema": CLUSTERS_SCHEMA}}},
+                          **_error_responses()}}}
+    return paths
 
 
 def _shared(limits) -> dict:
@@ -169,12 +214,17 @@ def openapi_document(base: str) -> dict:
         paths.update(_collection_paths(
             LayerCollection(layer), "layer_" + layer.id.replace("-", "_"),
             _layer_properties_schema(layer), limits, layer.description.get("en") or ""))
+    paths.update(_cluster_paths(limits))
     from geoservice.api import search
 
     paths.update(search.openapi_paths())
     from geoservice.web import reports
 
     paths.update(reports.openapi_paths())
+    from geoservice.web import catalogue, mapimage
+
+    paths.update(mapimage.openapi_paths())
+    paths.update(catalogue.openapi_paths())
     from geoservice.api.analyses import openapi_paths as analyses_paths
 
     paths.update(analyses_paths())
