@@ -37,6 +37,7 @@ from markupsafe import Markup
 
 from geoservice import access, services
 from geoservice import params as P
+from geoservice.api import tile_urls
 from geoservice.api.context import VIETNAM_BOUNDS
 from geoservice.errors import GeoserviceError, InvalidParameter, SourceMissing
 from geoservice.i18n import LANGUAGES, request_language
@@ -305,7 +306,10 @@ def _layer(layer, lang: str, basemap: str, catalog: dict) -> dict:
             "base": base if base in catalog else None,
             "collection": layer.source.collection, "popup": list(layer.popup),
             "property": layer.style.property, "visible": visible,
-            "analysis": bool(layer.source.analysis)}
+            "analysis": bool(layer.source.analysis),
+            # Public vector tiles at their versioned, immutable URL (nginx may serve them).
+            "tiles": (None if kind == "overlay"
+                      else tile_urls.tiles_base(services.current(), "", layer))}
 
 
 def _choosable(layer, params: dict) -> list[str]:

@@ -55,7 +55,8 @@
     var styles = {};
     styles[layer.id] = api.styler(layer, legend);
     var values = layer.kind === "indicator" ? Object.assign(api.params(layer), {year: year}) : {};
-    return L.vectorGrid.protobuf(config.urls.tiles + "/" + layer.id + "/{z}/{x}/{y}.mvt" +
+    return L.vectorGrid.protobuf((layer.tiles || config.urls.tiles) + "/" + layer.id +
+                                 "/{z}/{x}/{y}.mvt" +
                                  api.query(values), {
       rendererFactory: L.canvas.tile, vectorTileLayerStyles: styles, interactive: false,
       pane: pane, minZoom: layer.minzoom, maxNativeZoom: layer.maxzoom, maxZoom: 16});

@@ -172,7 +172,8 @@
   }
 
   function tileUrl(layer) {
-    return config.urls.tiles + "/" + layer.id + "/{z}/{x}/{y}.mvt" + query(params(layer));
+    return (layer.tiles || config.urls.tiles) + "/" + layer.id + "/{z}/{x}/{y}.mvt" +
+      query(params(layer));
   }
 
   function legendUrl(layer) {

@@ -409,8 +409,14 @@ def assert_clean(page, log, server):
     assert log.foreign(server.url) == []
 
 
+VERSION = re.compile(r"/tiles/v/[0-9a-f]{16}/")
+
+
 def paths_of(log, part: str) -> list[str]:
-    return [url for url, status in log.responses if part in url and status == 200]
+    """Answered URLs containing `part`; public tiles are asked at their versioned URL
+    (/tiles/v/{version}/{layer}/…), matched here as /tiles/{layer}/…."""
+    return [url for url, status in log.responses
+            if part in VERSION.sub("/tiles/", url) and status == 200]
 
 
 def legend_titles(page) -> dict:
@@ -439,6 +445,8 @@ def test_first_load_is_ours_small_and_quick(open_map, server, capsys):
     assert titles["provinces"] == catalog["provinces"].title("vi")
     for layer in ("sea", "provinces", indicator):
         assert paths_of(log, f"/tiles/{layer}/5/"), f"no {layer} tile"
+        # public layers: the immutable, versioned URL (nginx may answer it)
+        assert all(VERSION.search(u) for u in paths_of(log, f"/tiles/{layer}/5/")), layer
     body_bytes = sum(size for _url, size in log.bodies)
     timing = page.evaluate("""() => ({ready: window.geoMap.readyAt, fcp: Math.round(
         performance.getEntriesByName('first-contentful-paint')[0].startTime)})""")
