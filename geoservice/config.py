@@ -58,6 +58,12 @@ DEFAULTS: dict[str, object] = {
     # The issuing authority named in reports (PDF author, "Cơ quan ban hành"), e.g.
     # "CÔNG AN TỈNH TUYÊN QUANG"; empty: the service's own name.
     "REPORT_ISSUING_AUTHORITY": "",
+    # The issuing authority's unit that signs reports (e.g. "PHÒNG THAM MƯU"), under it in
+    # the title block; and the place in "…, ngày … tháng … năm …" (empty: the unit's province).
+    "REPORT_ISSUING_UNIT": "",
+    "REPORT_ISSUING_PLACE": "",
+    # Most commune reports one batch may hold (anonymous callers: at most 10 of them).
+    "REPORT_BATCH_MAX_UNITS": 60,
     # Logs: "text" (one readable line per record) or "json" (one JSON object per line, for a
     # log collector); and whether every request is logged (method, path, status, duration,
     # request id, principal kind).
@@ -99,7 +105,7 @@ def load(instance_path: Path, overrides: dict | None = None) -> dict:
     config["BASEMAP_URL"] = _basemap_url(config["BASEMAP_URL"])
     config["CATEGORIES"] = _categories_file(config["CATEGORIES"], instance_path)
     for key in ("MAX_ITEMS_LIMIT", "DEFAULT_ITEMS_LIMIT", "MAX_UPLOAD_MB",
-                "DATABASE_MVT_MIN_ZOOM", "TRUSTED_PROXIES"):
+                "DATABASE_MVT_MIN_ZOOM", "TRUSTED_PROXIES", "REPORT_BATCH_MAX_UNITS"):
         try:
             config[key] = int(config[key])
         except (TypeError, ValueError) as exc:

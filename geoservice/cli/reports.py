@@ -21,6 +21,7 @@ from geoservice import services
 from geoservice.access import ANONYMOUS, Principal
 from geoservice.cli.options import output_option, province_option
 from geoservice.errors import GeoserviceError
+from geoservice.reports.pages import DEFAULT_PAGE, PAGES
 from geoservice.reports.units import KINDS, LANGUAGES
 
 AREA_HELP = ("Whose report: 'national' (every section), 'public' (the public sections "
@@ -60,6 +61,8 @@ def _options(command):
             click.option("--lang", type=click.Choice(LANGUAGES), default="vi",
                          show_default=True),
             click.option("--area", default="national", show_default=True, help=AREA_HELP),
+            click.option("--page", type=click.Choice(tuple(PAGES)), default=DEFAULT_PAGE,
+                         show_default=True, help="Paper: A4 or A3, portrait or landscape."),
             output_option("Output file: .pdf (or .html for the print preview page)."))):
         command = option(command)
     return command
@@ -69,11 +72,17 @@ def _options(command):
 @click.argument("kind", type=click.Choice(KINDS))
 @click.argument("code")
 @_options
+@click.option("--number", default=None,
+              help="Document number: 15/BC-CAT (or 15, printed 15/BC); default a blank.")
+@click.option("--signer-title", default=None, help="The signer's title, e.g. 'Giám đốc'.")
+@click.option("--signer-name", default=None, help="The signer's name.")
 @with_appcontext
-def report_command(kind, code, year, lang, area, output: Path) -> None:
-    """Write the A4 report of a province, commune or border sector (CN, LA, KH)."""
+def report_command(kind, code, year, lang, area, page, output: Path, number, signer_title,
+                   signer_name) -> None:
+    """Write the report of a province, commune or border sector (CN, LA, KH)."""
     _quiet()
     from geoservice.reports.document import report_context
+    from geoservice.reports.heading import parse_options
     from geoservice.reports.output import REPORT_FORMATS, check_output
     from geoservice.reports.pdf import layout, render_html, write_document
     from geoservice.reports.units import parse_request
@@ -84,7 +93,9 @@ def report_command(kind, code, year, lang, area, output: Path) -> None:
     with _in_language(lang):
         try:
             check_output(output, REPORT_FORMATS)
-            request = parse_request(store, kind, code, year, lang)
+            options = parse_options({"number": number, "signer_title": signer_title,
+                                     "signer_name": signer_name, "page": page})
+            request = parse_request(store, kind, code, year, lang, options)
         except GeoserviceError as error:
             click.echo(error.message, err=True)
             sys.exit(2)
@@ -107,12 +118,23 @@ def report_command(kind, code, year, lang, area, output: Path) -> None:
 @_options
 @click.option("--communes", default=None,
               help="Comma-separated commune codes of the province (default: every commune).")
+@click.option("--max-units", type=click.IntRange(min=1), default=None,
+              help="Most communes in the batch (default: the REPORT_BATCH_MAX_UNITS setting).")
 @with_appcontext
-def report_batch_command(province_code, year, lang, area, output: Path, communes) -> None:
+def report_batch_command(province_code, year, lang, area, page, output: Path,
+                         communes, max_units) -> None:
     """Write every commune report of a province (--province): one PDF with contents, or a
     .zip of PDFs (-o)."""
     _quiet()
-    from geoservice.reports.batch import batch_pdf, commune_pdfs, select_communes, zip_stream
+    from geoservice.reports.batch import (
+        MAX_UNITS_SETTING,
+        batch_pdf,
+        check_batch,
+        commune_pdfs,
+        select_communes,
+        zip_stream,
+    )
+    from geoservice.reports.heading import ReportOptions
     from geoservice.reports.output import BATCH_FORMATS, check_output
     from geoservice.reports.units import parse_request
 
@@ -122,8 +144,11 @@ def report_batch_command(province_code, year, lang, area, output: Path, communes
     with _in_language(lang):
         try:
             check_output(output, BATCH_FORMATS)
-            request = parse_request(store, "province", province_code, year, lang)
+            request = parse_request(store, "province", province_code, year, lang,
+                                    ReportOptions(page=page))
             province = select_communes(request.unit, communes)
+            check_batch(store, replace(request, unit=province),
+                        max_units or int(current.settings[MAX_UNITS_SETTING]))
         except GeoserviceError as error:
             click.echo(error.message, err=True)
             sys.exit(2)

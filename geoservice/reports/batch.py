@@ -20,6 +20,8 @@ from geoservice.access import Principal
 from geoservice.errors import InvalidParameter
 from geoservice.indicators import published
 from geoservice.reports.document import AUTHORITY_SETTING, metadata, report_context
+from geoservice.reports.heading import ReportOptions
+from geoservice.reports.pages import PAGES
 from geoservice.reports.pdf import layout, render_html, write_document
 from geoservice.reports.reads import ReportReads
 from geoservice.reports.units import ReportRequest, Unit, find_unit
@@ -28,6 +30,40 @@ if TYPE_CHECKING:
     from geoservice.services import Services
 
 CONTENTS_TEMPLATE = "reports/contents.html"
+MAX_UNITS_SETTING = "REPORT_BATCH_MAX_UNITS"
+# Anonymous callers get small batches only (a few communes); a whole province's reports
+# are for signed-in readers and the command line.
+ANONYMOUS_MAX_UNITS = 10
+YEAR_KINDS = ("certification", "awareness")  # the records a commune report's figures read
+
+
+def batch_limit(settings, principal: Principal) -> int:
+    """The most communes a batch of `principal` may hold (REPORT_BATCH_MAX_UNITS; lower for
+    anonymous callers)."""
+    limit = int(settings.get(MAX_UNITS_SETTING) or 1)
+    return limit if principal.authenticated else min(limit, ANONYMOUS_MAX_UNITS)
+
+
+def data_years(store) -> list[int]:
+    """The years for which the store holds the records commune reports are made of."""
+    return sorted({year for kind in YEAR_KINDS for year in store.record_years(kind)})
+
+
+def check_batch(store, batch: ReportRequest, limit: int) -> None:
+    """Refuse a batch before any work: more communes than `limit`, or a year without
+    records (it would be a pile of empty reports)."""
+    count = len(batch.unit.communes)
+    if count > limit:
+        raise InvalidParameter(
+            f"A batch holds at most {limit} commune reports; {batch.unit.full_name} has "
+            f"{count}. Name some of them with communes=code,code,… (or sign in: anonymous "
+            f"batches hold at most {ANONYMOUS_MAX_UNITS}).", parameter="communes")
+    years = data_years(store)
+    if batch.year not in years:
+        have = (f"Years with records: {', '.join(map(str, years))}." if years
+                else "The store holds no certification or awareness records yet.")
+        raise InvalidParameter(f"There are no records for {batch.year}, so every report of "
+                               f"the batch would be empty. {have}", parameter="year")
 
 
 def select_communes(province: Unit, codes: str | None) -> Unit:
@@ -45,10 +81,12 @@ def select_communes(province: Unit, codes: str | None) -> Unit:
                                             if c["code"] in wanted))
 
 
-def commune_requests(store, province: Unit, year: int, lang: str) -> list[ReportRequest]:
-    """One report request per commune of the province, in code order."""
-    return [ReportRequest(find_unit(store, "commune", c["code"]), year, lang)
-            for c in province.communes]
+def commune_requests(store, batch: ReportRequest) -> list[ReportRequest]:
+    """One report request per commune of the batch's province, in code order, with the
+    batch's page format (a document number or signer is one report's, not a batch's)."""
+    options = ReportOptions(page=batch.options.page)
+    return [ReportRequest(find_unit(store, "commune", c["code"]), batch.year, batch.lang,
+                          options) for c in batch.unit.communes]
 
 
 def commune_documents(services: Services, requests: list[ReportRequest],
@@ -79,9 +117,10 @@ def batch_pdf(services: Services, batch: ReportRequest, principal: Principal,
     communes by `select_communes`) as one PDF after a contents page; (PDF, pages)."""
     province, year, lang = batch.unit, batch.year, batch.lang
     node_modules = services.node_modules
-    requests = commune_requests(services.store, province, year, lang)
+    requests = commune_requests(services.store, batch)
     name = province.full_name if lang == "vi" else province.english_name()
     context = {"province": province, "year": year, "lang": lang, "first_page": 1,
+               "page": PAGES[batch.options.page],
                "title": _("Commune reports: %(unit)s", unit=name),
                "notice": published.synthetic_notice(services.store), **metadata(
                    (services.settings.get(AUTHORITY_SETTING) or "").strip())}
@@ -112,7 +151,7 @@ def commune_pdfs(services: Services, batch: ReportRequest, principal: Principal,
                  progress: Callable[[int], None] | None = None
                  ) -> Iterator[tuple[str, bytes]]:
     """(file name, PDF) of each commune report of the province of `batch`, one by one."""
-    requests = commune_requests(services.store, batch.unit, batch.year, batch.lang)
+    requests = commune_requests(services.store, batch)
     for unit, document in commune_documents(services, requests, principal, progress):
         yield (report_filename("commune", unit.code, batch.year, batch.lang),
                write_document(document))

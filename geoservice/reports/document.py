@@ -9,7 +9,7 @@ given, so the CLI and the web use the same rule.
 from __future__ import annotations
 
 import base64
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING
 
 from flask_babel import gettext as _
@@ -20,7 +20,9 @@ from geoservice.records.kinds import KINDS
 from geoservice.reports import charts, labels
 from geoservice.reports.content import KEY_GROUPS, provenance, public_figures
 from geoservice.reports.format import Formatter
+from geoservice.reports.heading import heading
 from geoservice.reports.maps import MapSpec, unit_map
+from geoservice.reports.pages import PAGES
 from geoservice.reports.reads import ReportReads
 from geoservice.reports.restricted import SECTIONS, restricted_figures
 from geoservice.reports.units import ReportRequest, Unit
@@ -69,8 +71,10 @@ def report_context(services: Services, request: ReportRequest, principal: Princi
     public = public_figures(reads, unit, year)
     restricted = restricted_figures(reads, unit, year, principal, with_data=public.has_data)
     label = unit_label(unit, catalog, lang)
-    spec = MapSpec(unit, year, lang, "portrait" if unit.kind == "commune" else "landscape",
-                   map_scale, classify=public.has_data, node_modules=node_modules)
+    page = PAGES[request.options.page]
+    orientation = "portrait" if unit.kind == "commune" else "landscape"
+    spec = MapSpec(unit, year, lang, orientation, map_scale, classify=public.has_data,
+                   node_modules=node_modules, magnify=page.magnify(orientation))
     report_map = unit_map(store, catalog, spec, restricted.hot_spot_features, map_texts(label))
     layer = with_params(catalog["certification-rate"], year=year)
     source = provenance(store)
@@ -80,7 +84,10 @@ def report_context(services: Services, request: ReportRequest, principal: Princi
         "lang": lang, "fmt": fmt, "unit": unit, "year": year, "unit_label": label,
         "kind_label": kind_label(unit),
         "title": _("Security and order report: %(unit)s", unit=label),
-        "issued": fmt.date(source["issued"]),
+        "issued": fmt.date(source["issued"]), "page": page,
+        "heading": heading(services.settings, authority, _province_name(
+            store, unit.province_code) if unit.province_code else None, request.options,
+            date.fromisoformat(source["issued"])),
         "class_limits": class_limits(layer.style),
         "keep_rows": KEEP_ROWS, "tail_rows": TAIL_ROWS,
         "provenance": source, "kinds": KINDS, "labels": labels,

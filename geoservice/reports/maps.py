@@ -85,6 +85,7 @@ class MapSpec:
     scale: float = 2.0  # image pixels per CSS pixel
     classify: bool = True  # False (a year without records): no indicators computed
     node_modules: str | None = None
+    magnify: float = 1.0  # printed this many times wider than on A4 (reports.pages)
 
 
 def unit_map(store, catalog: dict, spec: MapSpec, hot_spots: list,
@@ -99,7 +100,8 @@ def unit_map(store, catalog: dict, spec: MapSpec, hot_spots: list,
     outline = unit_geometry(store, spec.unit)
     if outline is None or outline.is_empty:
         return None
-    frame = fit_frame(outline, *SIZES[spec.orientation])
+    width, height = SIZES[spec.orientation]
+    frame = fit_frame(outline, width * spec.magnify, height * spec.magnify)
     items, labels, drawn, spots = _layers(store, catalog, spec, frame, outline, hot_spots)
     scale, node_modules = spec.scale, spec.node_modules
     background = Image.new("RGBA", (round(frame.width * scale), round(frame.height * scale)),

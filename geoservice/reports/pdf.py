@@ -1,4 +1,4 @@
-"""Report HTML (the Jinja templates in templates/reports/) and its A4 PDF (WeasyPrint).
+"""Report HTML (the Jinja templates in templates/reports/) and its PDF (WeasyPrint).
 
 The PDF and the HTML print preview come from the same template; only the font URLs
 differ: the PDF embeds DejaVu Sans from the npm package through ``file://`` URLs, the
@@ -40,7 +40,7 @@ def render_html(context: dict, preview: bool = False, node_modules=None,
 
 
 def layout(html: str, node_modules=None) -> weasyprint.Document:
-    """Lay the HTML out on A4 pages (WeasyPrint), fetching only our fonts and data: URLs."""
+    """Lay the HTML out on its pages (WeasyPrint), fetching only our fonts and data: URLs."""
     folder = font_path("regular", node_modules).parent.resolve()
     return weasyprint.HTML(string=html, url_fetcher=_ReportFetcher(folder)).render()
 

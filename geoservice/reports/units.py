@@ -12,6 +12,7 @@ from datetime import date
 
 from geoservice.boundaries.quality import NO_POLYGON_NOTE
 from geoservice.errors import NotFound
+from geoservice.reports.heading import ReportOptions
 from geoservice.store import FeatureQuery
 
 KINDS = ("province", "commune", "border")
@@ -75,11 +76,14 @@ class ReportRequest:
     unit: Unit
     year: int
     lang: str
+    options: ReportOptions = ReportOptions()  # number, signer, page format
 
 
 def parse_request(store, kind: str, code: str, year: str | None,
-                  lang: str | None) -> ReportRequest:
-    """Validate the parts of a report request; the unit is read from the store."""
+                  lang: str | None, options: ReportOptions | None = None) -> ReportRequest:
+    """Validate the parts of a report request; the unit is read from the store.
+
+    `options` are already validated (`geoservice.reports.heading.parse_options`)."""
     from geoservice import params as P
     from geoservice.indicators import published
 
@@ -87,7 +91,8 @@ def parse_request(store, kind: str, code: str, year: str | None,
 
     unit = find_unit(store, kind, code)
     chosen = published.indicator_year(store, year)
-    return ReportRequest(unit, chosen if chosen is not None else date.today().year, language)
+    return ReportRequest(unit, chosen if chosen is not None else date.today().year, language,
+                         options or ReportOptions())
 
 
 def find_unit(store, kind: str, code: str) -> Unit:
