@@ -32,7 +32,6 @@ from flask import (
     url_for,
 )
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from markupsafe import Markup
 
 from geoservice import access, services
@@ -45,6 +44,7 @@ from geoservice.indicators import published
 from geoservice.indicators.names import CERTIFICATION_GROUPS, COMBINED_GROUP, COMBINED_MEMBERS
 from geoservice.layers.definition import PARAM_LABELS, THEMES
 from geoservice.layers.params import readable_layers, with_params
+from geoservice.records import catalogue
 from geoservice.reports import labels as report_labels
 from geoservice.web.security import _nonce, content_security_policy
 from geoservice.web.viewer import node_modules, vendor_url
@@ -70,8 +70,6 @@ PROVINCE_VARIANT = "-province"  # `<layer>-province`: the layer's figures rolled
 LABELS_LAYER = "labels"  # place and archipelago names as transparent PNG tiles
 ARCHIPELAGOS = ("20333", "22736")  # Đặc khu Hoàng Sa, Đặc khu Trường Sa: in every national view
 # Codes of record fields that no layer file names: the page shows these words instead.
-SEVERITY = {"low": _l("Low"), "medium": _l("Medium"), "high": _l("High")}
-MODEL_STATUS = {"active": _l("Active"), "suspended": _l("Suspended"), "ended": _l("Ended")}
 LANG_COOKIE_AGE = 365 * 24 * 3600
 _TAG = re.compile(r"<(script|style)(?=[\s>])", re.IGNORECASE)
 _VIEWPORT = re.compile(r"<meta\s+name=\"viewport\"[^>]*>", re.IGNORECASE | re.DOTALL)
@@ -242,17 +240,20 @@ def national_bounds(store) -> list[float]:
     return [west, south, east, north]
 
 
+# The record fields whose codes the categories catalogue names (a layer's legend first).
+VOCABULARY_FIELDS = {"category": "incident_category", "activity_type": "activity_type",
+                     "model_type": "model_type", "severity": "severity",
+                     "status": "model_status"}
+
+
 def code_labels(catalog: dict, lang: str) -> dict:
     """The words for the codes records hold, in `lang`: {"fields": {field: {code: label}},
     "layers": {layer id: {field: {code: label}}}} (a layer's own legend first). The one place
     the page reads these names."""
-    kinds = {"category": report_labels.INCIDENT_CATEGORIES,
-             "activity_type": report_labels.ACTIVITY_TYPES,
-             "model_type": report_labels.MODEL_TYPES, "severity": SEVERITY,
-             "status": MODEL_STATUS, "partner_country": report_labels.COUNTRIES,
-             "border_neighbors": report_labels.COUNTRIES}
-    fields = {name: {code: str(_(str(text))) for code, text in table.items()}
-              for name, table in kinds.items()}
+    countries = {code: str(_(str(text))) for code, text in report_labels.COUNTRIES.items()}
+    fields = {field: {term.code: term.label(lang) for term in catalogue.vocabulary(name)}
+              for field, name in VOCABULARY_FIELDS.items()}
+    fields.update(partner_country=countries, border_neighbors=dict(countries))
     fields["partner_locality"] = {name: report_labels.partner_name(name, lang)
                                   for name in report_labels.PARTNER_LOCALITIES_VI}
     by_layer = {}
