@@ -78,10 +78,12 @@ class Services:
             return value
 
     def close(self) -> None:
-        """Close the store and stop the analysis runs (the app is being discarded)."""
-        runs = self._kept.get("analysis_runs")
-        if runs is not None and hasattr(runs, "shutdown"):
-            runs.shutdown()
+        """Close the store and stop the analysis runs and report batches (the app is being
+        discarded)."""
+        for name in ("analysis_runs", "report_batches"):
+            pool = self._kept.get(name)
+            if pool is not None and hasattr(pool, "shutdown"):
+                pool.shutdown()
         self.store.close()
 
 
