@@ -1,4 +1,5 @@
-"""Names of groups, model types, incident categories and activity types in reports.
+"""Names of groups, countries and sections in reports; the words for record codes come from
+the categories catalogue (`term`).
 
 The values are English message ids; templates translate them with the catalogue
 (`geoservice/translations`). Texts that layer files already define (hot-spot statuses,
@@ -16,37 +17,20 @@ GROUPS = {
     "agencies_enterprises_schools": "Agencies, enterprises and schools",
 }
 
-MODEL_TYPES = {
-    "self_management": "Self-management",
-    "self_prevention": "Self-prevention",
-    "self_protection": "Self-protection",
-    "self_reconciliation": "Self-reconciliation",
-    "security_cameras": "Cameras for security and order",
-    "school_gate_traffic": "Traffic-safe school gates",
-    "school_drug_prevention": "Drug prevention in schools",
-    "enterprise_security_team": "Security teams of enterprises",
-    "any": "Any model",
-}
+def term(vocabulary: str, code: str | None, lang: str) -> str:
+    """The catalogue's word for a record code (model types, incident categories, activity
+    types: `geoservice.records.catalogue`, a deployment's own codes included)."""
+    from geoservice.records import catalogue
 
-INCIDENT_CATEGORIES = {
-    "drugs": "Drugs",
-    "smuggling": "Smuggling",
-    "illegal_border_crossing": "Illegal border crossing",
-    "human_trafficking": "Human trafficking",
-    "disputes_petitions": "Disputes and petitions",
-    "public_order": "Public order",
-    "other": "Other",
-}
+    if vocabulary == "model_type" and code == ANY_MODEL:  # a row over every model type
+        from flask_babel import gettext
 
-ACTIVITY_TYPES = {
-    "joint_patrol": "Joint patrols",
-    "village_twinning": "Twinning of border villages",
-    "information_exchange": "Information exchange meetings",
-    "joint_operation": "Joint operations",
-    "handover": "Handovers of persons",
-    "training": "Training",
-    "other": "Other",
-}
+        return gettext("Any model")
+    return catalogue.label(vocabulary, code or "other", lang)
+
+
+ANY_MODEL = "any"
+
 
 COUNTRIES = {"CN": "China", "LA": "Laos", "KH": "Cambodia"}
 
