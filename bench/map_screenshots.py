@@ -42,6 +42,7 @@ def take(base: str) -> list[Path]:
                 page.locator("#compare-on").check()
             page.wait_for_timeout(1500)
             page.wait_for_function("() => window.geoMap.idle()", timeout=180000, polling=200)
+            page.wait_for_load_state("networkidle", timeout=180000)  # the second map's tiles
             page.screenshot(path=str(IMAGES / name))
             written.append(IMAGES / name)
             page.close()
