@@ -131,9 +131,12 @@ def test_emerging_table_per_province_as_json_and_csv(demo_app):  # noqa: F811
         assert row["zones"] == expected.loc[row["province_code"], "zones"]
         assert row["province_name"]
     # The planted communes are hot in some quarters (about 7 planted incidents a quarter):
-    # a hot pattern at nearly all of them, where few communes have one at all.
+    # a hot pattern at half of them or more, where few communes have one at all. (Since the
+    # geometry no longer follows implausible reference areas, the two small urban wards
+    # 00694 and 03127 come out without a pattern; Lũng Cú and Sín Thầu stay hot.)
     planted = frame.set_index("zone_id").loc[["00715", "00694", "03158", "03127"]]
-    assert planted["pattern"].str.endswith("_hot").sum() >= 3, planted["pattern"]
+    assert planted["pattern"].str.endswith("_hot").sum() >= 2, planted["pattern"]
+    assert planted.loc[["00715", "03158"], "pattern"].str.endswith("_hot").all()
     assert frame["pattern"].str.endswith("_hot").mean() < 0.2
     table = client.get("/analyses/emerging/table?format=csv", headers=national)
     assert table.mimetype == "text/csv" and table.data.startswith(b"\xef\xbb\xbf")

@@ -101,6 +101,15 @@ def parse_features(out: str) -> list[dict]:
     return features
 
 
+def gdal_list(value: str) -> list:
+    """A list property as ogrinfo prints it: JSON text (a String field) or, when GDAL typed
+    the field as a StringList from the pages it read, ``(count:a,b)``."""
+    match = re.match(r"^\((\d+):(.*)\)$", value)
+    if match:
+        return match.group(2).split(",") if int(match.group(1)) else []
+    return json.loads(value)
+
+
 def test_ogrinfo_reads_lung_cu_with_an_attribute_filter(server):
     server.clear()
     out = run_gdal("ogrinfo", "-ro", f"OAPIF:{server.url}", "communes",
@@ -110,7 +119,7 @@ def test_ogrinfo_reads_lung_cu_with_an_attribute_filter(server):
     assert feature["name"] == "Lũng Cú"
     assert feature["full_name"] == "Xã Lũng Cú"
     assert feature["province_code"] == "08"
-    assert json.loads(feature["border_neighbors"]) == ["CN"]
+    assert gdal_list(feature["border_neighbors"]) == ["CN"]
     assert feature["border_band"] == "0"
     assert float(feature["distance_to_border_km"]) == 0
     assert json.loads(feature["border_length_km"])["CN"] > 5
@@ -121,7 +130,8 @@ def test_ogrinfo_reads_lung_cu_with_an_attribute_filter(server):
     paths = [path for _m, path, _q, _s in server.requests]
     assert "/api" in paths and "/collections/communes/queryables" in paths
     pages = [q for _m, p, q, _s in server.requests if p == "/collections/communes/items"]
-    assert [q["filter"] for q in pages if "filter" in q] == [["code = '00715'"]], pages
+    filters = [q["filter"] for q in pages if "filter" in q]  # (GDAL may read it twice)
+    assert filters and all(f == ["code = '00715'"] for f in filters), pages
     assert all(q.get("offset", ["0"]) == ["0"] for q in pages), pages
 
 

@@ -404,7 +404,11 @@ def wait_idle(page, more: str = "true"):
 def assert_clean(page, log, server):
     assert page.evaluate("() => window.geoMap.errors") == []
     assert log.errors == [], log.errors
-    assert log.failed == [], log.failed
+    # Leaflet cancels the image tiles of a view it has left (the names overlay): those
+    # requests end as aborted, by design; any other failed request fails the test.
+    failed = [(url, why) for url, why in log.failed
+              if not ("/tiles/" in url and why == "net::ERR_ABORTED")]
+    assert failed == [], failed
     assert [r for r in log.responses if r[1] >= 400] == []
     assert log.foreign(server.url) == []
 
