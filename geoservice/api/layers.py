@@ -61,9 +61,10 @@ class LayerCollection(Collection):
         """The parameters of this layer's items route (the OpenAPI document lists these)."""
         return [*COMMON, P.limit(*limits), *layer_parameters(self.layer)]
 
-    def types(self) -> dict[str, str]:
-        """Queryable properties (the layer's scalar fields) and the geometry."""
-        types = {name: kind for name, kind in self.layer.field_types().items()
+    def types(self, layer: LayerDef | None = None) -> dict[str, str]:
+        """Queryable properties (the layer's scalar fields; those of `layer`, the layer as a
+        request's group or model type resolved it, when given) and the geometry."""
+        types = {name: kind for name, kind in (layer or self.layer).field_types().items()
                  if kind in ("string", "number", "integer", "boolean")}
         types["geometry"] = "geometry"
         return types
@@ -73,10 +74,15 @@ class LayerCollection(Collection):
         definition = COLLECTIONS.get(self.layer.source.collection or "")
         return definition.valid if definition and definition.source != "records" else None
 
-    def _source(self, ctx: RequestContext, args: Mapping[str, str]):
-        """The resolved layer's prepared source and the reader's decision."""
+    def _resolved(self, ctx: RequestContext, args: Mapping[str, str]):
+        """(the layer as the request's parameters resolve it, the reader's decision, a
+        record-year filter)."""
         layer_args = {k: v for k, v in args.items() if k not in PAGING}
-        layer, decision, year = layer_for(ctx.catalog, self.id, layer_args, ctx.principal)
+        return layer_for(ctx.catalog, self.id, layer_args, ctx.principal)
+
+    def _source(self, ctx: RequestContext, args: Mapping[str, str], resolved=None):
+        """The resolved layer's prepared source and the reader's decision."""
+        layer, decision, year = resolved or self._resolved(ctx, args)
         runs = ctx.services.analysis_runs if layer.source.analysis else None
         return ctx.services.sources.get(ctx.store, layer, year, runs=runs), decision
 
@@ -88,24 +94,27 @@ class LayerCollection(Collection):
         default = settings["DEFAULT_ITEMS_LIMIT"]
         limit = P.limit(default, settings["MAX_ITEMS_LIMIT"]).get(args, default)
         offset = P.OFFSET.get(args, 0)
-        wanted = Q_.chosen(args, set(self.layer.field_types()))
-        source, chosen = self.matching(ctx, args)
+        resolved = self._resolved(ctx, args)
+        wanted = Q_.chosen(args, set(resolved[0].field_types()))
+        source, chosen = self.matching(ctx, args, resolved=resolved)
         shown = chosen[offset:offset + limit]
         features = [feature(ctx, source.ids[i], source.properties[i], source.lonlat[i])
                     for i in shown]
         return page(ctx, self.id, Q_.select(features, wanted), int(len(chosen)), args,
                     FeatureQuery(limit=limit, offset=offset))
 
-    def matching(self, ctx: RequestContext, args: Mapping[str, str], every: bool = False):
+    def matching(self, ctx: RequestContext, args: Mapping[str, str], every: bool = False,
+                 resolved=None):
         """(the prepared source, positions of the features an items request matches, in
         its order; with `every` unsorted: clusters count them all)."""
         bbox = P.BBOX.get(args)
         province = P.PROVINCE_CODE.get(args)
-        types = self.types()
+        resolved = resolved or self._resolved(ctx, args)
+        types = self.types(resolved[0])
         where = filters.parse(args, types)
         sortby = () if every else Q_.sort_keys(args, types)
         in_time = Q_.in_time(self.temporal(), P.DATETIME.get(args))
-        source, decision = self._source(ctx, args)
+        source, decision = self._source(ctx, args, resolved)
         if decision.province_code and province not in (None, decision.province_code):
             raise Forbidden(f"Your area is province {decision.province_code}.",
                             parameter="province_code")

@@ -229,6 +229,7 @@
     if (layer.kind !== "indicator" || !legend.entries || counts[url]) { return; }
     var values = params(layer);
     values.limit = config.items_limit;
+    values.properties = legend.property;   // the one figure the classes are counted on
     var tally = legend.entries.map(function () { return 0; });
     counts[url] = {pending: true};
     function page(next) {

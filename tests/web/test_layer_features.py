@@ -62,6 +62,34 @@ def test_layer_parameters_filters_and_paging(client):
     assert all("CN" in f["properties"]["border_neighbors"] for f in lung_cu["features"])
 
 
+def test_properties_filter_and_sortby_follow_the_requested_group(client):
+    """A group's own rate is a property of the layer the request resolves, not only the
+    default group's: the map counts its legend classes on it."""
+    whole = get(client, "/collections/certification-rate/items?group=schools&year=2024"
+                        "&limit=1000", content_type=GEOJSON)
+    rates = {f["id"]: f["properties"].get("certification_rate_schools")
+             for f in whole["features"]}
+    thin = get(client, "/collections/certification-rate/items?group=schools&year=2024"
+                       "&limit=1000&properties=certification_rate_schools",
+               content_type=GEOJSON)
+    assert thin["numberMatched"] == whole["numberMatched"]
+    assert all(set(f["properties"]) <= {"certification_rate_schools"}
+               for f in thin["features"])
+    assert sum(r is not None for r in rates.values()) > 10
+    assert {f["id"]: f["properties"].get("certification_rate_schools")
+            for f in thin["features"]} == rates
+    over = get(client, "/collections/certification-rate/items?group=schools&year=2024"
+                       "&limit=1000&filter=certification_rate_schools%20%3E%2050"
+                       "&sortby=-certification_rate_schools", content_type=GEOJSON)
+    got = [f["properties"].get("certification_rate_schools") for f in over["features"]]
+    assert got == sorted((r for r in rates.values() if r is not None and r > 50),
+                         reverse=True)
+    refused = client.get("/collections/certification-rate/items?group=schools"
+                         "&properties=certification_rate_residential")
+    assert refused.status_code == 400
+    assert_error(refused.get_json(), 400, parameter="properties")
+
+
 @pytest.mark.parametrize("url, status, parameter", [
     ("/collections/certification-rate/items?group=bananas", 400, "group"),
     ("/collections/certification-rate/items?bbox=1,2", 400, "bbox"),
