@@ -43,10 +43,11 @@ from geoservice.text import ascii_fold
 
 LOGGER = logging.getLogger(__name__)
 
-# The basemap's extent: west, south, east, north (degrees, WGS 84). Vietnam, the neighbours'
-# border regions, the Gulf of Tonkin, the Gulf of Thailand and the East Sea with Hoàng Sa
-# and Trường Sa up to 115° E (the same box the WMTS capabilities announce).
-REGION = (97.0, 5.0, 115.0, 26.0)
+# The basemap's extent: west, south, east, north (degrees, WGS 84). Vietnam, its neighbours,
+# the Gulf of Tonkin, the Gulf of Thailand and the whole East Sea with Hoàng Sa and Trường Sa
+# (whose islands reach 117.8° E), and around them as far as the map page shows at its
+# widest zoom (5): no edge of the basemap comes into a national view.
+REGION = (80.0, -8.0, 135.0, 36.0)
 VIETNAM = "VN"
 # world-atlas ids are ISO 3166-1 numeric codes: the countries that fall inside `REGION`.
 COUNTRIES = {  # numeric -> (alpha-2, Vietnamese name, English name)
@@ -61,8 +62,21 @@ COUNTRIES = {  # numeric -> (alpha-2, Vietnamese name, English name)
     "096": ("BN", "Brunei", "Brunei"),
     "344": ("HK", "Hồng Kông", "Hong Kong"),
     "446": ("MO", "Ma Cao", "Macao"),
+    "608": ("PH", "Phi-líp-pin", "Philippines"),
+    "158": ("TW", "Đài Loan", "Taiwan"),
+    "702": ("SG", "Xin-ga-po", "Singapore"),
+    "356": ("IN", "Ấn Độ", "India"),
+    "050": ("BD", "Băng-la-đét", "Bangladesh"),
+    "064": ("BT", "Bu-tan", "Bhutan"),
+    "524": ("NP", "Nê-pan", "Nepal"),
+    "144": ("LK", "Xri Lan-ca", "Sri Lanka"),
+    "392": ("JP", "Nhật Bản", "Japan"),
+    "410": ("KR", "Hàn Quốc", "South Korea"),
+    "585": ("PW", "Pa-lau", "Palau"),
 }
 NAMES = {code: (name, name_en) for code, name, name_en in COUNTRIES.values()}
+# Natural Earth's features without a code in the region, other than the archipelagos' land.
+NAMES["SCARBOROUGH-REEF"] = ("Bãi cạn Scarborough", "Scarborough Reef")
 # Land wholly inside these boxes (west, south, east, north) belongs to Vietnam's đặc khu.
 ARCHIPELAGOS = {
     "Hoàng Sa": (111.0, 15.5, 113.0, 17.5),
@@ -91,7 +105,7 @@ def build_basemap(
     `outline` is the national outline labelled by what it faces (`border.label_outline`);
     `countries` is Natural Earth as read by `sources.read_countries`.
     """
-    # Communes reach past the region (Trường Sa islands east of 115° E): the basemap stops.
+    # Communes cannot reach past the region; clipped all the same, so the faces tile it.
     national = polygonal(shapely.intersection(national, shapely.box(*REGION), grid_size=GRID))
     shapes, names = _region_countries(countries)
     names.setdefault(VIETNAM, NAMES[VIETNAM])

@@ -42,7 +42,9 @@ LOGGER = logging.getLogger(__name__)
 
 OVERLAP_KM2 = 0.001  # pairwise overlaps above 1,000 m² are reported (the build's tolerance)
 OFF_KM = 1.0  # a unit lying this far from its current geometry is reported
-REGION = (97.0, 5.0, 115.0, 26.0)  # where Vietnam's units can lie (the basemap's region)
+# Where Vietnam's units can lie: the mainland and both archipelagos (Trường Sa's islands
+# reach 117.8° E), with a margin.
+REGION = (100.0, 5.0, 119.0, 25.0)
 
 
 @dataclass

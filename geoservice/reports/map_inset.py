@@ -72,6 +72,18 @@ def in_frame(key: str, frame_bbox) -> bool:
 def draw_inset(store, catalog, image: Image.Image, map_size: tuple[float, float],
                scale: float, texts: dict, node_modules) -> Inset:
     """Draw the inset in the map's bottom-right corner; return its box and names."""
+    inset, names = inset_image(store, catalog, scale, texts, node_modules)
+    width, height = INSET_SIZE
+    map_width, map_height = map_size
+    left, top = map_width - width - INSET_MARGIN, map_height - height - INSET_MARGIN
+    image.alpha_composite(inset, dest=(round(left * scale), round(top * scale)))
+    return Inset((left, top, left + width, top + height), names)
+
+
+def inset_image(store, catalog, scale: float, texts: dict, node_modules
+                ) -> tuple[Image.Image, list[str]]:
+    """The inset alone (`INSET_SIZE` CSS pixels at `scale`), framed, and the names on it:
+    the sea from the coast to both archipelagos, their islands and names."""
     width, height = INSET_SIZE
     frame = fit_frame(INSET_AREA, width, height, padding=0.0)
     bbox = frame.lonlat_bbox()
@@ -100,10 +112,7 @@ def draw_inset(store, catalog, image: Image.Image, map_size: tuple[float, float]
         _name(inset, group, name, scale, node_modules, above=key == "truong_sa")
     ImageDraw.Draw(inset).rectangle([0, 0, inset.width - 1, inset.height - 1],
                                     outline=FRAME_INK, width=max(1, round(0.8 * scale)))
-    map_width, map_height = map_size
-    left, top = map_width - width - INSET_MARGIN, map_height - height - INSET_MARGIN
-    image.alpha_composite(inset, dest=(round(left * scale), round(top * scale)))
-    return Inset((left, top, left + width, top + height), names)
+    return inset, names
 
 
 def _name(image: Image.Image, group, text: str, scale: float, node_modules,

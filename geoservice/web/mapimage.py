@@ -51,6 +51,7 @@ from geoservice.reports.map_inset import (
     NAME_INK,
     draw_inset,
     in_frame,
+    inset_image,
 )
 from geoservice.text import nfc
 from geoservice.web.context import context
@@ -73,6 +74,10 @@ HEIGHT = P.Parameter("height", P.whole(300, MAX_SIDE), {"type": "integer", "mini
 TITLE = P.Parameter("title", P.text(200), {"type": "string", "maxLength": 200},
                     "Title printed on the map (default: the first layer's title)")
 PARAMETERS = (LAYERS, P.BBOX, P.LAYER_YEAR, GROUP, P.LANG, WIDTH, HEIGHT, TITLE)
+SCALE = P.Parameter("scale", P.whole(1, 3), {"type": "integer", "minimum": 1, "maximum": 3,
+                                             "default": 1},
+                    "Pixels per CSS pixel (2 for high-density screens)")
+INSET_PARAMETERS = (P.LANG, SCALE)
 WORDS = {
     "vi": {"date": "Ngày", "source": "Nguồn: ranh giới hành chính 2025 và số liệu của "
                                      "hệ thống (cập nhật {updated})", "year": "Năm số liệu",
@@ -330,6 +335,26 @@ def image_pdf():
                    "map.pdf")
 
 
+@blueprint.get("/map/inset.png")
+@access.public
+def inset_png():
+    """The Hoàng Sa / Trường Sa inset alone (the map page shows it where its view of the
+    country leaves them out): the sea from the coast to both archipelagos, named."""
+    from geoservice.reports.document import map_texts
+
+    args = request.args.to_dict()
+    P.known(args, [p.name for p in INSET_PARAMETERS])
+    P.LANG.get(args)
+    ctx = context()
+    image, _names = inset_image(ctx.store, ctx.catalog, SCALE.get(args, 1), map_texts(""),
+                                ctx.services.node_modules)
+    out = io.BytesIO()
+    image.convert("RGB").save(out, "PNG")
+    response = Response(out.getvalue(), mimetype="image/png")
+    response.headers["Cache-Control"] = "public, max-age=3600"  # public layers only
+    return response
+
+
 def openapi_paths() -> dict:
     """The map image paths for the OpenAPI document."""
     parameters = [p.openapi() for p in PARAMETERS]
@@ -337,7 +362,14 @@ def openapi_paths() -> dict:
     errors = {str(status): {"description": text, "content": {"application/json": {
         "schema": {"$ref": "#/components/schemas/Error"}}}}
         for status, text in ((400, "Invalid parameter"), (404, "Unknown layer"))}
-    return {f"/map/image.{ext}": {"get": {
+    inset = {"/map/inset.png": {"get": {
+        "summary": "The Hoàng Sa and Trường Sa archipelagos' inset, named",
+        "operationId": "map_inset_png",
+        "parameters": [p.openapi() for p in INSET_PARAMETERS],
+        "responses": {"200": {"description": "PNG", "content": {
+            "image/png": {"schema": {"type": "string", "format": "binary"}}}},
+            "400": errors["400"]}}}}
+    return inset | {f"/map/image.{ext}": {"get": {
         "summary": f"The map view drawn as {ext.upper()}: title, legends, scale bar, north "
                    "arrow, date, source, the archipelagos' inset",
         "operationId": f"map_image_{ext}", "parameters": parameters,

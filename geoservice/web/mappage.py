@@ -64,6 +64,8 @@ VISIBLE = ("sea", "countries", "provinces", "communes", "border-lines")
 BASEMAP_LAYERS = ("sea", "countries")
 DEFAULT_INDICATOR = "certification-rate"
 CENTRE, START_ZOOM = (16.0, 106.0), 6
+LEVEL_ZOOM = 8  # the "auto" level: provinces below this zoom, communes from it
+MIN_ZOOM = 5  # the widest view (the basemap's region fills it: boundaries.basemap.REGION)
 REGION = ((0.0, 95.0), (30.0, 120.0))  # south-west, north-east corners the map may pan to
 DENSITY_TILES = "/analyses/density/"
 PROVINCE_VARIANT = "-province"  # `<layer>-province`: the layer's figures rolled up to provinces
@@ -167,7 +169,7 @@ def _origin(url: str) -> str | None:
 def folium_parts(basemap: str, lang: str) -> dict:
     """Folium's map as the page's parts: header (links, styles), html (the map's div) and
     script (creating the map), with our asset URLs and the CSP nonce; and the map's name."""
-    fmap = folium.Map(location=CENTRE, zoom_start=START_ZOOM, tiles=None, min_zoom=4,
+    fmap = folium.Map(location=CENTRE, zoom_start=START_ZOOM, tiles=None,
                       max_zoom=16, zoom_control=False, control_scale=True, max_bounds=True,
                       min_lat=REGION[0][0], min_lon=REGION[0][1], max_lat=REGION[1][0],
                       max_lon=REGION[1][1], position="absolute", font_size="0.9rem",
@@ -204,6 +206,9 @@ def page_config(catalog: dict, lang: str, year: int | None, years: list[int], ba
     store, root = _store(), request.script_root
     layers = [_layer(catalog[i], lang, basemap, catalog)
               for i in readable_layers(catalog, g.principal)]
+    urls = {"tiles": url_for("tiles.layers"), "search": url_for("search.search"),
+            "collections": f"{root}/collections", "reports": f"{root}/reports",
+            "page": url_for("mappage.map_view"), **_optional_routes(root)}
     return {
         "map": map_name, "lang": lang, "year": year, "years": years,
         "bounds": national_bounds(store), "basemap": bool(basemap),
@@ -222,10 +227,20 @@ def page_config(catalog: dict, lang: str, year: int | None, years: list[int], ba
         "labels": code_labels(catalog, lang),
         "overlay": LABELS_LAYER if LABELS_LAYER in catalog and any(
             layer["id"] == LABELS_LAYER for layer in layers) else None,
-        "urls": {"tiles": url_for("tiles.layers"), "search": url_for("search.search"),
-                 "collections": f"{root}/collections", "reports": f"{root}/reports",
-                 "page": url_for("mappage.map_view"), **_optional_routes(root)},
+        "urls": urls, "level_zoom": LEVEL_ZOOM, "min_zoom": MIN_ZOOM, "inset": _inset(urls),
     }
+
+
+def _inset(urls: dict) -> dict | None:
+    """Where and when the page shows the archipelagos' inset: its image, their islands
+    (lon, lat), the area a click frames, and the widest zoom it shows at (below the
+    commune zooms: the views of the country or a region)."""
+    from geoservice.reports.map_inset import INSET_AREA, ISLANDS
+
+    if "inset" not in urls:
+        return None
+    return {"url": urls["inset"], "islands": [p for key in ISLANDS for p in ISLANDS[key]],
+            "area": list(INSET_AREA.bounds), "max_zoom": LEVEL_ZOOM - 1}
 
 
 def national_bounds(store) -> list[float]:
@@ -279,6 +294,8 @@ def _optional_routes(root: str) -> dict:
     """Routes the page uses when the service has them (clusters, map image)."""
     rules = {rule.rule for rule in current_app.url_map.iter_rules()}
     found = {}
+    if "/map/inset.png" in rules:
+        found["inset"] = f"{root}/map/inset.png"
     if "/collections/<collection_id>/clusters" in rules:
         found["clusters"] = f"{root}/collections/{{id}}/clusters"
     for fmt in ("png", "pdf"):

@@ -20,8 +20,9 @@
   var DRILL_ZOOM = 9;            // from this zoom on, a click picks a commune
   var PANES_BASE = 210;          // layer panes sit above the tile pane, below markers
   var OUTLINE_ORDER = 190;       // province outlines: above indicators and communes
-  var LEVEL_ZOOM = 8;            // "auto" level: provinces below this zoom, communes from it
+  var LEVEL_ZOOM = config.level_zoom;  // "auto" level: provinces below it, communes from it
   var fmt = window.geoMapFormat(config, T);
+  map.setMinZoom(config.min_zoom);  // folium's min_zoom is its tile layer's, not the map's
   var api = window.geoMap = {
     map: map, config: config, ready: false, readyAt: null, errors: [],
     pending: 0, loading: {}, computing: {}, idle: function () {
@@ -186,7 +187,7 @@
   }
 
   function legendOf(layer) {
-    var url = legendUrl(layer);
+    var url = legendUrl(layer), asked = params(layer);  // the state may change meanwhile
     if (!url) { return Promise.resolve(null); }
     if (!legends[url]) {
       // An analysis layer's result may still be computed: its features answer 503 then.
@@ -199,7 +200,7 @@
         if (legend.computing) { return computing(layer, url, legend.retryAfter); }
         legends[url] = legend;  // resolved: renderLegend reads it directly
         delete notes[layer.id];
-        countClasses(layer, legend);
+        countClasses(layer, legend, url, asked);
         return legend;
       }).catch(function () { delete legends[url]; return null; });
     }
@@ -224,10 +225,10 @@
 
   var counts = {};               // legend URL -> [count per legend entry] (or a promise)
 
-  function countClasses(layer, legend) {
-    var url = legendUrl(layer);
+  // `url` is the legend's, `values` the layer parameters it was asked with.
+  function countClasses(layer, legend, url, values) {
     if (layer.kind !== "indicator" || !legend.entries || counts[url]) { return; }
-    var values = params(layer);
+    values = L.extend({}, values);
     values.limit = config.items_limit;
     values.properties = legend.property;   // the one figure the classes are counted on
     var tally = legend.entries.map(function () { return 0; });

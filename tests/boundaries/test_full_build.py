@@ -101,7 +101,7 @@ def test_island_zones_take_natural_earth_land(country):
     con_dao = communes.at["26732", "geometry"]
     assert provinces.at["79", "geometry"].contains(con_dao.representative_point())
     assert provinces.at["56", "geometry"].intersects(communes.at["22736", "geometry"])
-    # The basemap stops at its region, though Trường Sa's islands reach past 115° E.
+    # The basemap stops at its region, which holds Trường Sa's islands (east to 117.8° E).
     from geoservice.boundaries.basemap import REGION
 
     west, south, east, north = result.countries.total_bounds

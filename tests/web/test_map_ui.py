@@ -318,12 +318,75 @@ def _assert_counts_match(counted, features, layer_id, prop):
     assert counted == expected
 
 
+# --- item 3: the whole territory, no basemap edge ----------------------------------------------
+
+def test_the_archipelagos_inset_shows_where_the_country_view_leaves_them_out(open_map, server):
+    from geoservice.reports.map_inset import ISLANDS, NAME_INK
+
+    page, log = open_map(viewport=(1440, 900))
+    islands = [p for key in ISLANDS for p in ISLANDS[key]]
+    inset = page.locator("#archipelagos-inset")
+
+    def out_of_view() -> bool:
+        return page.evaluate("""(islands) => { const v = window.geoMap.map.getBounds();
+            return islands.some(([lon, lat]) => !v.contains([lat, lon])); }""", islands)
+
+    assert inset.is_visible() == out_of_view()  # the opening view of the country
+    page.evaluate("() => window.geoMap.map.setView([21.6, 104.8], 7, {animate: false})")
+    wait_idle(page)  # a regional view of the north
+    assert out_of_view() and inset.is_visible()
+    page.wait_for_function("() => document.querySelector('#archipelagos-inset img').complete"
+                           " && document.querySelector('#archipelagos-inset img').naturalWidth")
+    src = inset.locator("img").get_attribute("src")
+    assert "lang=vi" in src and inset.locator("img").get_attribute("alt").startswith(
+        "Quần đảo Hoàng Sa")
+    with urlopen(server.url + src, timeout=60) as answer:
+        assert answer.headers["Content-Type"] == "image/png"
+        image = Image.open(io.BytesIO(answer.read())).convert("RGB")
+    assert image.size[0] >= 150
+    names = sum(count for count, colour in image.getcolors(maxcolors=1 << 20)
+                if _close(colour, NAME_INK[:3], 40))
+    assert names > 100, "no archipelago names on the inset"
+    with urlopen(server.url + src.replace("lang=vi", "lang=en"), timeout=60) as answer:
+        english = Image.open(io.BytesIO(answer.read())).convert("RGB")
+    assert english.size == image.size and english.tobytes() != image.tobytes()  # its names
+
+    inset.click()  # brings them into the view
+    page.wait_for_function("() => document.querySelector('#archipelagos-inset').hidden")
+    assert not out_of_view()
+    page.evaluate("() => window.geoMap.map.setView([22.6, 105.0], 9, {animate: false})")
+    wait_idle(page)
+    assert out_of_view() and not inset.is_visible()  # a commune view: no inset
+    assert_clean(page, log, server)
+
+
+def test_no_edge_of_the_basemap_in_the_widest_view(open_map, server):
+    """At the widest zoom, wherever the map may be panned, the basemap covers the view:
+    no box of it ends on the page's background."""
+    from geoservice.layers.definition import BACKGROUND
+
+    page, log = open_map(viewport=(1440, 900))
+    background = _rgba(BACKGROUND)[:3]
+    zoom = page.evaluate("() => window.geoMap.map.getMinZoom()")
+    for corner in ("getSouthWest", "getNorthEast", "getNorthWest", "getSouthEast", "getCenter"):
+        page.evaluate(f"""(zoom) => {{ const m = window.geoMap.map;
+            m.setView(m.options.maxBounds.{corner}(), zoom, {{animate: false}}); }}""", zoom)
+        wait_idle(page)
+        page.wait_for_timeout(300)
+        shot = Image.open(io.BytesIO(page.locator(".folium-map").screenshot())).convert("RGB")
+        bare = sum(count for count, colour in shot.getcolors(maxcolors=1 << 20)
+                   if _close(colour, background, 3))
+        assert bare / (shot.size[0] * shot.size[1]) < 0.002, (corner, bare)
+    assert_clean(page, log, server)
+
+
 # --- item 5: the phone layout ---------------------------------------------------------------
 
 def test_on_a_phone_the_legend_is_reachable_and_nothing_overlaps(open_map, server):
     page, log = open_map(viewport=(390, 844))
     boxes = page.evaluate("""() => Object.fromEntries(['.leaflet-control-scale',
-        '.leaflet-control-attribution', '.leaflet-control-zoom', '#legend-toggle']
+        '.leaflet-control-attribution', '.leaflet-control-zoom', '#legend-toggle',
+        '#archipelagos-inset']
         .map(s => [s, document.querySelector(s) && document.querySelector(s)
                    .getBoundingClientRect().toJSON()]))""")
     assert all(boxes.values()), boxes
