@@ -27,8 +27,9 @@
     var ratio = Math.min(3, Math.max(1, Math.round(window.devicePixelRatio || 1)));
     box = el("button", {type: "button", id: "archipelagos-inset", "class": "archipelagos-inset",
                         title: T.inset_go, "aria-label": T.inset});
-    var image = el("img", {src: inset.url + "?lang=" + encodeURIComponent(config.lang) +
-                           (ratio > 1 ? "&scale=" + ratio : ""), alt: T.inset});
+    var image = el("img", {alt: T.inset});
+    image.dataset.src = inset.url + "?lang=" + encodeURIComponent(config.lang) +
+      (ratio > 1 ? "&scale=" + ratio : "");
     box.appendChild(image);
     L.DomEvent.disableClickPropagation(box);
     box.addEventListener("click", function () {
@@ -38,7 +39,11 @@
   };
   control.addTo(map);
 
-  function update() { box.hidden = !wanted(); }
+  function update() {
+    box.hidden = !wanted();
+    var image = box.firstChild;  // asked for once it is first shown
+    if (!box.hidden && !image.getAttribute("src")) { image.src = image.dataset.src; }
+  }
   map.on("moveend zoomend resize", update);
   update();
   api.inset = {shown: function () { return !box.hidden; }};
