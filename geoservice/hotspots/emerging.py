@@ -31,7 +31,6 @@ from datetime import date
 import geopandas as gpd
 import numpy as np
 import pandas as pd
-import pymannkendall
 import shapely
 
 from geoservice.hotspots.gistar import gi_star, spatial_weights
@@ -142,6 +141,8 @@ def trend(z) -> tuple[str, float, float]:
     z = np.asarray(z, dtype=float)
     if len(z) < 3 or not np.isfinite(z).all():
         return "no trend", math.nan, math.nan
+    import pymannkendall  # scipy.stats: loaded with the first analysis, not at start
+
     result = pymannkendall.original_test(z, alpha=TREND_ALPHA)
     return result.trend, float(result.Tau), float(result.p)
 

@@ -25,10 +25,9 @@ import logging
 import math
 import warnings
 from datetime import date
+from typing import TYPE_CHECKING
 
-import esda
 import geopandas as gpd
-import libpysal
 import numpy as np
 import pandas as pd
 import shapely
@@ -36,6 +35,10 @@ from pyproj import Transformer
 
 from geoservice.indicators.compute import records_frame
 from geoservice.store import FeatureQuery
+
+if TYPE_CHECKING:  # PySAL (and scipy.stats under it) is loaded with the first analysis
+    import esda
+    import libpysal
 
 LOGGER = logging.getLogger(__name__)
 
@@ -102,6 +105,8 @@ def spatial_weights(zones: gpd.GeoDataFrame, weights: str = "queen",
 
     Distance weights need a metric CRS; ids are the zones' positions (0 … n-1).
     """
+    import libpysal  # loaded with the first analysis, not at start
+
     if weights not in WEIGHTS:
         raise ValueError(f"weights must be one of {WEIGHTS}, not {weights!r}")
     frame = zones[["geometry"]].reset_index(drop=True)
@@ -161,6 +166,9 @@ def gi_star(zones: gpd.GeoDataFrame, values, weights: str = "queen",
 def _esda_gi_star(y: np.ndarray, w: libpysal.weights.W, linked: np.ndarray,
                   permutations: int, seed: int | None) -> esda.G_Local:
     """Run esda's Gi* on the zones that have neighbours (islands would only see themselves)."""
+    import esda
+    import libpysal
+
     # A neighbourhood of every zone divides by a zero variance; its z stays NaN.
     with warnings.catch_warnings(), np.errstate(invalid="ignore", divide="ignore"):
         # Islands (and seas between zones) leave the weights in several pieces: expected.
@@ -179,6 +187,8 @@ def _esda_gi_star(y: np.ndarray, w: libpysal.weights.W, linked: np.ndarray,
 
 def _bins(z: np.ndarray, p: np.ndarray, linked: np.ndarray, alpha: float) -> tuple:
     """Signed confidence bins, each level against its own FDR cut-off (esda.fdr)."""
+    import esda
+
     # A zone whose neighbourhood is every zone has no variance (z is NaN): not a test.
     tested = linked & np.isfinite(p)
     bins = np.zeros(len(z), dtype="int64")
