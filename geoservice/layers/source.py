@@ -20,7 +20,6 @@ from __future__ import annotations
 import functools
 import logging
 import threading
-import time
 from collections import OrderedDict
 from dataclasses import dataclass, field
 
@@ -328,36 +327,6 @@ def _read(store, layer: LayerDef, year: int | None):
                               Area.national())
 
 
-_TRIM_EVERY_S = 5.0
-_last_trim = [0.0]
-
-
-def release_memory() -> None:
-    """Return the heap's free pages to the system (glibc's malloc_trim), at most every
-    few seconds. A prepared source is tens of megabytes of small objects; freed after an
-    import replaced it, glibc keeps the pages, so without this a worker's resident memory
-    stepped up after every import (the soak in bench/soak.py measures it)."""
-    now = time.monotonic()
-    if now - _last_trim[0] < _TRIM_EVERY_S:
-        return
-    _last_trim[0] = now
-    libc = _libc()
-    if libc is not None:
-        libc.malloc_trim(0)
-
-
-@functools.cache
-def _libc():
-    import ctypes
-
-    try:
-        libc = ctypes.CDLL("libc.so.6")
-        libc.malloc_trim.argtypes = [ctypes.c_size_t]
-        return libc
-    except (OSError, AttributeError):  # not glibc: nothing to trim
-        return None
-
-
 class SourceCache:
     """Prepared sources by (layer, parameters, year), for the layer's current data
     version only."""
@@ -398,14 +367,10 @@ class SourceCache:
                 return found
         source = prepare(store, layer, year)
         with self._lock:
-            dropped = [self._items[key]] if key in self._items else []
             self._items[key] = source
             self._items.move_to_end(key)
             while len(self._items) > self.size:
-                dropped.append(self._items.popitem(last=False)[1])
-        if dropped:  # an import replaced them: give their memory back to the system
-            del dropped, found
-            release_memory()
+                self._items.popitem(last=False)
         return source
 
     def _analysis(self, store, layer: LayerDef, runs) -> TileSource:
