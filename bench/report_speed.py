@@ -43,6 +43,7 @@ PORT = 5093
 
 
 def timed(base: str, path: str, key: str, timeout: float = 600) -> tuple[float, bytes]:
+    """(seconds, body) of one GET as the national viewer."""
     start = time.perf_counter()
     with urlopen(Request(base + path, headers={"X-API-Key": key}), timeout=timeout) as answer:
         body = answer.read()
@@ -60,10 +61,12 @@ def first(instance: Path, path: str, check) -> float:
 
 
 def is_pdf(body: bytes) -> None:
+    """Fail unless `body` is a PDF."""
     assert body.startswith(b"%PDF-"), body[:20]
 
 
 def communes_of(instance: Path, count: int) -> list[str]:
+    """The first `count` commune codes of the province (the batch)."""
     key = measure.national_key(instance)
     with measure.server(instance, tile_cache="", port=PORT) as base:
         _s, body = timed(base, f"/collections/communes/items?province_code={PROVINCE}"
@@ -72,6 +75,7 @@ def communes_of(instance: Path, count: int) -> list[str]:
 
 
 def cli(instance: Path) -> float:
+    """Seconds of the CLI province report, start-up included."""
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "bao-cao.pdf"
         start = time.perf_counter()
@@ -85,6 +89,7 @@ def cli(instance: Path) -> float:
 
 
 def run(source: Path, runs: int) -> dict:
+    """Every case `runs` times on a copy of `source`: seconds, median, target, met."""
     with tempfile.TemporaryDirectory() as tmp:
         instance = measure.copy_instance(source, Path(tmp) / "instance")
         codes = communes_of(instance, BATCH)
@@ -118,6 +123,7 @@ def run(source: Path, runs: int) -> dict:
 
 
 def markdown(results: dict) -> str:
+    """The table for docs/benchmarks.md."""
     rows = ["| report, first request after a start | runs (s) | median | target | |",
             "|---|---|---|---|---|"]
     for name, r in results.items():
@@ -128,6 +134,7 @@ def markdown(results: dict) -> str:
 
 
 def main() -> None:
+    """Measure and print."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--instance", type=Path, default=ROOT / "instance")
     parser.add_argument("--runs", type=int, default=3)

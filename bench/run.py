@@ -49,6 +49,7 @@ from bench import (
     peer_mapserver,
     peers,
     report,
+    report_speed,
     targets,
     tile_serving,
 )
@@ -96,6 +97,7 @@ def main() -> None:
             results["tile_serving"] = tile_serving.run(instance, quick=args.quick)
             results["first_view"] = first_view.run(instance)
             results["memory"] = results["first_view"].get("memory", {})
+            results["reports_cold"] = report_speed.run(instance, runs=1 if args.quick else 3)
         if not args.skip_peers:
             results["peers"] = peers.compare(instance, args.postgis, tiles)
             results["peer_features"] = peer_features.compare(instance)

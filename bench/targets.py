@@ -78,6 +78,10 @@ def targets(results: dict) -> list[dict]:
                          errors == 0 and shared))
     else:
         rows.append(_missing("two hosts behind nginx", "0 errors, shared cache", hosts or None))
+    for name, found in (results.get("reports_cold") or {}).items():
+        if isinstance(found, dict) and "median" in found:
+            rows.append(_row(f"{name} report, first request after a start",
+                             f"≤ {found['target']:g} s", f"{found['median']} s", found["met"]))
     return rows
 
 
