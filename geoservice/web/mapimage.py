@@ -340,17 +340,26 @@ def image_pdf():
 def inset_png():
     """The Hoàng Sa / Trường Sa inset alone (the map page shows it where its view of the
     country leaves them out): the sea from the coast to both archipelagos, named."""
+    from geoservice.layers.versions import layer_data_version
     from geoservice.reports.document import map_texts
 
     args = request.args.to_dict()
     P.known(args, [p.name for p in INSET_PARAMETERS])
-    P.LANG.get(args)
+    lang, scale = P.LANG.get(args, "vi"), SCALE.get(args, 1)
     ctx = context()
-    image, _names = inset_image(ctx.store, ctx.catalog, SCALE.get(args, 1), map_texts(""),
-                                ctx.services.node_modules)
-    out = io.BytesIO()
-    image.convert("RGB").save(out, "PNG")
-    response = Response(out.getvalue(), mimetype="image/png")
+    # drawn once per language, scale and boundary data (every page view of the country asks)
+    version = layer_data_version(ctx.store, ctx.catalog["provinces"])
+    drawn = ctx.services.remembered("map_insets", dict)
+    key = (lang, scale, version)
+    if key not in drawn:
+        image, _names = inset_image(ctx.store, ctx.catalog, scale, map_texts(""),
+                                    ctx.services.node_modules)
+        out = io.BytesIO()
+        image.convert("RGB").save(out, "PNG")
+        if len(drawn) >= 16:  # old boundary versions
+            drawn.clear()
+        drawn[key] = out.getvalue()
+    response = Response(drawn[key], mimetype="image/png")
     response.headers["Cache-Control"] = "public, max-age=3600"  # public layers only
     return response
 
