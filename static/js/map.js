@@ -26,7 +26,8 @@
   var api = window.geoMap = {
     map: map, config: config, ready: false, readyAt: null, errors: [],
     pending: 0, loading: {}, computing: {}, idle: function () {
-      return api.ready && api.pending === 0 && Object.keys(api.loading).length === 0;
+      return api.ready && !api.moving && api.pending === 0 &&
+        Object.keys(api.loading).length === 0;
     }
   };
   var state = api.state = {
@@ -362,6 +363,7 @@
 
   // Bring the map in line with the state: add, replace or remove each layer.
   function sync(changed) {
+    api.pending += 1;  // until every wanted layer is on the map (and loading)
     var work = Object.keys(layers).map(function (id) {
       var layer = layers[id];
       var stale = changed && changed.indexOf(id) >= 0;
@@ -377,7 +379,8 @@
         if (layer.kind === "points") { refreshPoints(layer); }
       });
     });
-    return Promise.all(work).then(renderLegend);
+    return Promise.all(work).then(renderLegend)
+      .finally(function () { api.pending -= 1; });
   }
 
   function checkReady() {
@@ -1338,7 +1341,10 @@
     wireSearch();
     map.on("click", function (event) { identify(event.latlng); });
     var zoomBefore = map.getZoom();
+    // Not idle while the map flies: the layers of the zoom it lands on load at the end.
+    map.on("movestart zoomstart", function () { api.moving = true; });
     map.on("moveend", function () {
+      api.moving = false;
       writeHash(false);
       retryLegends();
       var crossed = (zoomBefore < LEVEL_ZOOM) !== (map.getZoom() < LEVEL_ZOOM);
