@@ -452,8 +452,13 @@ def test_first_load_is_ours_small_and_quick(open_map, server, capsys):
         # public layers: the immutable, versioned URL (nginx may answer it)
         assert all(VERSION.search(u) for u in paths_of(log, f"/tiles/{layer}/5/")), layer
     body_bytes = sum(size for _url, size in log.bodies)
-    timing = page.evaluate("""() => ({ready: window.geoMap.readyAt, fcp: Math.round(
-        performance.getEntriesByName('first-contentful-paint')[0].startTime)})""")
+    # Chromium does not always record a paint entry for a headless page under load: the
+    # figure is printed for the record, and the page's own "drawn" time stands without it.
+    timing = page.evaluate("""() => {
+        const paint = performance.getEntriesByName('first-contentful-paint')[0];
+        return {ready: window.geoMap.readyAt,
+                fcp: paint ? Math.round(paint.startTime) : 'not recorded'};
+    }""")
     with capsys.disabled():
         print(f"\nmap first load: {len(log.bodies)} responses, {body_bytes} bytes of bodies, "
               f"first contentful paint {timing['fcp']} ms, map drawn {timing['ready']} ms")
