@@ -11,7 +11,7 @@ import json
 import os
 import sqlite3
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
@@ -32,6 +32,7 @@ class BuiltFixture:
     result: object  # geoservice.boundaries.build.Boundaries, as returned by build()
     layers: dict  # the GeoPackage read back with read_geopackage()
     quality: dict  # quality.json, decoded
+    progress: list = field(default_factory=list)  # the build's progress calls, in order
 
 
 @pytest.fixture(scope="session")
@@ -40,11 +41,13 @@ def built(tmp_path_factory) -> BuiltFixture:
     from geoservice.boundaries.build import GPKG_NAME, build, read_geopackage
 
     instance = tmp_path_factory.mktemp("fixture-instance")
-    result = build(instance, provinces=FIXTURE_PROVINCES, node_modules=NODE_MODULES)
+    heard = []  # what the build told its progress callback (tests/test_cli.py checks it)
+    result = build(instance, provinces=FIXTURE_PROVINCES, node_modules=NODE_MODULES,
+                   progress=lambda *call: heard.append(call))
     gpkg = instance / GPKG_NAME
     assert gpkg.exists(), "build() did not write the GeoPackage"
     quality = json.loads((instance / "quality.json").read_text(encoding="utf-8"))
-    return BuiltFixture(instance, gpkg, result, read_geopackage(gpkg), quality)
+    return BuiltFixture(instance, gpkg, result, read_geopackage(gpkg), quality, heard)
 
 
 @pytest.fixture(scope="session")

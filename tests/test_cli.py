@@ -132,3 +132,95 @@ def test_one_spelling_of_output_province_and_format_across_commands():
                 if param.param_type_name == "argument" and param.name in (
                         "output", "province_code"):
                     raise AssertionError(f"{name}: {param.name} is still an argument")
+
+
+# --- progress bars of the long commands (import, build-data, demo-data) --------------------
+
+IMPORT_STAGES = ("reading rows", "checking rows", "checking units", "writing records")
+
+
+def test_import_shows_a_bar_per_stage_and_a_refused_file_still_reports_its_rows(tmp_path,
+                                                                                loaded_db):
+    from tests.conftest import _copy_database
+
+    _copy_database(loaded_db, tmp_path / "geoservice.sqlite")
+    header = "commune_code,year,group,reviewed,certified\n"
+    good = tmp_path / "ket-qua.csv"
+    good.write_text(header + "00715,2024,residential,10,7\n00733,2024,residential,8,8\n",
+                    encoding="utf-8")
+    dry = run(tmp_path, "import", "certification", str(good), "--dry-run")
+    assert dry.exit_code == 0, dry.output
+    for stage in IMPORT_STAGES[:3]:
+        assert f"import certification: {stage}" in dry.output
+    assert "writing records" not in dry.output and "dry run, nothing was written" in dry.output
+    applied = run(tmp_path, "import", "certification", str(good))
+    assert applied.exit_code == 0, applied.output
+    assert all(f"import certification: {stage}" in applied.output for stage in IMPORT_STAGES)
+    assert "ket-qua.csv: 2 rows applied - 2 new, 0 updated, 0 unchanged" in applied.output
+    bad = tmp_path / "sai.csv"
+    bad.write_text(header + "00715,2024,residential,10,7\n99999,2024,residential,8,8\n",
+                   encoding="utf-8")
+    refused = run(tmp_path, "import", "certification", str(bad))
+    assert refused.exit_code == 1
+    assert "sai.csv: rejected, nothing was written - 1 errors:" in refused.output
+    assert "  row 3, commune_code: '99999'" in refused.output
+    assert "import certification: checking units" in refused.output
+    assert "writing records" not in refused.output
+    unreadable = tmp_path / "sai.txt"
+    unreadable.write_text(header, encoding="utf-8")
+    assert run(tmp_path, "import", "certification", str(unreadable)).exit_code == 2
+
+
+def test_build_tells_every_step_in_order(built):
+    from geoservice.boundaries.build import BUILD_STEPS
+
+    steps = len(BUILD_STEPS)  # the session's build (provinces 08 and 11) was given a callback
+    assert built.progress == [*((name, done, steps) for done, name in enumerate(BUILD_STEPS)),
+                              ("done", steps, steps)]
+
+
+def test_build_data_shows_the_build_steps_then_the_load(tmp_path, built, monkeypatch):
+    from geoservice.boundaries import build as builds
+    from geoservice.boundaries import load as loads
+
+    def build(instance, provinces=None, node_modules=None, progress=None):
+        # The build itself is the session's (checked above, too slow to run again): this
+        # one tells its steps as it did and leaves its files; the command and the load are
+        # the real ones.
+        assert provinces == ["11"]
+        for call in built.progress:
+            progress(*call)
+        shutil.copy(built.gpkg, instance / builds.GPKG_NAME)
+        shutil.copy(built.instance / "quality.txt", instance / "quality.txt")
+
+    heard, load_boundaries = [], loads.load_boundaries
+
+    def load(store, gpkg, progress=None):
+        return load_boundaries(store, gpkg, progress=lambda *call: (heard.append(call),
+                                                                    progress(*call)))
+
+    monkeypatch.setattr(builds, "build", build)
+    monkeypatch.setattr(loads, "load_boundaries", load)
+    result = run(tmp_path, "build-data", "--province", "11")
+    assert result.exit_code == 0, result.output
+    for step in (*builds.BUILD_STEPS, "done"):
+        assert f"build-data: {step}\n" in result.output
+    assert "Boundary build quality report" in result.output
+    assert "build-data: loading the collections\n" in result.output
+    assert "build-data: preparing the communes shapes\n" in result.output
+    assert "loaded into the store" in result.output.rsplit("build-data: done", 1)[1]
+    steps = heard[-1][2]
+    assert [done for _step, done, _total in heard] == list(range(steps + 1))
+    assert heard[0][0] == "reading boundaries.gpkg" and heard[-1] == ("done", steps, steps)
+    assert {total for *_call, total in heard} == {steps}
+
+
+def test_demo_data_shows_its_progress(tmp_path, loaded_db):
+    from tests.conftest import _copy_database
+
+    _copy_database(loaded_db, tmp_path / "geoservice.sqlite")
+    result = run(tmp_path, "demo-data")
+    assert result.exit_code == 0, result.output
+    assert "demo-data: generating records" in result.output
+    assert "demo-data: writing records" in result.output
+    assert "certification: " in result.output.rsplit("demo-data: writing records", 1)[1]

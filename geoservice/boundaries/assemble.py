@@ -14,6 +14,7 @@ Steps, each a plain function of arrays and frames:
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import geopandas as gpd
@@ -28,6 +29,10 @@ from geoservice.geodesy import area_km2
 from geoservice.text import name_key
 
 LOGGER = logging.getLogger(__name__)
+# Steps 1-5 as `assemble` tells its `step` callback (a build's progress shows them).
+ASSEMBLY_STEPS = ("cleaning the polygons", "matching the pre-reform units",
+                  "handing them to 2025 units", "attaching the orphans",
+                  "dissolving the units")
 
 
 @dataclass
@@ -47,16 +52,21 @@ def assemble(
     legacy: pd.DataFrame,
     conversion: dict,
     land=None,
+    step: Callable[[str], None] | None = None,
 ) -> Assembly:
     """Run steps 1-5 and return the 2025 communes, the pre-reform units and the lineage.
 
     `land` (one polygon, e.g. Natural Earth land) tells the sea the source rings cross to
     join islands (`polygons.drop_sea_jumps`); without it the rings are taken as they are.
+    `step(name)` hears as each of `ASSEMBLY_STEPS` begins.
     """
+    step = step or (lambda _name: None)
+    step("cleaning the polygons")
     raw = source_polygons.geometry.to_numpy()
     geoms, jump_km2 = poly.drop_sea_jumps(raw, poly.clean(raw), land)
     geoms, overlap_deg2 = poly.resolve_overlaps(geoms)
     source = source_polygons.set_geometry(geoms)
+    step("matching the pre-reform units")
     matched = matching.match_to_legacy(source, legacy)
     old_province = matching.province_codes(source, legacy).to_numpy()
     gaps = poly.interior_gaps(geoms)
@@ -69,8 +79,10 @@ def assemble(
     lineage = lineage_mod.lineage_table(conversion, units, legacy)
     references = reference_checks(units, lineage, legacy_geoms)
     official = usable_references(references)
+    step("handing them to 2025 units")
     pieces = lineage_mod.assign_to_2025(legacy_geoms, lineage, official)
 
+    step("attaching the orphans")
     orphans = np.concatenate([geoms[~has_code], gaps])
     # Communes merged away before 2025 were merged within their district: an orphan prefers
     # a neighbour of its own (province, district), then of its province.
@@ -96,6 +108,7 @@ def assemble(
         all_geoms, old_labels, _same_new_unit(new_labels),
         allowed=lambda i, pool: np.array([new_labels[j] == new_labels[i] for j in pool]))
 
+    step("dissolving the units")
     communes = _dissolve(all_geoms, new_labels)
     references = _confirmed_by_polygon(references, communes)
     legacy_units = _dissolve(all_geoms, old_labels)

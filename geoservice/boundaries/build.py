@@ -21,11 +21,12 @@ import pandas as pd
 import shapely
 
 from geoservice.boundaries import basemap, border, islands, sources
-from geoservice.boundaries.assemble import assemble
+from geoservice.boundaries.assemble import ASSEMBLY_STEPS, assemble
 from geoservice.boundaries.polygons import GRID, sea_km2
 from geoservice.boundaries.quality import quality_report, write_report
 from geoservice.errors import DataNotBuilt
 from geoservice.geodesy import area_km2
+from geoservice.progress import Progress, Steps
 from geoservice.text import ascii_fold
 
 LOGGER = logging.getLogger(__name__)
@@ -54,11 +55,22 @@ class Boundaries:
     report: dict
 
 
+# The steps of a build, in order, as `build` tells its `progress`.
+BUILD_STEPS = ("reading the sources", *ASSEMBLY_STEPS, "placing the islands",
+               "drawing the outline", "drawing the basemap", "measuring the borders",
+               "checking the quality", "writing boundaries.gpkg")
+
+
 def build(
-    instance: Path, provinces: list[str] | None = None, node_modules: Path | None = None
+    instance: Path, provinces: list[str] | None = None, node_modules: Path | None = None,
+    progress: Progress | None = None,
 ) -> Boundaries:
-    """Build the boundaries into `instance` (all of Vietnam, or only `provinces`)."""
-    started = time.monotonic()
+    """Build the boundaries into `instance` (all of Vietnam, or only `provinces`).
+
+    `progress(step, steps done, steps in all)` hears as each of `BUILD_STEPS` begins, and
+    ``("done", n, n)`` once the files are written."""
+    started, steps = time.monotonic(), Steps(progress, BUILD_STEPS)
+    steps.start("reading the sources")
     paths = sources.SourcePaths.locate(node_modules)
     units = sources.read_units_2025(paths.admin_db)
     legacy = sources.read_units_legacy(paths.admin_db)
@@ -68,14 +80,18 @@ def build(
         units, legacy, polygons = _subset(units, legacy, polygons, conversion, provinces)
     land = sources.read_land(paths.land)
     coast = sources.land_shape(land, polygons.total_bounds)
-    assembly = assemble(polygons, units, legacy, conversion, coast)
+    assembly = assemble(polygons, units, legacy, conversion, coast, step=steps.start)
+    steps.start("placing the islands")
     found = islands.island_geometry(units, assembly.communes, land)
     communes = _communes(assembly.communes, units, found)
+    steps.start("drawing the outline")
     drawn = communes.geometry.notna().to_numpy()
     national = shapely.union_all(communes.geometry[drawn].to_numpy(), grid_size=GRID)
     countries = sources.read_countries(paths.countries)
     outline = border.label_outline(national, basemap.without_archipelagos(countries), land)
+    steps.start("drawing the basemap")
     background = basemap.build_basemap(national, outline, countries)
+    steps.start("measuring the borders")
     lines = border.border_lines(outline)
     communes = _with_border_metrics(communes, border.commune_border_metrics(
         communes[drawn], lines))
@@ -90,6 +106,7 @@ def build(
         sea=background.sea,
         report={},
     )
+    steps.start("checking the quality")
     result.report = quality_report(
         communes, units, assembly.stats, lines, topology(communes.geometry[drawn].to_numpy()),
         full_country=not provinces, seconds=time.monotonic() - started,
@@ -98,8 +115,10 @@ def build(
                         sources.land_shape(land, communes.total_bounds)),
         references=assembly.references,
     )
+    steps.start("writing boundaries.gpkg")
     write_geopackage(result, instance / GPKG_NAME)
     write_report(result.report, instance)
+    steps.finish()
     LOGGER.info("boundaries built in %.1f s", time.monotonic() - started)
     return result
 

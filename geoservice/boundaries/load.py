@@ -18,6 +18,7 @@ import pandas as pd
 
 from geoservice.boundaries.build import read_geopackage
 from geoservice.collections import COLLECTIONS
+from geoservice.progress import Progress, Steps
 from geoservice.store import FeatureRow, Store
 from geoservice.text import search_key
 
@@ -35,11 +36,17 @@ SOURCES = {
 
 
 def load_boundaries(store: Store, gpkg: Path, catalog: dict | None = None,
-                    prepare: bool = True) -> dict[str, int]:
+                    prepare: bool = True, progress: Progress | None = None) -> dict[str, int]:
     """Load every boundary collection from the built GeoPackage into the store, then
     prepare the boundary layers of `catalog` (default: the shipped layers) unless
-    `prepare` is False."""
+    `prepare` is False. `progress(step, steps done, steps in all)` hears as each step
+    begins (reading, loading, preparing each layer's shapes), then ``("done", n, n)``."""
+    chosen = layers_to_prepare(catalog) if prepare else []
+    steps = Steps(progress, (f"reading {Path(gpkg).name}", "loading the collections",
+                             *(_preparing(layer) for layer in chosen)))
+    steps.start(steps.names[0])
     layers = read_geopackage(gpkg)
+    steps.start("loading the collections")
     counts = {}
     for collection, (layer, key) in SOURCES.items():
         counts[collection] = store.replace_collection(
@@ -52,16 +59,26 @@ def load_boundaries(store: Store, gpkg: Path, catalog: dict | None = None,
     store.set_meta("lineage_defaults", json.dumps(dict(zip(split["legacy_code"], split["code"]))))
     LOGGER.info("loaded boundaries: %s", counts)
     if prepare:
-        prepare_layers(store, catalog)
+        _prepare(store, chosen, lambda layer: steps.start(_preparing(layer)))
+    steps.finish()
     return counts
+
+
+def _preparing(layer) -> str:
+    return f"preparing the {layer.id} shapes"
 
 
 def prepare_layers(store: Store, catalog: dict | None = None) -> list[str]:
     """Make and keep the tile-ready shapes of the layers drawn from boundary collections
     (each set of shapes once, from a layer showing every feature of its collection where
     there is one); return the ids of the layers prepared."""
+    return _prepare(store, layers_to_prepare(catalog))
+
+
+def layers_to_prepare(catalog: dict | None = None) -> list:
+    """The layers whose shapes `prepare_layers` makes: one per set of shapes."""
     from geoservice.layers.catalog import load_catalog
-    from geoservice.layers.source import prepare, shape_key
+    from geoservice.layers.source import shape_key
 
     layers = (catalog or load_catalog()).values()
     chosen: dict[str, object] = {}
@@ -71,10 +88,18 @@ def prepare_layers(store: Store, catalog: dict | None = None) -> list[str]:
         if key is not None and layer.source.analysis is None \
                 and COLLECTIONS[layer.source.collection].source != "records":
             chosen.setdefault(key, layer)
-    for layer in chosen.values():
+    return list(chosen.values())
+
+
+def _prepare(store: Store, chosen: list, starting=None) -> list[str]:
+    from geoservice.layers.source import prepare
+
+    for layer in chosen:
+        if starting is not None:
+            starting(layer)
         prepare(store, layer)
-    LOGGER.info("prepared the shapes of %s", ", ".join(layer.id for layer in chosen.values()))
-    return [layer.id for layer in chosen.values()]
+    LOGGER.info("prepared the shapes of %s", ", ".join(layer.id for layer in chosen))
+    return [layer.id for layer in chosen]
 
 
 def _rows(frame, key: str, collection: str):

@@ -13,6 +13,7 @@ from flask.cli import with_appcontext
 
 from geoservice import services
 from geoservice.cli.options import deprecated, province_option
+from geoservice.cli.progress import StageBars, StepBar
 
 
 @click.command("build-data")
@@ -41,10 +42,13 @@ def build_data(province: tuple[str, ...], legacy_provinces: str | None, if_missi
     codes = [c.strip() for given in province for c in given.split(",") if c.strip()] or None
     if not (if_missing and gpkg.exists()):
         node_modules = current.node_modules
-        build(instance, provinces=codes, node_modules=Path(node_modules) if node_modules else None)
+        with StepBar("build-data") as bar:
+            build(instance, provinces=codes,
+                  node_modules=Path(node_modules) if node_modules else None, progress=bar)
         click.echo((instance / "quality.txt").read_text(encoding="utf-8"))
     if not no_load:
-        counts = load_boundaries(store, gpkg)
+        with StepBar("build-data") as bar:
+            counts = load_boundaries(store, gpkg, progress=bar)
         click.echo(f"loaded into the store: {json.dumps(counts)}")
 
 
@@ -60,7 +64,8 @@ def load_boundaries_command() -> None:
     if not gpkg.exists():
         click.echo(f"{gpkg} does not exist: run 'geoservice build-data' first", err=True)
         sys.exit(1)
-    counts = load_boundaries(current.store, gpkg)
+    with StepBar("load-boundaries") as bar:
+        counts = load_boundaries(current.store, gpkg, progress=bar)
     click.echo(f"loaded into the store: {json.dumps(counts)}")
 
 
@@ -103,8 +108,10 @@ def import_command(kind, path, user, vn2000_meridian, utm_zone, columns, dry_run
         return
     try:
         options = coordinate_options(vn2000_meridian, int(utm_zone) if utm_zone else None)
-        report = run_import(store, kind, data, path.name, user or getpass.getuser(),
-                            columns=column_mapping(columns), dry_run=dry_run, **options)
+        with StageBars(f"import {kind}") as bars:
+            report = run_import(store, kind, data, path.name, user or getpass.getuser(),
+                                columns=column_mapping(columns), dry_run=dry_run,
+                                progress=bars, **options)
     except GeoserviceError as error:  # the file as a whole cannot be read: nothing written
         audit.import_refused(store, actor, kind, path.name, data, error.message, "local")
         click.echo(f"{path.name}: rejected, nothing was written - {error.message}", err=True)
@@ -248,7 +255,8 @@ def demo_data(seed: int, if_empty: bool) -> None:
     from geoservice.indicators.published import warm
 
     try:
-        outcomes = load_demo(store, seed=seed)
+        with StageBars("demo-data") as bars:
+            outcomes = load_demo(store, seed=seed, progress=bars)
     except ValueError as error:  # no boundaries in the store yet
         click.echo(f"demo data not loaded: {error}", err=True)
         sys.exit(1)

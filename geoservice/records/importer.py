@@ -20,10 +20,12 @@ from __future__ import annotations
 import hashlib
 import logging
 from dataclasses import dataclass, field
+from functools import partial
 
 import shapely
 
 from geoservice.errors import InvalidParameter
+from geoservice.progress import Progress, counted
 from geoservice.records.kinds import KINDS, UNIT_FIELDS, KindDef, natural_key
 from geoservice.records.parsing.reading import read_table
 from geoservice.records.parsing.results import RowError
@@ -35,6 +37,7 @@ from geoservice.store.records import ImportBatch, RecordWrite
 from geoservice.text import name_key, nfc
 
 LOGGER = logging.getLogger(__name__)
+UNITS, WRITING = "checking units", "writing records"  # stages told to `run_import`'s progress
 
 
 @dataclass
@@ -73,14 +76,16 @@ class ImportReport:
 def run_import(store: Store, kind_id: str, data: bytes, filename: str, user: str,
                resolver: UnitResolver | None = None, synthetic: bool = False,
                area: str | None = None, columns: dict[str, str] | None = None,
-               dry_run: bool = False, **options) -> ImportReport:
+               dry_run: bool = False, progress: Progress | None = None,
+               **options) -> ImportReport:
     """Import one file of records of `kind_id` into the store (all rows, or none).
 
     `area` (a province code) limits the file to that province: a row of a unit elsewhere,
     or a point more than `AREA_MARGIN_KM` outside the province, is an error, so a province
     editor cannot place records in another province. `columns` (field -> header text)
     names columns whose header is not recognised. A `dry_run` checks everything and says
-    what would be written (status "preview"), storing nothing.
+    what would be written (status "preview"), storing nothing. `progress(stage, done,
+    total)` hears the rows read, checked, their units checked and the records written.
     """
     if kind_id not in KINDS:
         raise InvalidParameter(f"Unknown kind '{kind_id}'. Kinds: {', '.join(KINDS)}.",
@@ -88,14 +93,17 @@ def run_import(store: Store, kind_id: str, data: bytes, filename: str, user: str
     kind = KINDS[kind_id]
     check_columns(kind, columns)
     table = read_table(data, filename, kind=kind, columns=columns,
-                       coordinates=options.get("coordinates") or "wgs84")
-    parsed = parse_rows(table, kind, columns=columns, **options)
+                       coordinates=options.get("coordinates") or "wgs84", progress=progress)
+    parsed = parse_rows(table, kind, columns=columns, progress=progress, **options)
     errors = list(parsed.errors)
+    if progress is not None:  # the units' index takes a moment: show the stage meanwhile
+        progress(UNITS, 0, len(parsed.rows))
     resolver = resolver or UnitResolver.from_store(store, lineage_defaults(store))
     shapes = _communes(store)
     communes = {code: props for code, (props, _geometry) in shapes.items()}
     labels = _Labels(parsed.header_map)
-    records = _records(kind, parsed.rows, resolver, communes, errors, synthetic, labels, area)
+    records = _records(kind, counted(progress, UNITS, parsed.rows), resolver, communes, errors,
+                       synthetic, labels, area)
     errors.extend(_outside_area(kind_id, records, store, area, labels))
     failed = {e.row for e in errors}
     report = ImportReport(kind_id, filename, len(table.rows), "rejected",
@@ -112,7 +120,8 @@ def run_import(store: Store, kind_id: str, data: bytes, filename: str, user: str
         LOGGER.info("dry run of %s: %s", filename, report.preview["would_write"])
         return report
     batch = ImportBatch(kind_id, filename, hashlib.sha256(data).hexdigest(), user)
-    report.outcome = store.apply_records(records, batch).as_dict()
+    writing = None if progress is None else partial(progress, WRITING)
+    report.outcome = store.apply_records(records, batch, progress=writing).as_dict()
     report.status = "applied"
     LOGGER.info("import of %s applied: %s", filename, report.outcome)
     return report

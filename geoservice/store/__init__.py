@@ -75,8 +75,9 @@ class Store(SecurityTables, ABC):
         """Return the number of features and their bounding box (None when empty)."""
 
     @abstractmethod
-    def apply_records(self, records: list, batch) -> object:
-        """Insert/update/leave records of one import in one transaction (an ImportOutcome)."""
+    def apply_records(self, records: list, batch, progress=None) -> object:
+        """Insert/update/leave records of one import in one transaction (an ImportOutcome);
+        `progress(done, total)` hears the records gone through (`records.apply_records`)."""
 
     @abstractmethod
     def query_records(self, kind: str, query) -> FeaturePage:

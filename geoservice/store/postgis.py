@@ -174,12 +174,13 @@ class PostgisStore(PostgisBoundaries, PostgisPrepared, PostgisSecurity, Store):
         count, *bounds = row
         return count, (tuple(bounds) if bounds[0] is not None else None)
 
-    def apply_records(self, records: list, batch: ImportBatch) -> ImportOutcome:
+    def apply_records(self, records: list, batch: ImportBatch, progress=None) -> ImportOutcome:
         """Apply one import's records in one transaction (all or nothing)."""
         conn = self._connect()
         with conn.transaction():
             conn.execute("LOCK TABLE records IN SHARE ROW EXCLUSIVE MODE")
-            return apply_records(postgis_records.PostgisRecordTx(conn), records, batch)
+            return apply_records(postgis_records.PostgisRecordTx(conn), records, batch,
+                                 progress)
 
     def query_records(self, kind: str, query: RecordQuery) -> FeaturePage:
         """Return one page of a kind's records."""

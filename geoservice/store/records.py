@@ -15,11 +15,13 @@ import hashlib
 import json
 import uuid
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 
 import shapely
+
+from geoservice.progress import EVERY
 
 
 @dataclass(frozen=True)
@@ -154,11 +156,16 @@ def geometry_wkb(geometry) -> bytes | None:
     return None if geometry is None else shapely.to_wkb(geometry)
 
 
-def apply_records(tx: RecordTx, records: list[RecordWrite], batch: ImportBatch) -> ImportOutcome:
-    """Insert, update or leave each record; write history and the import row."""
+def apply_records(tx: RecordTx, records: list[RecordWrite], batch: ImportBatch,
+                  progress: Callable[[int, int], None] | None = None) -> ImportOutcome:
+    """Insert, update or leave each record; write history and the import row.
+    `progress(done, total)` hears the records gone through, every `EVERY`, and (total,
+    total) once the writes are sent (what the backend gathered goes at the end)."""
     outcome = ImportOutcome(batch.id)
     found = tx.existing(batch.kind, [r.natural_key for r in records])
-    for record in records:
+    for done, record in enumerate(records):
+        if progress is not None and done % EVERY == 0:
+            progress(done, len(records))
         properties = json.loads(canonical(record.properties))
         wkb = geometry_wkb(record.geometry)
         stored = found.get(record.natural_key)
@@ -174,6 +181,8 @@ def apply_records(tx: RecordTx, records: list[RecordWrite], batch: ImportBatch) 
         else:
             outcome.unchanged += 1
     tx.add_import(batch, outcome)
+    if progress is not None:
+        progress(len(records), len(records))
     return outcome
 
 

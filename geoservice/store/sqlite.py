@@ -201,12 +201,12 @@ class SqliteStore(SqliteBoundaries, SqlitePrepared, SqliteSecurity, Store):
         count, *bounds = row
         return count, (tuple(bounds) if count and bounds[0] is not None else None)
 
-    def apply_records(self, records: list, batch: ImportBatch) -> ImportOutcome:
+    def apply_records(self, records: list, batch: ImportBatch, progress=None) -> ImportOutcome:
         """Apply one import's records in one transaction (all or nothing)."""
         conn = self._connect()
         conn.execute("BEGIN IMMEDIATE")
         try:
-            outcome = apply_records(sqlite_records.SqliteRecordTx(conn), records, batch)
+            outcome = apply_records(sqlite_records.SqliteRecordTx(conn), records, batch, progress)
         except BaseException:
             conn.rollback()
             raise

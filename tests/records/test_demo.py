@@ -247,13 +247,18 @@ def test_an_giang_2024_matches_the_public_figures(tmp_path):
     store.close()
 
 
-def test_load_demo_into_the_fixture_store(loaded_db, tmp_path):
+def _copy_of(loaded_db, tmp_path):
+    """A store on a copy of the fixture database (the demo data is written into it)."""
     path = tmp_path / "demo.sqlite"
     with sqlite3.connect(loaded_db) as src, sqlite3.connect(path) as dst:
         src.backup(dst)
     src.close()
     dst.close()
-    store = open_store(f"sqlite:///{path}")
+    return open_store(f"sqlite:///{path}")
+
+
+def test_load_demo_into_the_fixture_store(loaded_db, tmp_path):
+    store = _copy_of(loaded_db, tmp_path)
     first = load_demo(store, seed=2025, years=YEARS)
     assert set(first) == set(KINDS)
     assert all(o.inserted > 0 and o.updated == o.unchanged == 0 for o in first.values())
@@ -269,3 +274,21 @@ def test_load_demo_into_the_fixture_store(loaded_db, tmp_path):
     assert page.number_matched == first["incidents"].inserted
     assert page.features[0][1]["synthetic"] is True
     store.close()
+
+
+def test_load_demo_tells_the_kinds_generated_then_the_records_written(loaded_db, tmp_path):
+    from geoservice.demo.dataset import GENERATING, WRITING
+
+    store = _copy_of(loaded_db, tmp_path)
+    heard = []
+    outcomes = load_demo(store, seed=2025, years=YEARS, progress=lambda *c: heard.append(c))
+    store.close()
+    kinds = len(KIND_ORDER)
+    assert [c for c in heard if c[0] == GENERATING] == [(GENERATING, done, kinds)
+                                                        for done in range(kinds + 1)]
+    writing = [(done, total) for stage, done, total in heard if stage == WRITING]
+    assert heard.index((GENERATING, kinds, kinds)) < heard.index((WRITING, *writing[0]))
+    total = sum(outcome.inserted for outcome in outcomes.values())
+    assert writing[-1] == (total, total) and {t for _d, t in writing} == {total}
+    assert [done for done, _ in writing] == sorted(done for done, _ in writing)
+    assert len(writing) > kinds  # within each kind too, every 500 records

@@ -99,3 +99,42 @@ def test_points_far_outside_their_commune_are_warned(store):
     assert report.status == "applied", report.errors
     far = [w for w in report.warnings if "outside commune 00715" in w]
     assert len(far) == 1 and far[0].startswith("row 3:"), report.warnings
+
+
+def _stages(heard: list) -> dict[str, list[tuple[int, int]]]:
+    """The progress calls by stage, the stages in the order they came."""
+    stages: dict[str, list[tuple[int, int]]] = {}
+    for stage, done, total in heard:
+        stages.setdefault(stage, []).append((done, total))
+    return stages
+
+
+def test_import_tells_its_progress_stage_by_stage(store):
+    from geoservice.store import FeatureQuery
+
+    codes = [fid for fid, _p, _g in store.query("communes", FeatureQuery(limit=1000)).features]
+    lines = [f"{code},{year},{group},10,7" for code in codes for year in (2023, 2024)
+             for group in ("residential", "commune", "agencies", "enterprises", "schools")]
+    data = ("commune_code,year,group,reviewed,certified\n" + "\n".join(lines)).encode()
+    assert len(lines) > 3 * 500  # several calls per stage (every 500 rows)
+    quiet = run_import(store, "certification", data, "ket-qua.csv", "tester", dry_run=True)
+    heard = []
+    dry = run_import(store, "certification", data, "ket-qua.csv", "tester", dry_run=True,
+                     progress=lambda *call: heard.append(call))
+    assert dry.as_dict() == quiet.as_dict()  # telling the progress changes nothing
+    assert list(_stages(heard)) == ["reading rows", "checking rows", "checking units"]
+    heard.clear()
+    report = run_import(store, "certification", data, "ket-qua.csv", "tester",
+                        progress=lambda *call: heard.append(call))
+    assert report.status == "applied" and report.outcome["inserted"] == len(lines)
+    stages = _stages(heard)
+    assert list(stages) == ["reading rows", "checking rows", "checking units",
+                            "writing records"]
+    for stage, calls in stages.items():
+        total = calls[-1][1]
+        assert calls[-1] == (total, total), stage
+        assert [done for done, _ in calls] == sorted(done for done, _ in calls), stage
+        assert len(calls) >= 4, stage
+    assert stages["reading rows"][-1] == (len(lines) + 1,) * 2  # the header row too
+    for stage in ("checking rows", "checking units", "writing records"):
+        assert stages[stage][-1] == (len(lines), len(lines)) == (report.rows, report.rows)

@@ -16,10 +16,13 @@ import zipfile
 from collections.abc import Iterable
 
 from geoservice.errors import ContentRejected, InvalidParameter
+from geoservice.progress import EVERY, Progress
 from geoservice.records.kinds import KindDef
 from geoservice.records.parsing.cells import is_blank, quoted
 from geoservice.records.parsing.layout import HEADER_SEARCH, arrange, clean_cell
 from geoservice.records.parsing.results import Table
+
+READING = "reading rows"  # the stage `read_table` tells its progress of
 
 MAX_XLSX_UNCOMPRESSED = 50 * 1024 * 1024
 MAX_XLSX_MEMBERS = 10_000
@@ -30,7 +33,7 @@ _ZIP_MAGIC = b"PK\x03\x04"
 
 def read_table(data: bytes, filename: str, max_rows: int = 100_000, *,
                kind: KindDef | None = None, columns: dict[str, str] | None = None,
-               coordinates: str = "wgs84") -> Table:
+               coordinates: str = "wgs84", progress: Progress | None = None) -> Table:
     """Read a ``.csv`` or ``.xlsx`` file into a `Table`; raise `InvalidParameter` if unreadable.
 
     Row numbers are those shown by a spreadsheet program: the header is normally row 1 and
@@ -39,7 +42,8 @@ def read_table(data: bytes, filename: str, max_rows: int = 100_000, *,
     the user's `columns`, field -> header), the header is found below a title block, a
     two-row header is combined, total rows are skipped and the one-row-per-commune
     certification form is read as the kind's rows (`layout.arrange`); without, the first
-    non-empty row is the header.
+    non-empty row is the header. `progress` hears the rows read (stage `READING`) of
+    those the file has by its lines (CSV) or declared size (Excel; none told without one).
     """
     extension = filename.rsplit(".", 1)[-1].lower() if "." in filename else ""
     if extension == "xls":
@@ -53,7 +57,8 @@ def read_table(data: bytes, filename: str, max_rows: int = 100_000, *,
     if not data:
         raise InvalidParameter("The file is empty.", parameter="file")
     limit = max_rows + 1 + HEADER_SEARCH
-    grid = _read_xlsx(data, limit) if extension == "xlsx" else _read_csv(data, limit)
+    read = _read_xlsx if extension == "xlsx" else _read_csv
+    grid = read(data, limit, progress)
     return arrange(grid, max_rows, kind, columns, coordinates)
 
 
@@ -61,7 +66,8 @@ def _reject(message: str) -> InvalidParameter:
     return InvalidParameter(message, parameter="file")
 
 
-def _read_csv(data: bytes, limit: int) -> list[tuple[int, list]]:
+def _read_csv(data: bytes, limit: int, progress: Progress | None = None
+              ) -> list[tuple[int, list]]:
     if data.startswith(_ZIP_MAGIC):
         raise _reject("This file is an Excel workbook, not a CSV text file: rename it to .xlsx "
                       "or save it from Excel as CSV.")
@@ -76,7 +82,8 @@ def _read_csv(data: bytes, limit: int) -> list[tuple[int, list]]:
     text, delimiter = _excel_sep_line(text)
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter or _sniff(text))
     try:
-        return _collect(enumerate(reader, start=1), limit)
+        return _collect(enumerate(reader, start=1), limit, progress,
+                        text.count("\n") + (not text.endswith("\n")))
     except csv.Error as exc:
         raise _reject(f"The CSV file could not be read near row {reader.line_num}: {exc}. "
                       "Save it again from Excel as CSV UTF-8.") from exc
@@ -134,7 +141,8 @@ def _sniff(text: str) -> str:
     return best
 
 
-def _read_xlsx(data: bytes, limit: int) -> list[tuple[int, list]]:
+def _read_xlsx(data: bytes, limit: int, progress: Progress | None = None
+               ) -> list[tuple[int, list]]:
     if data.startswith(_OLE_MAGIC):
         raise _reject("This file is an old Excel 97-2003 workbook or a password-protected "
                       "workbook. Save it from Excel as .xlsx without a password, or as CSV.")
@@ -152,10 +160,12 @@ def _read_xlsx(data: bytes, limit: int) -> list[tuple[int, list]]:
         if not book.worksheets:
             raise _reject("The workbook has no worksheet.")
         sheet = book.worksheets[0]
+        declared = sheet.max_row or 0  # the stored size: only to tell the progress by
         sheet.reset_dimensions()  # do not trust the stored size: read what is there
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            return _collect(enumerate(sheet.iter_rows(values_only=True), start=1), limit)
+            return _collect(enumerate(sheet.iter_rows(values_only=True), start=1), limit,
+                            progress, declared)
     except InvalidParameter:
         raise
     except Exception as exc:
@@ -188,10 +198,15 @@ def _check_zip(data: bytes) -> None:
         raise _reject(not_xlsx)
 
 
-def _collect(numbered: Iterable[tuple[int, Iterable]], limit: int) -> list[tuple[int, list]]:
-    """The non-empty rows (row number, cells NFC-normalised), refusing more than `limit`."""
+def _collect(numbered: Iterable[tuple[int, Iterable]], limit: int,
+             progress: Progress | None = None, expected: int = 0) -> list[tuple[int, list]]:
+    """The non-empty rows (row number, cells NFC-normalised), refusing more than `limit`;
+    `progress` hears the rows read of the `expected` (0: not known, told at the end only)."""
     grid: list[tuple[int, list]] = []
+    number = 0
     for number, cells in numbered:
+        if progress is not None and expected and number % EVERY == 0:
+            progress(READING, number, max(expected, number))
         cells = [clean_cell(c) for c in cells]
         if all(is_blank(c) for c in cells):
             continue
@@ -200,4 +215,6 @@ def _collect(numbered: Iterable[tuple[int, Iterable]], limit: int) -> list[tuple
                                   "rows. Split it into smaller files and import them one by "
                                   "one.", parameter="file")
         grid.append((number, cells))
+    if progress is not None:
+        progress(READING, number, number)
     return grid

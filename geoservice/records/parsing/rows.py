@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from geoservice.errors import InvalidParameter
+from geoservice.progress import Progress, counted
 from geoservice.records.kinds import FieldDef, KindDef
 from geoservice.records.parsing.cells import (
     cached_name_key,
@@ -39,6 +40,8 @@ from geoservice.records.parsing.vn2000 import (
     to_wgs84_from_vn2000,
     vn2000_geometry_transform,
 )
+
+CHECKING = "checking rows"  # the stage `parse_rows` tells its progress of
 
 
 @dataclass
@@ -88,7 +91,8 @@ def _short(text: str, limit: int = 200) -> str:
 def parse_rows(table: Table, kind: KindDef, *, coordinates: str = "wgs84",
                central_meridian: float | None = None, utm_zone: int | None = None,
                today: dt.date | None = None, max_errors: int = 10_000,
-               columns: dict[str, str] | None = None) -> ParseResult:
+               columns: dict[str, str] | None = None,
+               progress: Progress | None = None) -> ParseResult:
     """Parse and check every row of `table` as records of `kind`.
 
     `coordinates` is "wgs84" (degrees) or "vn2000" (metres; then give `central_meridian`
@@ -97,6 +101,7 @@ def parse_rows(table: Table, kind: KindDef, *, coordinates: str = "wgs84",
     future. Bad cells never raise: they become errors. Only rows without any error are
     returned in ``rows``. After `max_errors` errors the check stops with a final note.
     `columns` (field -> header text) names columns whose header is not recognised.
+    `progress` hears the rows checked (stage `CHECKING`), every `geoservice.progress.EVERY` rows.
     """
     options = _options(table, kind, coordinates, central_meridian, utm_zone, today, columns)
     headers = options.headers
@@ -106,7 +111,8 @@ def parse_rows(table: Table, kind: KindDef, *, coordinates: str = "wgs84",
         return result
     seen: dict[tuple, int] = {}
     labels = table.row_labels or [None] * len(table.rows)
-    for (number, cells), own in zip(table.rows, labels, strict=True):
+    rows = counted(progress, CHECKING, table.rows)
+    for (number, cells), own in zip(rows, labels, strict=True):
         row = _parse_row(options, number, cells, own)
         _check_duplicate(row, seen)
         if row.errors:
