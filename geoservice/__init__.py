@@ -35,6 +35,9 @@ def create_app(config: dict | None = None) -> Flask:
     app.config["JSON_AS_ASCII"] = False
     app.json = OrjsonProvider(app)
     app.config["MAX_CONTENT_LENGTH"] = settings["MAX_UPLOAD_MB"] * 1024 * 1024
+    from geoservice.web.publicfiles import PublicTileFiles
+
+    app.wsgi_app = PublicTileFiles(app, app.wsgi_app)  # kept public tiles, as nginx would
     if settings["TRUSTED_PROXIES"]:  # the client's scheme, host and address, as the proxy saw
         from werkzeug.middleware.proxy_fix import ProxyFix
 
@@ -69,8 +72,9 @@ def create_app(config: dict | None = None) -> Flask:
     app.register_blueprint(imports.blueprint)
     app.register_blueprint(tiles.blueprint)
     app.register_blueprint(viewer.blueprint)
-    from geoservice.web import mappage, search
+    from geoservice.web import bundles, mappage, search
 
+    app.register_blueprint(bundles.blueprint)
     app.register_blueprint(mappage.blueprint)
     app.register_blueprint(search.blueprint)
     from geoservice.web import mapimage, reports

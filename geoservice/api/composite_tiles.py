@@ -4,8 +4,10 @@ basemap and boundary layers in one request instead of one per layer.
 
 Each part is the layer's own tile (from the tile cache, drawn as that layer's tile would
 be) and passes that layer's own access decision; an MVT tile is a sequence of layers, so
-the parts' bytes joined are the composite tile. Parts take no parameters: thematic layers
-(a year, a group) stay separate tiles.
+the parts' bytes joined are the composite tile. A query parameter goes to the parts whose
+layer has it (a thematic layer's year and group: ``sea,certification-rate,provinces``
+with ``?year=2024&group=schools``); each part stays its own tile in the cache, so a
+certification import redraws the thematic part only. A parameter no part has is refused.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from typing import TYPE_CHECKING
 from geoservice.api import tiles as tileapi
 from geoservice.api.tile_urls import tile_template
 from geoservice.errors import InvalidParameter
+from geoservice.layers.params import find
 from geoservice.params import known
 
 if TYPE_CHECKING:
@@ -51,9 +54,15 @@ class CompositeTile:
 def parse_composite(ctx: RequestContext, names: str, z: str, x: str, name: str,
                     args: Mapping[str, str]) -> list[TileRequest]:
     """Validate a composite tile's address; each layer passes its own access decision."""
-    known(args, ())  # each part is its layer's default: thematic layers stay separate
     ids = split_layers(names)
-    parts = [tileapi.parse_tile(ctx, layer_id, z, x, name, {}) for layer_id in ids]
+    taken: set[str] = set()
+    parts = []
+    for layer_id in ids:
+        own = set(find(ctx.catalog, layer_id, ctx.principal).params)
+        part_args = {k: v for k, v in args.items() if k in own}
+        taken |= part_args.keys()
+        parts.append(tileapi.parse_tile(ctx, layer_id, z, x, name, part_args))
+    known(args, tuple(taken))
     if parts[0].fmt != "mvt":
         raise InvalidParameter("A composite tile is a vector tile: <y>.mvt.", parameter="y")
     return parts

@@ -86,11 +86,16 @@ def tile_version(services: Services, layer: LayerDef, store: Store | None = None
 
 
 def composite_version(services: Services, layers: list[LayerDef]) -> str | None:
-    """The version of a composite of `layers` (None when one of them has plain URLs)."""
+    """The version of a composite of `layers` (None when one of them has plain URLs): its
+    parts' versions combined by exclusive or, so that the map page, which has each layer's
+    version, writes the composite's URL itself (static/js/map.js `compositeVersion`)."""
     parts = [tile_version(services, layer) for layer in layers]
     if any(part is None for part in parts):
         return None
-    return hashlib.sha1("|".join(parts).encode()).hexdigest()[:16]  # type: ignore[arg-type]
+    combined = 0
+    for part in parts:
+        combined ^= int(part, 16)  # type: ignore[arg-type]
+    return f"{combined:016x}"
 
 
 def tile_template(services: Services, base: str, layers: list[LayerDef], fmt: str = "mvt",

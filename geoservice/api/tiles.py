@@ -59,6 +59,7 @@ class TileRequest:
     scale: int = 1
     record_year: int | None = None  # record layers: only this year's records
     area: str | None = None  # a province reader's province: only its features
+    size: int = 256  # 512: twice the side, showing zoom z+1 (`geoservice.api.large_tiles`)
 
     @property
     def content_type(self) -> str:

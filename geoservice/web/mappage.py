@@ -2,11 +2,13 @@
 
 Browsers asking for HTML at `/` (and anyone at `/map`) get the page; the OGC API landing
 document stays at `/?f=json` (see `geoservice.web.features.landing`). The page is folium's
-map — with every script and style pointing at our own `/vendor/<package>/…` files instead
-of folium's CDNs (jQuery, Bootstrap and the icon fonts are dropped: the page needs none of
-them) — inside our template `map/page.html`, plus our own `static/js/map.js` and
-`static/css/map.css`. Every inline `<script>`/`<style>` folium writes is given the
-request's CSP nonce here.
+map — with its scripts and styles pointing at our own bundles of the npm packages and our
+files (`geoservice.web.bundles`: one script of Leaflet and its plugins, one style sheet,
+one script of ours from `static/js/`) instead of folium's CDNs (jQuery, Bootstrap and the
+icon fonts are dropped: the page needs none of them) — inside our template
+`map/page.html`. Every inline `<script>`/`<style>` folium writes is given the request's
+CSP nonce here. The legends of the first view come in the page too (`first_legends`), so
+that it opens with one composite vector tile and one 512-pixel label tile per place.
 
 What the script needs (layers this reader may see, grouped by theme, years, certification
 groups, model types, where tiles, legends, features, search and reports are) is written
@@ -46,20 +48,17 @@ from geoservice.layers.definition import PARAM_LABELS, THEMES
 from geoservice.layers.params import readable_layers, with_params
 from geoservice.records import catalogue
 from geoservice.reports import labels as report_labels
+from geoservice.web.bundles import bundle_url
+from geoservice.web.maplegends import first_legends
 from geoservice.web.security import _nonce, content_security_policy
-from geoservice.web.viewer import node_modules, vendor_url
+from geoservice.web.viewer import node_modules
 
 LOGGER = logging.getLogger(__name__)
 blueprint = Blueprint("mappage", __name__)
 
 PAGE_PARAMETERS = ("lang", "year", "f")
-# What the page loads from node_modules: (folium's name, package, file) — nothing else.
-SCRIPTS = (("leaflet", "leaflet", "leaflet.js"),
-           ("vectorgrid", "leaflet.vectorgrid", "Leaflet.VectorGrid.bundled.min.js"),
-           ("markercluster", "leaflet.markercluster", "leaflet.markercluster.js"))
-STYLES = (("leaflet_css", "leaflet", "leaflet.css"),
-          ("markercluster_css", "leaflet.markercluster", "MarkerCluster.css"),
-          ("markercluster_default_css", "leaflet.markercluster", "MarkerCluster.Default.css"))
+# The npm packages the page's scripts come from (joined by geoservice/web/bundles.py).
+PACKAGES = ("leaflet", "leaflet.vectorgrid", "leaflet.markercluster")
 VISIBLE = ("sea", "countries", "provinces", "communes", "border-lines")
 BASEMAP_LAYERS = ("sea", "countries")
 DEFAULT_INDICATOR = "certification-rate"
@@ -138,8 +137,7 @@ def _store():
 
 
 def _render(lang: str, year: int | None, years: list[int]) -> Response:
-    missing = [package for _name, package, file in SCRIPTS
-               if not (node_modules() / package).is_dir()]
+    missing = [package for package in PACKAGES if not (node_modules() / package).is_dir()]
     if missing:
         raise SourceMissing(f"The map's scripts are not installed: npm package {missing[0]} "
                             "(run `npm ci` in the project folder).",
@@ -149,7 +147,8 @@ def _render(lang: str, year: int | None, years: list[int]) -> Response:
     map_parts = folium_parts(basemap, lang)
     config = page_config(catalog, lang, year, years, basemap, map_parts["name"])
     html = render_template("map/page.html", lang=lang, config=config,
-                           themes=_themes(config["layers"], lang), map_parts=map_parts)
+                           themes=_themes(config["layers"], lang), map_parts=map_parts,
+                           scripts=bundle_url("map.js"))
     response = make_response(html)
     origin = _origin(basemap)
     if origin:  # the internal basemap server's tiles are images from elsewhere
@@ -174,8 +173,9 @@ def folium_parts(basemap: str, lang: str) -> dict:
                       min_lat=REGION[0][0], min_lon=REGION[0][1], max_lat=REGION[1][0],
                       max_lon=REGION[1][1], position="absolute", font_size="0.9rem",
                       fade_animation=False)  # tiles of the last zoom go as soon as all loaded
-    fmap.default_js = [(name, vendor_url(package, file)) for name, package, file in SCRIPTS]
-    fmap.default_css = [(name, vendor_url(package, file)) for name, package, file in STYLES]
+    # Leaflet and its plugins in one script, their styles and ours in one sheet.
+    fmap.default_js = [("geoservice_map_vendor", bundle_url("map-vendor.js"))]
+    fmap.default_css = [("geoservice_map_css", bundle_url("map.css"))]
     if basemap:
         folium.TileLayer(tiles=basemap, attr=_("Internal basemap"), name="basemap",
                          max_zoom=19, max_native_zoom=18).add_to(fmap)
@@ -228,6 +228,8 @@ def page_config(catalog: dict, lang: str, year: int | None, years: list[int], ba
         "overlay": LABELS_LAYER if LABELS_LAYER in catalog and any(
             layer["id"] == LABELS_LAYER for layer in layers) else None,
         "urls": urls, "level_zoom": LEVEL_ZOOM, "min_zoom": MIN_ZOOM, "inset": _inset(urls),
+        "legends": first_legends(layers, lang, year, urls["tiles"], (
+            DEFAULT_INDICATOR, DEFAULT_INDICATOR + PROVINCE_VARIANT)),
     }
 
 

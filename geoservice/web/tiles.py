@@ -14,7 +14,7 @@ from flask import Blueprint, Response, jsonify, redirect, request
 
 from geoservice import access
 from geoservice import params as P
-from geoservice.api import composite_tiles, tile_urls
+from geoservice.api import composite_tiles, large_tiles, tile_urls
 from geoservice.api import tiles as tileapi
 from geoservice.layers.params import readable_layers
 from geoservice.render import ogctiles, wmts
@@ -40,6 +40,17 @@ def tile(layer_id: str, z: str, x: str, name: str):
         return _composite_response(ctx, composite_tiles.parse_composite(ctx, layer_id, z, x, name,
                                                                   _args()))
     return _tile_response(ctx, tileapi.parse_tile(ctx, layer_id, z, x, name, _args()))
+
+
+@blueprint.get("/tiles/<layer_id>/512/<z>/<x>/<name>")
+@access.public
+def large_tile(layer_id: str, z: str, x: str, name: str):
+    """One 512-pixel PNG tile: z/x/y drawn at twice the side, showing zoom z+1."""
+    ctx = context()
+    parsed = large_tiles.large_tile(tileapi.parse_tile(ctx, layer_id, z, x, name, _args()))
+    result = large_tiles.stitched(ctx.services, parsed)
+    return _answer(result.data, result.content_type, _caching(result.public, result.stale),
+                   result.etag)
 
 
 @blueprint.get("/tiles/v/<version>/<layer_id>/<z>/<x>/<name>")

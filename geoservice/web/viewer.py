@@ -14,9 +14,10 @@ route serves the files of the other front-end packages the pages use (`VENDOR_FO
 Leaflet and its plugins, the DejaVu fonts) as `/vendor/<package>/<path>`.
 
 The place names (`geoservice.render.labels`) are served here too, in the tiles' URL shape:
-``/tiles/labels/{z}/{x}/{y}.png`` (or ``@2x.png``, ``.mvt``; ``?lang=en``) and, as GeoJSON,
-``/tiles/labels/features.json?zoom=7``. The viewer draws the PNG tiles as a raster source
-over the thematic layers, so no glyphs are needed.
+``/tiles/labels/{z}/{x}/{y}.png`` (or ``@2x.png``, ``.mvt``; ``?lang=en``), as 512-pixel
+tiles ``/tiles/labels/512/{z}/{x}/{y}.png`` (the map page's: a quarter of the requests)
+and, as GeoJSON, ``/tiles/labels/features.json?zoom=7``. The viewer draws the PNG tiles
+as a raster source over the thematic layers, so no glyphs are needed.
 
 For browser tests and for whoever checks a deployment, the page sets `window.mapReady = true`
 on the map's first 'idle' event and collects error messages in `window.mapErrors`.
@@ -142,8 +143,6 @@ def viewer():
 @access.public
 def label_tile(z: str, x: str, name: str):
     """A tile of the place names: transparent PNG (``<y>.png``, ``<y>@2x.png``) or MVT."""
-    from geoservice.render import labels as place_names
-
     args = request.args.to_dict()
     P.known(args, ("lang",))
     lang = P.LANG.get(args, "vi")
@@ -152,6 +151,41 @@ def label_tile(z: str, x: str, name: str):
         raise InvalidParameter("A tile is <y>.mvt, <y>.png or <y>@2x.png.", parameter="y")
     zoom, column, row = P.tile_address(z, x, match.group(1), MAX_ZOOM)
     fmt, scale = ("png" if match.group(3) == "png" else "mvt"), 2 if match.group(2) else 1
+    data = _label_tile(zoom, column, row, fmt, lang, scale)
+    return _label_answer(data, fmt)
+
+
+@blueprint.get("/tiles/labels/512/<z>/<x>/<name>")
+@access.public
+def large_label_tile(z: str, x: str, name: str):
+    """A 512-pixel PNG tile of the place names (``<y>.png``, ``<y>@2x.png``): z/x/y at twice
+    the side, showing the names of zoom z+1 (`geoservice.api.tiles.large_tile`)."""
+    args = request.args.to_dict()
+    P.known(args, ("lang",))
+    lang = P.LANG.get(args, "vi")
+    match = tileapi.TILE_NAME.match(name)
+    if not match or match.group(3) != "png":
+        raise InvalidParameter("512-pixel tiles are PNG: <y>.png or <y>@2x.png.",
+                               parameter="y")
+    zoom, column, row = P.tile_address(z, x, match.group(1), MAX_ZOOM - 1)
+    scale = 2 if match.group(2) else 1
+    found = services.current()
+    key = cache_key("labels", {"lang": lang, "scale": scale, "size": 512}, None,
+                    found.store.data_version(), (zoom, column, row), "png")
+    data = found.tile_cache.get(*key)
+    if data is None:
+        from geoservice.render.png import stitch
+
+        data = stitch([_label_tile(zoom + 1, 2 * column + dx, 2 * row + dy, "png", lang, scale)
+                       for dy in (0, 1) for dx in (0, 1)])
+        found.tile_cache.put(*key, data)
+    return _label_answer(data, "png")
+
+
+def _label_tile(zoom: int, column: int, row: int, fmt: str, lang: str, scale: int) -> bytes:
+    """A place-name tile's bytes, from the tile cache or drawn and kept."""
+    from geoservice.render import labels as place_names
+
     found = services.current()
     store, version = found.store, found.store.data_version()
     key = cache_key("labels", {"lang": lang, "scale": scale}, None, version,
@@ -162,6 +196,10 @@ def label_tile(z: str, x: str, name: str):
         data = (place_names.png_tile(names, zoom, column, row, lang, scale) if fmt == "png"
                 else place_names.mvt_tile(names, zoom, column, row, lang))
         found.tile_cache.put(*key, data)
+    return data
+
+
+def _label_answer(data: bytes, fmt: str) -> Response:
     response = Response(data, mimetype=tileapi.PNG if fmt == "png" else tileapi.MVT)
     response.set_etag(_etag(data))
     response.headers["Cache-Control"] = f"public, max-age={LABELS_MAX_AGE}"

@@ -44,6 +44,8 @@
     group.eachLayer(function (marker) { total += marker.geoCount || 1; });
     return total;
   };
+  // The legend URL a layer is drawn with now (its legend asked there, or given in the page).
+  api.legendUrl = function (id) { return layers[id] ? legendUrl(layers[id]) : null; };
   api.tileUrls = function () {
     var out = {};
     Object.keys(drawn).forEach(function (id) { out[id] = drawn[id]._url || null; });
@@ -191,12 +193,15 @@
     var url = legendUrl(layer), asked = params(layer);  // the state may change meanwhile
     if (!url) { return Promise.resolve(null); }
     if (!legends[url]) {
+      // The legends of the first view come in the page (config.legends, by their URL).
+      var given = config.legends && config.legends[url];
+      if (given) { delete config.legends[url]; }
       // An analysis layer's result may still be computed: its features answer 503 then.
-      var ready = layer.analysis ? getJSON(config.urls.collections + "/" + layer.id + "/items" +
-                                           query(L.extend({limit: 1}, params(layer))), true)
-        : Promise.resolve({});
+      var ready = layer.analysis && !given ? getJSON(
+        config.urls.collections + "/" + layer.id + "/items" +
+          query(L.extend({limit: 1}, params(layer))), true) : Promise.resolve({});
       legends[url] = ready.then(function (probe) {
-        return probe.computing ? probe : getJSON(url, true);
+        return probe.computing ? probe : given || getJSON(url, true);
       }).then(function (legend) {
         if (legend.computing) { return computing(layer, url, legend.retryAfter); }
         legends[url] = legend;  // resolved: renderLegend reads it directly
@@ -330,17 +335,24 @@
       return watchLoading(layer.id, L.tileLayer(layer.tiles, {
         pane: pane(layer), opacity: 0.75, maxZoom: 16, maxNativeZoom: 14}));
     }
+    return vectorGrid(layer, styleOf(layer, legend), {id: layer.id, order: drawOrder(layer)});
+  }
+
+  // The style function of a vector layer's features.
+  function styleOf(layer, legend) {
     var style = styler(layer, legend);
-    if (layer.id === "provinces") {
-      // With an indicator, province outlines are drawn above it (not filled); with none,
-      // provinces are the land at their own order, beneath every other layer.
-      var bare = !state.indicator;
-      return vectorGrid(layer, function (properties) {
-        var drawn = style(properties);
-        return bare || Array.isArray(drawn) ? drawn : L.extend({}, drawn, {fill: false});
-      }, {id: layer.id, order: bare ? layer.order : OUTLINE_ORDER});
-    }
-    return vectorGrid(layer, style, layer);
+    if (layer.id !== "provinces") { return style; }
+    // With an indicator, province outlines are drawn above it (not filled); with none,
+    // provinces are the land at their own order, beneath every other layer.
+    var bare = !state.indicator;
+    return function (properties) {
+      var drawn = style(properties);
+      return bare || Array.isArray(drawn) ? drawn : L.extend({}, drawn, {fill: false});
+    };
+  }
+
+  function drawOrder(layer) {
+    return layer.id === "provinces" && state.indicator ? OUTLINE_ORDER : layer.order;
   }
 
   function vectorGrid(layer, style, drawAs) {
@@ -350,6 +362,88 @@
       rendererFactory: L.canvas.tile, vectorTileLayerStyles: styles, interactive: false,
       pane: pane(drawAs), minZoom: layer.minzoom, maxNativeZoom: layer.maxzoom, maxZoom: 16,
       keepBuffer: 1}));
+  }
+
+  // --- stacks: adjacent vector layers drawn from one composite tile --------------------------
+  // Vector layers next to each other in drawing order (no point, raster or analysis layer
+  // between them) come as one composite tile (/tiles/a,b,c/{z}/{x}/{y}.mvt, each layer its
+  // own MVT layer, each its own tile in the service's cache) drawn into one canvas: the
+  // national view asks one tile per place instead of one per layer. A layer whose tiles
+  // end below the current zoom is drawn alone, enlarged from its last zoom as before.
+
+  var stacks = {};               // key -> Leaflet layer of a stack on the map
+  var serial = 0;                // each stacked layer's drawing: a changed style redraws
+
+  function stackable(layer) {
+    return layer.kind !== "points" && layer.kind !== "raster" && !layer.analysis;
+  }
+
+  function stackParts() {
+    var zoom = map.getZoom(), runs = [], run = null;
+    Object.keys(drawn).map(function (id) { return layers[id]; })
+      .sort(function (a, b) { return drawOrder(a) - drawOrder(b); })
+      .forEach(function (layer) {
+        var entry = drawn[layer.id];
+        if (!entry.stacked || layer.maxzoom < zoom) {
+          if (entry.stacked) { runs.push([layer]); }
+          run = null;
+          return;
+        }
+        if (!run) { run = []; runs.push(run); }
+        run.push(layer);
+      });
+    return runs;
+  }
+
+  // The parts' versions combined by exclusive or, 16 hexadecimal digits
+  // (geoservice.api.tile_urls.composite_version); null when a part has plain URLs.
+  function compositeVersion(parts) {
+    var high = 0, low = 0;
+    for (var i = 0; i < parts.length; i++) {
+      var found = /\/tiles\/v\/([0-9a-f]{16})$/.exec(parts[i].tiles || "");
+      if (!found) { return null; }
+      high = (high ^ parseInt(found[1].slice(0, 8), 16)) >>> 0;
+      low = (low ^ parseInt(found[1].slice(8), 16)) >>> 0;
+    }
+    var hex = function (v) { return ("0000000" + v.toString(16)).slice(-8); };
+    return hex(high) + hex(low);
+  }
+
+  function stackUrl(parts) {
+    if (parts.length === 1) { return tileUrl(parts[0]); }
+    var values = {};
+    parts.forEach(function (layer) { L.extend(values, params(layer)); });
+    var version = compositeVersion(parts);
+    return (version ? config.urls.tiles + "/v/" + version : config.urls.tiles) + "/" +
+      parts.map(function (layer) { return layer.id; }).join(",") + "/{z}/{x}/{y}.mvt" +
+      query(values);
+  }
+
+  // Put on the map the stacks the drawn layers make now; keep those already there.
+  function restack() {
+    var wantedStacks = {};
+    stackParts().forEach(function (parts) {
+      var url = stackUrl(parts);
+      var key = url + "|" + parts.map(function (l) { return drawn[l.id].serial; }).join(",");
+      wantedStacks[key] = {parts: parts, url: url};
+    });
+    Object.keys(stacks).forEach(function (key) {
+      if (!wantedStacks[key]) { map.removeLayer(stacks[key]); delete stacks[key]; }
+    });
+    Object.keys(wantedStacks).forEach(function (key) {
+      var found = wantedStacks[key], parts = found.parts;
+      parts.forEach(function (layer) { drawn[layer.id]._url = found.url; });
+      if (stacks[key]) { return; }
+      var styles = {};
+      parts.forEach(function (layer) { styles[layer.id] = drawn[layer.id].style; });
+      var first = parts[0];
+      stacks[key] = watchLoading("stack:" + key, L.vectorGrid.protobuf(found.url, {
+        rendererFactory: L.canvas.tile, vectorTileLayerStyles: styles, interactive: false,
+        pane: pane({id: "stack-" + first.id, order: drawOrder(first)}),
+        minZoom: Math.min.apply(null, parts.map(function (l) { return l.minzoom; })),
+        maxNativeZoom: Math.min.apply(null, parts.map(function (l) { return l.maxzoom; })),
+        maxZoom: 16, keepBuffer: 1})).addTo(map);
+    });
   }
 
   function wanted(layer) {
@@ -368,18 +462,24 @@
       var layer = layers[id];
       var stale = changed && changed.indexOf(id) >= 0;
       if (drawn[id] && (!wanted(layer) || stale)) {
-        map.removeLayer(drawn[id]);
+        if (!drawn[id].stacked) { map.removeLayer(drawn[id]); }
         delete drawn[id];
       }
       if (!wanted(layer) || drawn[id]) { return Promise.resolve(); }
       return legendOf(layer).then(function (legend) {
         if (!wanted(layer) || drawn[id]) { return; }
         if (!legend && layer.kind !== "raster") { return; }
+        if (stackable(layer)) {  // drawn by its stack (restack)
+          serial += 1;
+          drawn[id] = {stacked: true, serial: serial, style: styleOf(layer, legend),
+                       _url: null};
+          return;
+        }
         drawn[id] = makeLayer(layer, legend).addTo(map);
         if (layer.kind === "points") { refreshPoints(layer); }
       });
     });
-    return Promise.all(work).then(renderLegend)
+    return Promise.all(work).then(restack).then(renderLegend)
       .finally(function () { api.pending -= 1; });
   }
 
@@ -1145,10 +1245,11 @@
       labelPane.style.zIndex = "580";
       labelPane.style.pointerEvents = "none";
     }
-    var overlay = L.tileLayer(config.urls.tiles + "/" + id + "/{z}/{x}/{y}.png" +
+    // 512-pixel tiles (each the four of the next zoom): a quarter of the requests.
+    var overlay = L.tileLayer(config.urls.tiles + "/" + id + "/512/{z}/{x}/{y}.png" +
                               query({lang: config.lang}), {
       pane: "labels", maxZoom: 16, maxNativeZoom: layers[id].maxzoom,
-      minZoom: layers[id].minzoom});
+      minZoom: layers[id].minzoom, tileSize: 512, zoomOffset: -1});
     watchLoading(id, overlay).addTo(map);
     api.overlay = overlay;
   }
@@ -1349,7 +1450,7 @@
       retryLegends();
       var crossed = (zoomBefore < LEVEL_ZOOM) !== (map.getZoom() < LEVEL_ZOOM);
       zoomBefore = map.getZoom();
-      if (crossed && provinceVariant(state.indicator)) { sync(); }
+      if (crossed && provinceVariant(state.indicator)) { sync(); } else { restack(); }
       Object.keys(drawn).forEach(function (id) {
         if (layers[id].kind === "points") { refreshPoints(layers[id]); }
       });

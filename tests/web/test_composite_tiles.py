@@ -93,3 +93,44 @@ def test_composite_tilejson_lists_every_layer_and_leads_to_the_tile(app):
 ])
 def test_bad_composites_get_the_json_error_shape(app, url, status, parameter):
     assert_error(decode(app.test_client().get(url), status), status, parameter=parameter)
+
+
+def test_a_thematic_part_takes_its_parameters_and_the_others_stay_default(app):
+    client = app.test_client()
+    (z, x, y), *_ = tile_of("communes", app, 9)
+    names = "sea,certification-rate,communes"
+    for year, group in ((2024, "schools"), (2025, "residential")):
+        composite = _features(client.get(
+            f"/tiles/{names}/{z}/{x}/{y}.mvt?year={year}&group={group}").data)
+        thematic = _features(client.get(f"/tiles/certification-rate/{z}/{x}/{y}.mvt"
+                                        f"?year={year}&group={group}").data)
+        plain = _features(client.get(f"/tiles/communes/{z}/{x}/{y}.mvt").data)
+        assert composite["certification-rate"] == thematic["certification-rate"]
+        assert composite["communes"] == plain["communes"]
+    # The two years' thematic parts differ (each its own tile), the communes' do not.
+    first, second = (_features(client.get(f"/tiles/{names}/{z}/{x}/{y}.mvt?year={year}").data)
+                     for year in (2024, 2025))
+    assert first["communes"] == second["communes"]
+    assert first["certification-rate"] != second["certification-rate"]
+    refused = client.get(f"/tiles/{names}/{z}/{x}/{y}.mvt?model_type=any")
+    assert_error(decode(refused, 400), 400, parameter="model_type")
+
+
+def test_the_map_page_writes_the_composite_version_the_service_gives(app):
+    """static/js/map.js combines its layers' versions (exclusive or) into the composite's
+    URL: the service answers that URL, not a redirect to another version."""
+    from geoservice.api import tile_urls
+
+    current = services_of(app)
+    ids = ["sea", "countries", "provinces", "border-lines"]
+    parts = [tile_urls.tile_version(current, current.catalog[i]) for i in ids]
+    combined = 0
+    for part in parts:
+        combined ^= int(part, 16)
+    version = f"{combined:016x}"
+    assert version not in parts
+    with app.test_request_context():
+        assert tile_urls.composite_version(current, [current.catalog[i] for i in ids]) == version
+    answer = app.test_client().get(f"/tiles/v/{version}/{','.join(ids)}/6/50/28.mvt")
+    assert answer.status_code == 200 and "immutable" in answer.headers["Cache-Control"]
+    assert set(_features(answer.data)) >= {"provinces"}

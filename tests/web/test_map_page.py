@@ -13,6 +13,7 @@ import json
 import re
 import unicodedata
 from html.parser import HTMLParser
+from pathlib import Path
 from urllib.parse import urljoin, urlsplit
 
 import pytest
@@ -149,10 +150,20 @@ def test_the_page_loads_only_our_own_files_and_each_answers(client):
             queue += [(ref, False) for ref in _references(client, url, answer.get_data(
                 as_text=True), css=True)]
     paths = {urlsplit(url).path for url in seen}
-    assert {"/vendor/leaflet/leaflet.js", "/vendor/leaflet.vectorgrid/"
-            "Leaflet.VectorGrid.bundled.min.js", "/vendor/leaflet.markercluster/"
-            "leaflet.markercluster.js", "/static/js/map.js", "/static/css/map.css",
-            "/vendor/leaflet/images/layers.png"} <= paths
+    # Three bundles (geoservice/web/bundles.py) hold the packages' files and ours.
+    bundles = {re.sub(r"-[0-9a-f]{16}\.", ".", p) for p in paths if p.startswith("/assets/")}
+    assert bundles == {"/assets/map-vendor.js", "/assets/map.css", "/assets/map.js"}
+    assert "/vendor/leaflet/images/layers.png" in paths  # named by leaflet.css, in the bundle
+    joined = b"".join(client.get(url).data for url in seen if "/assets/" in url)
+    modules = Path(__file__).resolve().parents[2] / "node_modules"
+    for part in ("leaflet/dist/leaflet.js", "leaflet.vectorgrid/dist/"
+                 "Leaflet.VectorGrid.bundled.min.js",
+                 "leaflet.markercluster/dist/leaflet.markercluster.js"):
+        assert (modules / part).read_bytes().strip() in joined, part
+    static = Path(__file__).resolve().parents[2] / "static"
+    for part in ("js/map.js", "js/map-format.js", "js/map-url.js", "js/map-table.js",
+                 "js/map-compare.js", "js/map-inset.js", "css/map.css"):
+        assert (static / part).read_bytes().strip() in joined, part
     assert not [p for p in paths if re.search(r"jquery|bootstrap|awesome|fontawesome", p)]
     assert sum(len(client.get(url).data) for url in seen) < BUDGET_BYTES
 
@@ -416,11 +427,25 @@ def assert_clean(page, log, server):
 VERSION = re.compile(r"/tiles/v/[0-9a-f]{16}/")
 
 
+COMPOSITE = re.compile(r"/tiles/([a-z0-9-]+(?:,[a-z0-9-]+)+)/")
+
+
+def layer_paths(url: str) -> list[str]:
+    """A tile URL as the plain URL of each layer it holds: /tiles/v/{version}/a,b/… (a
+    versioned composite) is /tiles/a/… and /tiles/b/…."""
+    plain = VERSION.sub("/tiles/", url)
+    found = COMPOSITE.search(plain)
+    if not found:
+        return [plain]
+    return [plain.replace(found.group(0), f"/tiles/{name}/") for name in found.group(1).split(",")]
+
+
 def paths_of(log, part: str) -> list[str]:
-    """Answered URLs containing `part`; public tiles are asked at their versioned URL
-    (/tiles/v/{version}/{layer}/…), matched here as /tiles/{layer}/…."""
+    """Answered URLs holding a layer's tile whose plain URL contains `part`: public tiles
+    are asked at their versioned URL (/tiles/v/{version}/{layer}/…), adjacent vector
+    layers as one composite tile (/tiles/…/a,b,c/…): matched here as /tiles/{layer}/…."""
     return [url for url, status in log.responses
-            if part in VERSION.sub("/tiles/", url) and status == 200]
+            if status == 200 and any(part in path for path in layer_paths(url))]
 
 
 def legend_titles(page) -> dict:
@@ -451,6 +476,13 @@ def test_first_load_is_ours_small_and_quick(open_map, server, capsys):
         assert paths_of(log, f"/tiles/{layer}/5/"), f"no {layer} tile"
         # public layers: the immutable, versioned URL (nginx may answer it)
         assert all(VERSION.search(u) for u in paths_of(log, f"/tiles/{layer}/5/")), layer
+    # One composite vector tile and one 512-pixel label tile per place; the legends come in
+    # the page, the scripts and styles in three bundles (issue 20's "≤ 40 requests").
+    tiles = [url for url, _size in log.bodies if "/tiles/" in url]
+    assert all(COMPOSITE.search(VERSION.sub("/tiles/", u)) or "/tiles/labels/512/" in u
+               for u in tiles), tiles
+    assert not [u for u, _size in log.bodies if "/legend.json" in u]
+    assert len(log.bodies) <= 40, [u for u, _size in log.bodies]
     body_bytes = sum(size for _url, size in log.bodies)
     # Chromium does not always record a paint entry for a headless page under load: the
     # figure is printed for the record, and the page's own "drawn" time stands without it.

@@ -131,3 +131,52 @@ def test_the_public_folder_forgets_layers_no_longer_public(app, tmp_path):
 ])
 def test_bad_versioned_urls_get_the_json_error_shape(app, url, status, parameter):
     assert_error(decode(app.test_client().get(url), status), status, parameter=parameter)
+
+
+def _request_lines(caplog) -> list[str]:
+    return [r.getMessage() for r in caplog.records if r.name == "geoservice.request"]
+
+
+def test_a_kept_public_tile_is_answered_from_its_file_as_the_app_answers_it(app, caplog):
+    """geoservice/web/publicfiles.py: what nginx serves from the public folder, the service
+    serves from it too, before Flask — the same bytes, ETag and headers, counted and logged."""
+    client = app.test_client()
+    (z, x, y), *_ = tile_of("communes", app, 9)
+    path = path_of(template(app, "communes"), z, x, y)
+    caplog.set_level("INFO", logger="geoservice.request")
+    drawn = client.get(path)  # drawn by the app, kept in the public folder
+    assert drawn.status_code == 200 and not any("unchecked" in line
+                                                for line in _request_lines(caplog))
+    caplog.clear()
+    kept = client.get(path)
+    assert _request_lines(caplog) and "unchecked" in _request_lines(caplog)[-1]
+    assert kept.status_code == 200 and kept.data == drawn.data
+    for header in ("Content-Type", "Cache-Control", "ETag", "X-Content-Type-Options",
+                   "Content-Security-Policy"):
+        assert kept.headers[header] == drawn.headers[header], header
+    assert kept.headers["X-Request-Id"]
+    assert client.get(path, headers={"If-None-Match": kept.headers["ETag"]}).status_code == 304
+    assert client.head(path).data == b""
+    metrics = client.get("/metrics").get_data(as_text=True)
+    assert re.search(r'geoservice_http_requests_total\{method="GET",route="/tiles/v/<version>/'
+                     r'<layer_id>/<z>/<x>/<name>",status="200"\} [2-9]', metrics), metrics
+
+
+def test_only_public_layers_files_are_answered_so(app, caplog):
+    """A file under a restricted layer's name (planted: the app never keeps one) is not
+    served; the app's access decision answers. A query string goes to the app too."""
+    client, current = app.test_client(), services_of(app)
+    (z, x, y), *_ = tile_of("incidents", app, 9)
+    folder = tile_urls.public_tiles(current).root
+    planted = folder / "incidents" / ("a" * 16) / str(z) / str(x) / f"{y}.mvt"
+    planted.parent.mkdir(parents=True)
+    planted.write_bytes(b"secret")
+    answer = client.get(f"/tiles/v/{'a' * 16}/incidents/{z}/{x}/{y}.mvt")
+    assert answer.status_code in (302, 400, 401, 404) and answer.data != b"secret"
+    path = path_of(template(app, "communes"), *tile_of("communes", app, 9)[0])
+    client.get(path)
+    caplog.set_level("INFO", logger="geoservice.request")
+    caplog.clear()
+    assert client.get(path + "?nope=1").status_code == 400  # the app: unknown parameter
+    assert client.get(path, headers={"Origin": "http://elsewhere"}).status_code == 200
+    assert not any("unchecked" in line for line in _request_lines(caplog))
