@@ -100,11 +100,14 @@ class Collection(ABC):
                 None if day is None else f"{day.isoformat()}T00:00:00Z" if i == 0
                 else f"{day.isoformat()}T23:59:59Z" for i, day in enumerate(valid)]],
                 "trs": "http://www.opengis.net/def/uom/ISO-8601/0/Gregorian"}
+        layer = ctx.catalog[self.id] if self.id in ctx.catalog else None
         return {
             "id": self.id, "title": title, "title_en": title_en, "description": description,
             "itemType": "feature", "crs": [CRS84], "extent": extent,
             "restricted": self.restricted, "layer": self.is_layer,
             "numberOfFeatures": count,
+            # a collection that is also a layer: the geometry kind GDAL reads (`vectorType`)
+            **(ogctiles.collection_members(layer) if layer is not None else {}),
             "links": [{"href": url, "rel": "self", "type": "application/json"},
                       {"href": f"{url}?f=html", "rel": "alternate", "type": "text/html"},
                       {"href": f"{url}/items", "rel": "items", "type": GEOJSON},
@@ -115,7 +118,7 @@ class Collection(ABC):
                       *self.links(ctx),
                       # a collection that is also a layer: its OGC tile sets and styles
                       *(ogctiles.collection_links(self.id, ctx.base)
-                        if self.id in ctx.catalog else [])],
+                        if layer is not None else [])],
         }
 
 

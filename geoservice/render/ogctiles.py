@@ -90,6 +90,19 @@ def style_links(layer_id: str, base: str, query: str = "") -> list[dict]:
              "type": media, "title": title} for ext, rel, media, title in STYLES]
 
 
+# GDAL's OGCAPI driver types the layers it builds from vector tiles by the collection's
+# `vectorType` (a name of the draft OGC API work GDAL followed, before OGC API - Tiles 1.0):
+# without it each zoom level's layer is of geometry type "Unknown (any)".
+VECTOR_TYPES = {"point": "Points", "line": "Lines", "polygon": "Polygons"}
+
+
+def collection_members(layer) -> dict:
+    """The members a collection that is also a layer carries besides its links: the draft
+    `vectorType` GDAL reads, served in addition to the standard documents (JSON objects of
+    OGC API - Common / Features collections admit further members; clients ignore them)."""
+    return {"vectorType": VECTOR_TYPES[layer.geometry]}
+
+
 def collection_links(layer_id: str, base: str) -> list[dict]:
     """The links a collection that is also a layer carries: its tile sets and styles."""
     return [{"href": f"{base}/collections/{layer_id}/tiles", "rel": TILESETS_VECTOR,
