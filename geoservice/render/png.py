@@ -117,12 +117,11 @@ def stitch(quarters: list[bytes]) -> bytes:
     PNG of twice the side: a 512-pixel tile from the four 256-pixel tiles of the next zoom
     (`EMPTY_PNG`-sized when all four are empty)."""
     images = [Image.open(io.BytesIO(data)) for data in quarters]
-    side = max(image.size[0] for image in images)
+    side = images[0].size[0]
     canvas = Image.new("RGBA", (2 * side, 2 * side), (0, 0, 0, 0))
     for index, image in enumerate(images):
         if image.getbbox() is not None:
-            canvas.paste(image.convert("RGBA").resize((side, side)),
-                         ((index % 2) * side, (index // 2) * side))
+            canvas.paste(image.convert("RGBA"), ((index % 2) * side, (index // 2) * side))
     if canvas.getbbox() is None:
         return empty_png(2 * side)
     return encode_png(canvas)

@@ -44,6 +44,7 @@ BUNDLES = {
         "map-format", "map-url", "map", "map-table", "map-compare", "map-inset")),
 }
 MEDIA = {"js": "text/javascript; charset=utf-8", "css": "text/css; charset=utf-8"}
+_LOCK = threading.Lock()  # one joining of a bundle at a time
 _NAME = re.compile(r"^([a-z-]+)-([0-9a-f]{16})\.(js|css)\Z")
 # url(...) in a vendor style sheet relative to its file (not data:, #fragment, absolute).
 _RELATIVE_URL = re.compile(r"""url\(\s*(['"]?)(?!data:|/|#|[a-z]+:)([^'")]+)\1\s*\)""")
@@ -83,9 +84,6 @@ def bundle(name: str) -> Bundle:
                 data = joiner.join(_read(part) for part in BUNDLES[name]).encode("utf-8")
                 found = kept[name] = Bundle(data, hashlib.sha256(data).hexdigest()[:16])
     return found
-
-
-_LOCK = threading.Lock()
 
 
 def bundle_url(name: str) -> str:

@@ -48,9 +48,7 @@ def large_tile(layer_id: str, z: str, x: str, name: str):
     """One 512-pixel PNG tile: z/x/y drawn at twice the side, showing zoom z+1."""
     ctx = context()
     parsed = large_tiles.large_tile(tileapi.parse_tile(ctx, layer_id, z, x, name, _args()))
-    result = large_tiles.stitched(ctx.services, parsed)
-    return _answer(result.data, result.content_type, _caching(result.public, result.stale),
-                   result.etag)
+    return _tile_response(ctx, parsed, large_tiles.stitched)
 
 
 @blueprint.get("/tiles/v/<version>/<layer_id>/<z>/<x>/<name>")
@@ -98,9 +96,10 @@ def ogc_tile(collection_id: str, tile_matrix: str, tile_row: str, tile_col: str)
     return response
 
 
-def _tile_response(ctx, parsed) -> Response:
-    """A tile with its ETag and caching headers, 304 when If-None-Match matches."""
-    result = tileapi.tile(ctx.services, parsed)
+def _tile_response(ctx, parsed, draw=tileapi.tile) -> Response:
+    """A tile (`draw`n: `tileapi.tile` or `large_tiles.stitched`) with its ETag and caching
+    headers, 304 when If-None-Match matches."""
+    result = draw(ctx.services, parsed)
     return _answer(result.data, result.content_type, _caching(result.public, result.stale),
                    result.etag)
 

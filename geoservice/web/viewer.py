@@ -143,58 +143,58 @@ def viewer():
 @access.public
 def label_tile(z: str, x: str, name: str):
     """A tile of the place names: transparent PNG (``<y>.png``, ``<y>@2x.png``) or MVT."""
-    args = request.args.to_dict()
-    P.known(args, ("lang",))
-    lang = P.LANG.get(args, "vi")
-    match = tileapi.TILE_NAME.match(name)
-    if not match or (match.group(2) and match.group(3) != "png"):
-        raise InvalidParameter("A tile is <y>.mvt, <y>.png or <y>@2x.png.", parameter="y")
-    zoom, column, row = P.tile_address(z, x, match.group(1), MAX_ZOOM)
-    fmt, scale = ("png" if match.group(3) == "png" else "mvt"), 2 if match.group(2) else 1
-    data = _label_tile(zoom, column, row, fmt, lang, scale)
-    return _label_answer(data, fmt)
+    zoom, column, row, fmt, scale, lang = _label_address(z, x, name, MAX_ZOOM)
+    return _label_answer(_label_tile(zoom, column, row, fmt, lang, scale), fmt)
 
 
 @blueprint.get("/tiles/labels/512/<z>/<x>/<name>")
 @access.public
 def large_label_tile(z: str, x: str, name: str):
     """A 512-pixel PNG tile of the place names (``<y>.png``, ``<y>@2x.png``): z/x/y at twice
-    the side, showing the names of zoom z+1 (`geoservice.api.tiles.large_tile`)."""
+    the side, showing the names of zoom z+1 (as `geoservice.api.large_tiles` for layers)."""
+    zoom, column, row, fmt, scale, lang = _label_address(z, x, name, MAX_ZOOM - 1)
+    if fmt != "png":
+        raise InvalidParameter("512-pixel tiles are PNG: <y>.png or <y>@2x.png.",
+                               parameter="y")
+    return _label_answer(_label_tile(zoom, column, row, fmt, lang, scale, size=512), fmt)
+
+
+def _label_address(z: str, x: str, name: str, max_zoom: int) -> tuple:
+    """A label tile's (zoom, column, row, format, scale, language) from its URL."""
     args = request.args.to_dict()
     P.known(args, ("lang",))
     lang = P.LANG.get(args, "vi")
     match = tileapi.TILE_NAME.match(name)
-    if not match or match.group(3) != "png":
-        raise InvalidParameter("512-pixel tiles are PNG: <y>.png or <y>@2x.png.",
-                               parameter="y")
-    zoom, column, row = P.tile_address(z, x, match.group(1), MAX_ZOOM - 1)
-    scale = 2 if match.group(2) else 1
-    found = services.current()
-    key = cache_key("labels", {"lang": lang, "scale": scale, "size": 512}, None,
-                    found.store.data_version(), (zoom, column, row), "png")
-    data = found.tile_cache.get(*key)
-    if data is None:
-        from geoservice.render.png import stitch
-
-        data = stitch([_label_tile(zoom + 1, 2 * column + dx, 2 * row + dy, "png", lang, scale)
-                       for dy in (0, 1) for dx in (0, 1)])
-        found.tile_cache.put(*key, data)
-    return _label_answer(data, "png")
+    if not match or (match.group(2) and match.group(3) != "png"):
+        raise InvalidParameter("A tile is <y>.mvt, <y>.png or <y>@2x.png.", parameter="y")
+    zoom, column, row = P.tile_address(z, x, match.group(1), max_zoom)
+    fmt = "png" if match.group(3) == "png" else "mvt"
+    return zoom, column, row, fmt, 2 if match.group(2) else 1, lang
 
 
-def _label_tile(zoom: int, column: int, row: int, fmt: str, lang: str, scale: int) -> bytes:
-    """A place-name tile's bytes, from the tile cache or drawn and kept."""
+def _label_tile(zoom: int, column: int, row: int, fmt: str, lang: str, scale: int,
+                size: int = 256) -> bytes:
+    """A place-name tile's bytes, from the tile cache or drawn and kept; at `size` 512,
+    the four tiles of zoom+1 beneath it pasted (`geoservice.render.png.stitch`)."""
     from geoservice.render import labels as place_names
+    from geoservice.render.png import stitch
 
     found = services.current()
     store, version = found.store, found.store.data_version()
-    key = cache_key("labels", {"lang": lang, "scale": scale}, None, version,
-                    (zoom, column, row), fmt)
+    key = cache_key("labels", {"lang": lang, "scale": scale,
+                               **({"size": size} if size != 256 else {})},
+                    None, version, (zoom, column, row), fmt)
     data = found.tile_cache.get(*key)
     if data is None:
-        names = place_names.labels_of(store, found.node_modules)
-        data = (place_names.png_tile(names, zoom, column, row, lang, scale) if fmt == "png"
-                else place_names.mvt_tile(names, zoom, column, row, lang))
+        if size != 256:
+            data = stitch([_label_tile(zoom + 1, 2 * column + dx, 2 * row + dy, fmt, lang,
+                                       scale) for dy in (0, 1) for dx in (0, 1)])
+        elif fmt == "png":
+            data = place_names.png_tile(place_names.labels_of(store, found.node_modules),
+                                        zoom, column, row, lang, scale)
+        else:
+            data = place_names.mvt_tile(place_names.labels_of(store, found.node_modules),
+                                        zoom, column, row, lang)
         found.tile_cache.put(*key, data)
     return data
 
