@@ -77,9 +77,13 @@ def visit(base: str, timeout_s: float = 120) -> dict:
         errors = page.evaluate("() => (window.geoMap && window.geoMap.errors) || []")
         sizes = [r.sizes()["responseBodySize"] + r.sizes()["responseHeadersSize"]
                  for r in requests]
+        slowest = sorted(((round(r.timing["responseEnd"] - r.timing["requestStart"]),
+                           r.url.replace(base, "")) for r in requests
+                          if r.timing["requestStart"] >= 0), reverse=True)[:5]
         browser.close()
     return {"seconds": seconds, "requests": len(requests), "bytes": sum(sizes),
-            "tile_requests": sum("/tiles/" in r.url for r in requests), "errors": errors}
+            "tile_requests": sum("/tiles/" in r.url for r in requests), "errors": errors,
+            "slowest_ms": slowest}
 
 
 def worker_memory(port: int) -> dict:

@@ -43,7 +43,8 @@ def load_boundaries(store: Store, gpkg: Path, catalog: dict | None = None,
     begins (reading, loading, preparing each layer's shapes), then ``("done", n, n)``."""
     chosen = layers_to_prepare(catalog) if prepare else []
     steps = Steps(progress, (f"reading {Path(gpkg).name}", "loading the collections",
-                             *(_preparing(layer) for layer in chosen)))
+                             *(_preparing(layer) for layer in chosen),
+                             *((NAMING,) if prepare else ())))
     steps.start(steps.names[0])
     layers = read_geopackage(gpkg)
     steps.start("loading the collections")
@@ -59,9 +60,16 @@ def load_boundaries(store: Store, gpkg: Path, catalog: dict | None = None,
     store.set_meta("lineage_defaults", json.dumps(dict(zip(split["legacy_code"], split["code"]))))
     LOGGER.info("loaded boundaries: %s", counts)
     if prepare:
+        from geoservice.render.labelstore import warm
+
         _prepare(store, chosen, lambda layer: steps.start(_preparing(layer)))
+        steps.start(NAMING)
+        warm(store)  # the place names' anchors, kept for every process to read
     steps.finish()
     return counts
+
+
+NAMING = "placing the names"
 
 
 def _preparing(layer) -> str:

@@ -125,6 +125,9 @@ def import_command(kind, path, user, vn2000_meridian, utm_zone, columns, dry_run
         _echo_preview(path.name, report.preview)
         return
     if report.status == "applied":
+        from geoservice.indicators.published import after_import
+
+        after_import(store, report)
         written = report.outcome
         click.echo(f"{path.name}: {report.rows} rows applied - {written['inserted']} new, "
                    f"{written['updated']} updated, {written['unchanged']} unchanged")

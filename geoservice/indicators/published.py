@@ -96,3 +96,12 @@ def warm(store, years=None) -> None:
     for year in years or store.record_years("certification")[-1:]:
         for level in UNIT_LEVELS.values():
             indicators(store, level, year)
+
+
+def after_import(store, report) -> None:
+    """After an import that wrote records, compute the latest year's indicators of the new
+    data version and keep them in the store: every process (and host) serving the store
+    then reads them instead of computing them for the first visitor after the import."""
+    written = report.outcome or {}
+    if report.status == "applied" and (written.get("inserted") or written.get("updated")):
+        warm(store)

@@ -224,7 +224,7 @@ def prepare(store, layer: LayerDef, year: int | None = None, runs=None) -> TileS
         result = result_for(runs, store, layer, wait=True)
         return from_rows(layer, result.token, result.features())
     if layer.source.geometry_transform == "label_points":  # names (render.labels)
-        from geoservice.render.labels import labels_of
+        from geoservice.render.labelstore import labels_of
 
         return from_rows(layer, layer_data_version(store, layer), labels_of(store).rows())
     version = layer_data_version(store, layer)

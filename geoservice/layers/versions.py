@@ -64,6 +64,12 @@ def _token(store, kinds: tuple[str, ...]) -> str:
     return hashlib.sha1(text.encode()).hexdigest()[:16]
 
 
+def boundaries_version(store) -> str:
+    """Return a token that changes whenever the boundaries (units, basemap) change: what
+    place names and other boundary-only values depend on."""
+    return _token(store, (BOUNDARIES,))
+
+
 def layer_data_version(store, layer: LayerDef) -> str:
     """Return a token that changes whenever the data `layer` is drawn from changes (16
     hex digits, fit for a URL path)."""

@@ -1,14 +1,15 @@
 """Place names as a map layer: province names at national zooms, commune names from zoom
 9, and the archipelagos "Quần đảo Hoàng Sa" and "Quần đảo Trường Sa" at every zoom.
 
-Placement happens on the server, once per zoom and data version (kept in the store's
-`Derived` values), so that every tile of a zoom agrees on which names are shown and where:
-each unit's anchor is a point inside its polygon (`polylabel`, the pole of inaccessibility
-of its largest part); names are taken in rank order (archipelagos, then provinces, then
-communes, larger units first) and a name whose text box (with a margin) meets one already
-placed at that zoom is left out. A PNG tile draws every placed name whose box touches it,
-so a name crossing a tile border is drawn, whole, by both tiles. Below zoom 8 the islands of
-the two archipelagos are sub-pixel, so their tiles also draw a marker on each island.
+Placement happens on the server, once per zoom and boundary version (the names and their
+anchors are kept with the store: `geoservice.render.labelstore`), so that every tile of a
+zoom agrees on which names are shown and where: each unit's anchor is a point inside its
+polygon (`polylabel`, the pole of inaccessibility of its largest part); names are taken in
+rank order (archipelagos, then provinces, then communes, larger units first) and a name
+whose text box (with a margin) meets one already placed at that zoom is left out. A PNG tile
+draws every placed name whose box touches it, so a name crossing a tile border is drawn,
+whole, by both tiles. Below zoom 8 the islands of the two archipelagos are sub-pixel, so
+their tiles also draw a marker on each island.
 
 Text is DejaVu Sans (`geoservice.render.fonts`) in NFC, with a white halo.
 """
@@ -26,13 +27,11 @@ from PIL import Image, ImageDraw
 from geoservice.render.fonts import load_font
 from geoservice.render.png import EMPTY_PNG, TILE_SIZE, edge_fade, encode_png
 from geoservice.render.symbols import parse_colour
-from geoservice.store import FeatureQuery
 from geoservice.text import nfc
 from geoservice.tilemath import WORLD, tile_bounds, to_lonlat, to_mercator
 
 LOGGER = logging.getLogger(__name__)
 
-ALL = 10**7
 COMMUNE_ZOOM = 9  # communes named from here, provinces below
 ISLAND_MARKER_ZOOM = 8  # island markers below this zoom (the islands are sub-pixel there)
 LABEL_MAX_ZOOM = 16  # zooms above share this zoom's placement (every name fits there)
@@ -267,29 +266,6 @@ class Labels:
     def archipelagos(self) -> list[Candidate]:
         """The archipelagos among the names."""
         return [item for item in self.items if item.kind == "archipelago"]
-
-
-def labels_of(store, node_modules=None) -> Labels:
-    """The store's names for its current data version (read and kept once per version)."""
-    def compute() -> Labels:
-        provinces = store.query("provinces", FeatureQuery(limit=ALL)).features
-        communes = store.query("communes", FeatureQuery(limit=ALL)).features
-        items = candidates(provinces, communes)
-        LOGGER.info("labels: %d names (%d archipelagos)", len(items),
-                    sum(item.kind == "archipelago" for item in items))
-        return Labels(items, node_modules, basemap_extent(store))
-
-    return store.derived.get(("labels", str(node_modules or "")), store.data_version(),
-                             compute)
-
-
-def basemap_extent(store) -> tuple[float, float, float, float] | None:
-    """The box the basemap covers (Web Mercator): the sea's, the region less its land."""
-    sea = [g for _f, _p, g in store.query("sea", FeatureQuery(limit=ALL)).features
-           if g is not None and not g.is_empty]
-    if not sea:
-        return None
-    return tuple(to_mercator(np.array([shapely.box(*shapely.total_bounds(sea))]))[0].bounds)
 
 
 def draw_tile(labels: Labels, z: int, x: int, y: int, lang: str = "vi", scale: int = 1

@@ -153,6 +153,9 @@ def upload(kind: str):
                              request.remote_addr)
         raise
     audit_import(store, g.principal.name, report, data, request.remote_addr)
+    from geoservice.indicators.published import after_import
+
+    after_import(store, report)  # the map's indicators ready before the import answers
     status = {"applied": 201, "preview": 200}.get(report.status, 422)
     if params.get("format") == "csv":
         return Response(errors_csv(report.errors), status=status,

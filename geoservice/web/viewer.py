@@ -176,11 +176,14 @@ def _label_tile(zoom: int, column: int, row: int, fmt: str, lang: str, scale: in
                 size: int = 256) -> bytes:
     """A place-name tile's bytes, from the tile cache or drawn and kept; at `size` 512,
     the four tiles of zoom+1 beneath it pasted (`geoservice.render.png.stitch`)."""
+    from geoservice.layers.versions import boundaries_version
     from geoservice.render import labels as place_names
+    from geoservice.render.labelstore import labels_of
     from geoservice.render.png import stitch
 
     found = services.current()
-    store, version = found.store, found.store.data_version()
+    store = found.store
+    version = boundaries_version(store)  # names change with the boundaries only
     key = cache_key("labels", {"lang": lang, "scale": scale,
                                **({"size": size} if size != 256 else {})},
                     None, version, (zoom, column, row), fmt)
@@ -190,10 +193,10 @@ def _label_tile(zoom: int, column: int, row: int, fmt: str, lang: str, scale: in
             data = stitch([_label_tile(zoom + 1, 2 * column + dx, 2 * row + dy, fmt, lang,
                                        scale) for dy in (0, 1) for dx in (0, 1)])
         elif fmt == "png":
-            data = place_names.png_tile(place_names.labels_of(store, found.node_modules),
+            data = place_names.png_tile(labels_of(store, found.node_modules),
                                         zoom, column, row, lang, scale)
         else:
-            data = place_names.mvt_tile(place_names.labels_of(store, found.node_modules),
+            data = place_names.mvt_tile(labels_of(store, found.node_modules),
                                         zoom, column, row, lang)
         found.tile_cache.put(*key, data)
     return data
@@ -211,12 +214,13 @@ def _label_answer(data: bytes, fmt: str) -> Response:
 def label_features():
     """The place names placed at `zoom` (default 6) as GeoJSON points."""
     from geoservice.render import labels as place_names
+    from geoservice.render.labelstore import labels_of
 
     args = request.args.to_dict()
     P.known(args, ("lang", "zoom"))
     zoom = P.ZOOM.get(args, 6)
     found = services.current()
-    names = place_names.labels_of(found.store, found.node_modules)
+    names = labels_of(found.store, found.node_modules)
     response = jsonify(place_names.features(names, zoom, P.LANG.get(args, "vi")))
     response.mimetype = "application/geo+json"
     return response

@@ -6,9 +6,7 @@ from __future__ import annotations
 
 import mapbox_vector_tile
 import mercantile
-import pytest
 
-from geoservice.boundaries.load import load_boundaries
 from geoservice.layers.catalog import load_catalog
 from geoservice.layers.versions import layer_data_version
 from geoservice.services import of as services_of
@@ -20,15 +18,6 @@ CERTIFICATION_LAYERS = {"certification-rate", "certification-rate-commune-unit",
                         "certification-rate-province", "model-coverage", "awareness"}
 UNTOUCHED = {"communes", "provinces", "countries", "sea", "border-lines", "border-communes",
              "legacy-communes", "incidents", "hot-spots", "model-points", "cooperation"}
-
-
-@pytest.fixture
-def loaded_url(store_url, built):
-    """A store of each backend of its own with the fixture boundaries."""
-    store = open_store(store_url)
-    load_boundaries(store, built.gpkg)
-    store.close()
-    return store_url
 
 
 def _commune(store):
