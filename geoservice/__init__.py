@@ -18,7 +18,7 @@ def create_app(config: dict | None = None) -> Flask:
     from geoservice import i18n, resources
     from geoservice import services as services_mod
     from geoservice.layers.catalog import load_catalog
-    from geoservice.layers.source import SourceCache
+    from geoservice.layers.sourcecache import SourceCache
     from geoservice.render.tilecache import open_cache
     from geoservice.store import open_store
     from geoservice.web import errors, features, imports, security, tiles, viewer

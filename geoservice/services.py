@@ -24,7 +24,7 @@ if TYPE_CHECKING:  # only for the annotations: importing this module stays cheap
     from geoservice.audit import KeyUseMemory
     from geoservice.hotspots.runs import Registry
     from geoservice.layers.definition import LayerDef
-    from geoservice.layers.source import SourceCache
+    from geoservice.layers.sourcecache import SourceCache
     from geoservice.render.tilecache import TileCache
     from geoservice.store import Store
 

@@ -20,7 +20,6 @@ from __future__ import annotations
 import functools
 import logging
 import threading
-from collections import OrderedDict
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -33,7 +32,6 @@ from geoservice.layers.definition import LayerDef
 from geoservice.layers.versions import layer_data_version, shape_version
 from geoservice.render.mvt import PropertyTable
 from geoservice.render.symbols import Symbol
-from geoservice.singleflight import SingleFlight
 from geoservice.store import FeatureQuery
 from geoservice.store.records import RecordQuery
 from geoservice.tilemath import WORLD, tile_bounds, to_mercator
@@ -60,11 +58,24 @@ class TileSource:
     provinces: np.ndarray  # province code of each feature ('' for none)
     ids: list[str] = field(default_factory=list)  # the source collection's feature ids
     lonlat: np.ndarray | None = None  # WGS 84 geometries (the layer's features API)
+    shape_version: str = ""  # the version of the data its geometries are made from
     _zooms: dict = field(default_factory=dict, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def __len__(self) -> int:
         return len(self.geometries)
+
+    def with_values(self, version: str, properties: list[dict], symbols: list
+                    ) -> TileSource:
+        """This source's features with new properties and symbols (of data `version`):
+        geometries, bands and indexes shared, not copied."""
+        other = TileSource(self.layer, version, self.geometries, properties, symbols,
+                           self.provinces, self.ids, self.lonlat, self.shape_version,
+                           self._zooms)
+        for name in ("lonlat_tree", "index_of"):  # cached indexes of the same shapes
+            if name in self.__dict__:
+                other.__dict__[name] = self.__dict__[name]
+        return other
 
     @functools.cached_property
     def lonlat_tree(self) -> shapely.STRtree:
@@ -210,13 +221,17 @@ def only(shape, geometry: str):
     return shapely.union_all(parts) if parts else None
 
 
-def prepare(store, layer: LayerDef, year: int | None = None, runs=None) -> TileSource:
+def prepare(store, layer: LayerDef, year: int | None = None, runs=None,
+            previous: TileSource | None = None) -> TileSource:
     """Read `layer`'s features from the store and prepare them for tiles.
 
     Indicator layers join the year of their parameters ("latest" resolved here); record
     layers take `year` as a filter on the records (None: every year). Analysis layers wait
     for their result in the app's run registry `runs` (computed now if needed;
-    `SourceCache.get` never waits).
+    `SourceCache.get` never waits). `previous`, the same layer prepared for an earlier
+    data version, lends its geometries, bands and indexes when its shapes are still the
+    current ones and it holds the same features (an import that changed only values):
+    only the properties are new, and no geometry is made again.
     """
     if layer.source.analysis is not None:
         from geoservice.layers.analysis import result_for
@@ -246,12 +261,17 @@ def prepare(store, layer: LayerDef, year: int | None = None, runs=None) -> TileS
         provinces.append(props.get("province_code")
                          or (props.get("code") if layer.source.collection == "provinces"
                              else None) or "")
+    shapes = shape_version(store, layer)
+    if previous is not None and previous.shape_version == shapes and previous.ids == ids:
+        LOGGER.info("prepared layer %s: %d features, shapes kept (data version %s)",
+                    layer.id, len(ids), version)
+        return previous.with_values(version, properties, _shared(symbols))
     lonlat = np.array(geometries, dtype=object) if geometries else np.array([], dtype=object)
     projected = to_mercator(lonlat) if geometries else lonlat
     LOGGER.info("prepared layer %s: %d features (data version %s)", layer.id, len(projected),
                 version)
     source = TileSource(layer, version, projected, properties, _shared(symbols),
-                        np.array(provinces, dtype=object), ids, lonlat)
+                        np.array(provinces, dtype=object), ids, lonlat, shape_version=shapes)
     _prepared_bands(store, source, year)
     return source
 
@@ -325,67 +345,3 @@ def _read(store, layer: LayerDef, year: int | None):
         indicator_year = published.indicator_year(store, None)
     return published.decorate(store, collection, page.features, indicator_year,
                               Area.national())
-
-
-class SourceCache:
-    """Prepared sources by (layer, parameters, year), for the layer's current data
-    version only."""
-
-    def __init__(self, size: int = 64):
-        self.size = size
-        self._items: OrderedDict = OrderedDict()
-        self._lock = threading.Lock()
-        self._preparing = SingleFlight()  # a layer asked for by many at once: prepared once
-
-    def get(self, store, layer: LayerDef, year: int | None = None,
-            version: str | None = None, runs=None) -> TileSource:
-        """Return the prepared source, preparing it when absent or out of date.
-
-        `version` is the layer's data version (`layer_data_version`) when the caller has
-        already read it.
-        Analysis layers answer their current result in `runs` (the app's run registry),
-        else the previous one, else raise `AnalysisNotReady` at once
-        (`geoservice.layers.analysis.result_for`).
-        """
-        if layer.source.analysis is not None:
-            return self._analysis(store, layer, runs)
-        key = (layer.id, tuple(sorted(layer.params.items())), year)
-        version = version or layer_data_version(store, layer)
-        with self._lock:
-            found = self._items.get(key)
-            if found is not None and found.version == version:
-                self._items.move_to_end(key)
-                return found
-        return self._preparing.run((key, version), lambda: self._prepare(store, layer, year,
-                                                                          key, version))
-
-    def _prepare(self, store, layer: LayerDef, year: int | None, key: tuple,
-                 version: str) -> TileSource:
-        with self._lock:  # prepared by another request since this one looked
-            found = self._items.get(key)
-            if found is not None and found.version == version:
-                return found
-        source = prepare(store, layer, year)
-        with self._lock:
-            self._items[key] = source
-            self._items.move_to_end(key)
-            while len(self._items) > self.size:
-                self._items.popitem(last=False)
-        return source
-
-    def _analysis(self, store, layer: LayerDef, runs) -> TileSource:
-        from geoservice.layers.analysis import result_for
-
-        result = result_for(runs, store, layer)
-        key = (layer.id, "analysis", result.token)
-        with self._lock:
-            found = self._items.get(key)
-            if found is not None:
-                self._items.move_to_end(key)
-                return found
-        source = from_rows(layer, result.token, result.features())
-        with self._lock:
-            self._items[key] = source
-            while len(self._items) > self.size:
-                self._items.popitem(last=False)
-        return source

@@ -170,3 +170,27 @@ def test_derived_values_keep_per_key_versions():
     assert derived.get("communes", "b1", lambda: compute(4)) == 1  # kept across it
     assert derived.get("certification", "c2", lambda: compute(5)) == 3
     assert computed == [1, 2, 3]
+
+
+def test_an_import_of_values_keeps_the_prepared_shapes_and_changes_the_values(loaded_url):
+    """A certification import prepares the certification layer again with the shapes of
+    its previous preparation (the same geometry objects, no new ones), new values only."""
+    from geoservice.layers.sourcecache import SourceCache
+
+    store, sources = open_store(loaded_url), SourceCache()
+    layer = CATALOG["certification-rate"]
+    code, province, _point = _commune(store)
+    _certify(store, code, province, 7)
+    before = sources.get(store, layer)
+    _certify(store, code, province, 3)
+    after = sources.get(store, layer)
+    assert after is not before and after.version != before.version
+    assert after.geometries is before.geometries and after._zooms is before._zooms
+    field = "certification_rate_residential"
+    assert before.properties[before.index_of[code]][field] == 0.7
+    assert after.properties[after.index_of[code]][field] == 0.3
+
+    z, x, y = 9, *mercantile.tile(*_point.coords[0], 9)[:2]
+    assert after.shapes(z, x, y, 4096, 64)[0].tolist() == before.shapes(z, x, y, 4096,
+                                                                          64)[0].tolist()
+    store.close()
