@@ -221,3 +221,33 @@ def test_nginx_serves_kept_public_tiles_without_the_service(tmp_path, loaded_db)
             assert len(app_server.requests) == asked
             assert fetch(base + path.replace(f"/{y}.mvt", f"/{y + 1}.mvt"))[0] == 502
             assert fetch(f"{base}/tiles/incidents/{z}/{x}/{y}.mvt")[0] == 502
+
+
+# The oldest Python the shipped install ways run on: Debian 12's (docs/deploying.md, 2b).
+OLDEST_PYTHON = "3.11.2"
+
+
+def test_every_pinned_package_installs_on_debian_12s_python():
+    """Each pin of constraints.txt that this environment holds admits Python 3.11.2 by its
+    Requires-Python (pip refuses the pin otherwise, and the install fails as a whole)."""
+    from importlib.metadata import distributions
+
+    from packaging.specifiers import SpecifierSet
+    from packaging.utils import canonicalize_name
+
+    pins = {}
+    for line in (REPO_ROOT / "constraints.txt").read_text().splitlines():
+        if "==" in line and not line.startswith("#"):
+            name, version = line.split("==", 1)
+            pins[canonicalize_name(name)] = version.strip()
+    checked, refused = 0, []
+    for dist in distributions():
+        name = canonicalize_name(dist.metadata["Name"])
+        if pins.get(name) != dist.version:
+            continue
+        checked += 1
+        wanted = dist.metadata.get("Requires-Python")
+        if wanted and not SpecifierSet(wanted).contains(OLDEST_PYTHON):
+            refused.append(f"{name}=={dist.version} (Requires-Python {wanted})")
+    assert checked > 50, "the environment holds too few of the pins to check them"
+    assert not refused, refused
