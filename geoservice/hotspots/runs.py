@@ -37,6 +37,7 @@ import geopandas as gpd
 from geoservice.errors import AnalysisNotReady
 from geoservice.hotspots.compute import COMPUTE, RESULT_SUFFIX, write_json
 from geoservice.hotspots.params import AnalysisParams, describe
+from geoservice.memory import give_back
 from geoservice.store.records import utc_now
 
 LOGGER = logging.getLogger(__name__)
@@ -232,6 +233,7 @@ class Registry:
             with self._lock:
                 self._finish(run, result)
             self._prune(summary_path.parent)
+            give_back()  # the analysis's arrays and frames are freed
         except ValueError as error:
             self._fail(run, str(error))
         except Exception:  # noqa: BLE001 - a failed run must not take the pool down

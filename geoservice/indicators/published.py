@@ -18,6 +18,7 @@ from geoservice import params as P
 from geoservice.access import Area
 from geoservice.indicators.compute import unit_indicators
 from geoservice.indicators.names import INDICATOR_NAMES, RESTRICTED_INDICATORS
+from geoservice.memory import give_back
 
 LOGGER = logging.getLogger(__name__)
 
@@ -64,6 +65,7 @@ def indicators(store, level: str, year: int) -> dict[str, dict]:
             return payload["values"]
         LOGGER.info("computing %s indicators for %s (data version %s)", level, year, version)
         values = unit_indicators(store, level, year, restricted=True)
+        give_back()  # the records' frames are freed: do not keep their memory
         store.set_meta(meta_key, json.dumps({"version": version, "values": values},
                                             ensure_ascii=False))
         return values

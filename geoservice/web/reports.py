@@ -38,6 +38,7 @@ from flask import (
 from geoservice import access, i18n, services
 from geoservice import params as P
 from geoservice.errors import DataConflict, NotFound
+from geoservice.memory import give_back
 from geoservice.render.fonts import FONT_FILES, font_path
 from geoservice.reports.heading import NUMBER_CHARS, OPTIONS, SIGNER_CHARS, parse_options
 from geoservice.reports.pages import DEFAULT_PAGE, PAGES
@@ -94,6 +95,7 @@ def report(kind: str, code: str, fmt: str):
     parsed = _parse(kind, code)
     context = report_context(services.current(), parsed, g.principal)
     pdf = write_pdf(render_html(context, node_modules=_node_modules()), _node_modules())
+    give_back()  # the laid-out pages are freed
     response = Response(pdf, mimetype="application/pdf")
     name = report_filename(parsed.unit.kind, parsed.unit.code, parsed.year, parsed.lang)
     response.headers["Content-Disposition"] = f'inline; filename="{name}"'
