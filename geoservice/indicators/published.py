@@ -105,5 +105,9 @@ def after_import(store, report) -> None:
     data version and keep them in the store: every process (and host) serving the store
     then reads them instead of computing them for the first visitor after the import."""
     written = report.outcome or {}
-    if report.status == "applied" and (written.get("inserted") or written.get("updated")):
+    if report.status != "applied" or not (written.get("inserted") or written.get("updated")):
+        return
+    try:
         warm(store)
+    except Exception as exc:  # noqa: BLE001 - e.g. the store closed: the first reader computes
+        LOGGER.warning("the indicators after the import were not kept: %s", exc)

@@ -20,6 +20,8 @@ for a file refused as a whole (e.g. no coordinate system: 422 naming the likely 
 
 from __future__ import annotations
 
+import threading
+
 from flask import Blueprint, Response, g, jsonify, request
 
 from geoservice import access, audit, services
@@ -155,7 +157,10 @@ def upload(kind: str):
     audit_import(store, g.principal.name, report, data, request.remote_addr)
     from geoservice.indicators.published import after_import
 
-    after_import(store, report)  # the map's indicators ready before the import answers
+    # The map's indicators of the new data, computed once and kept for every worker, while
+    # the import answers (readers of this worker asking meanwhile wait for this computation).
+    threading.Thread(target=after_import, args=(store, report), daemon=True,
+                     name="indicators-after-import").start()
     status = {"applied": 201, "preview": 200}.get(report.status, 422)
     if params.get("format") == "csv":
         return Response(errors_csv(report.errors), status=status,
