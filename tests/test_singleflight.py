@@ -53,7 +53,7 @@ def test_other_keys_run_side_by_side_and_errors_reach_every_waiter():
 
 
 def test_a_layer_asked_for_by_many_at_once_is_prepared_once(make_app, loaded_db, monkeypatch):
-    from geoservice.layers import source as tilesource
+    from geoservice.layers import sourcecache as tilesource
 
     app = make_app(loaded_db, TILE_CACHE="none")
     prepared, real = [], tilesource.prepare

@@ -12,7 +12,7 @@ from tests.web.test_tiles import demo_db  # noqa: F401  (fixture)
 
 def test_the_maps_first_layers_are_prepared_and_then_served_without_preparing(
         make_app, demo_db, monkeypatch):  # noqa: F811
-    from geoservice.layers import source as tilesource
+    from geoservice.layers import sourcecache as tilesource
 
     app = make_app(demo_db, TILE_CACHE="none")
     assert prepare_first_layers(app) == [*VISIBLE, DEFAULT_INDICATOR]
