@@ -205,10 +205,9 @@ def postgis_copy(instance: Path, url: str) -> str | None:
     """A fresh schema of `url` holding the instance's boundaries and demo records (its
     URL), or None when that database cannot be used."""
     try:
-        import psycopg
+        from bench.peers import ensure_database
 
-        with psycopg.connect(url, connect_timeout=3, autocommit=True) as conn:
-            conn.execute("CREATE EXTENSION IF NOT EXISTS postgis")
+        ensure_database(url)
     except Exception:  # noqa: BLE001 - no usable PostGIS: the PostGIS half is skipped
         return None
     schema_url = f"{url}{'&' if '?' in url else '?'}schema=ir_{uuid.uuid4().hex[:10]}"

@@ -68,7 +68,7 @@ def run(instance: Path, database: str, users: int, seconds: int) -> dict:
         return {"skipped": missing}
     import redis
 
-    peers._ensure_database(database)
+    peers.ensure_database(database)
     url = f"{database}?schema=bench"
     peers._load(instance, url)
     key = _key(instance, url)

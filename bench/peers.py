@@ -46,7 +46,7 @@ def compare(instance: Path, database: str, tiles: list) -> dict:
     import psycopg
 
     tiles = [t for t in tiles if 7 <= t[0] <= 14]
-    _ensure_database(database)
+    ensure_database(database)
     url = f"{database}?schema=bench"
     _load(instance, url)
     with psycopg.connect(database, autocommit=True) as conn:
@@ -71,7 +71,8 @@ def compare(instance: Path, database: str, tiles: list) -> dict:
     return out
 
 
-def _ensure_database(database: str) -> None:
+def ensure_database(database: str) -> None:
+    """Create the database (on a fresh machine it is not there yet) and PostGIS in it."""
     import psycopg
 
     admin = database.rsplit("/", 1)[0] + "/postgres"
