@@ -9,6 +9,7 @@ one per test) never share a cache, a registry or a store.
 from __future__ import annotations
 
 import threading
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -69,6 +70,13 @@ class Services:
 
         return self.remembered("key_uses", KeyUseMemory)
 
+    @property
+    def after_imports(self) -> ThreadPoolExecutor:
+        """The one thread that does the work an HTTP import leaves behind (the indicators of
+        the new data), after the import has answered; imports queue on it in order."""
+        return self.remembered("after_imports", lambda: ThreadPoolExecutor(
+            max_workers=1, thread_name_prefix="after-import"))
+
     def remembered(self, name: str, factory):
         """The app's one object called `name`, made once by `factory()` on first use."""
         with self._keeping:
@@ -78,8 +86,11 @@ class Services:
             return value
 
     def close(self) -> None:
-        """Close the store and stop the analysis runs and report batches (the app is being
-        discarded)."""
+        """Close the store once the work after imports is done, and stop the analysis runs
+        and report batches (the app is being discarded)."""
+        after_imports = self._kept.get("after_imports")
+        if after_imports is not None:  # the one under way finishes, those queued are dropped
+            after_imports.shutdown(wait=True, cancel_futures=True)
         for name in ("analysis_runs", "report_batches"):
             pool = self._kept.get(name)
             if pool is not None and hasattr(pool, "shutdown"):

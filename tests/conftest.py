@@ -93,9 +93,21 @@ def _no_geoservice_configuration(monkeypatch):
 
 
 @pytest.fixture
-def make_app(tmp_path_factory):
+def made_apps():
+    """The apps `make_app` made in this test: closed (their work after imports done) before
+    the test's PostGIS schema is dropped, and again when the test ends."""
+    return []
+
+
+def _close(apps: list) -> None:
+    for app in apps:
+        services_of(app).close()
+
+
+@pytest.fixture
+def make_app(tmp_path_factory, made_apps):
     """Factory: a fresh app on a fresh instance folder; `loaded` copies in the fixture store."""
-    apps = []
+    apps = made_apps
 
     def factory(loaded_from: Path | None = None, **config):
         from geoservice import create_app
@@ -108,8 +120,7 @@ def make_app(tmp_path_factory):
         return app
 
     yield factory
-    for app in apps:
-        services_of(app).close()
+    _close(apps)
 
 
 @pytest.fixture
@@ -176,7 +187,7 @@ def _postgis_schema_url(schema: str) -> str:
 
 
 @pytest.fixture(params=["sqlite", "postgis"])
-def store_url(request, tmp_path):
+def store_url(request, tmp_path, made_apps):
     """A database URL for an empty store of each backend."""
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path / 'store.sqlite'}"
@@ -184,6 +195,7 @@ def store_url(request, tmp_path):
     _require_postgis()
     schema = f"t_{uuid.uuid4().hex[:12]}"
     yield _postgis_schema_url(schema)
+    _close(made_apps)  # no app still reads the schema (DROP ... CASCADE would deadlock)
     _drop_schema(schema)
 
 

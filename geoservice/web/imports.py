@@ -20,7 +20,6 @@ for a file refused as a whole (e.g. no coordinate system: 422 naming the likely 
 
 from __future__ import annotations
 
-import threading
 
 from flask import Blueprint, Response, g, jsonify, request
 
@@ -159,8 +158,7 @@ def upload(kind: str):
 
     # The map's indicators of the new data, computed once and kept for every worker, while
     # the import answers (readers of this worker asking meanwhile wait for this computation).
-    threading.Thread(target=after_import, args=(store, report), daemon=True,
-                     name="indicators-after-import").start()
+    services.current().after_imports.submit(after_import, store, report)
     status = {"applied": 201, "preview": 200}.get(report.status, 422)
     if params.get("format") == "csv":
         return Response(errors_csv(report.errors), status=status,

@@ -114,7 +114,7 @@ def world(request, tmp_path_factory, loaded_db, built):
     """A World on each backend, shared by the tests of a module (they only add users/keys)."""
     made, cleanup = make_world(request.param, tmp_path_factory, loaded_db, built)
     yield made
-    made.store.close()
+    services_of(made.app).close()  # its work after imports done, then its store
     cleanup()
 
 
@@ -123,7 +123,7 @@ def fresh_world(request, tmp_path_factory, loaded_db, built):
     """A World of its own for one test, on each backend."""
     made, cleanup = make_world(request.param, tmp_path_factory, loaded_db, built)
     yield made
-    made.store.close()
+    services_of(made.app).close()  # its work after imports done, then its store
     cleanup()
 
 

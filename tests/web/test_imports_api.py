@@ -223,3 +223,27 @@ def test_province_editor_point_in_another_province_is_422_naming_the_row(app):
                   content_type=GEOJSON)["numberMatched"] == 0
     national = decode(upload(client, "incidents", text, key(app), name="vu-viec.csv"), 201)
     assert any(w.startswith("row 3: the point lies") for w in national["warnings"])
+
+
+def test_closing_the_app_waits_for_the_work_after_an_import(app, monkeypatch):
+    """The indicators an HTTP import leaves to compute are done before the app's store closes
+    (a schema dropped meanwhile deadlocked with them on PostGIS)."""
+    import threading
+    import time
+
+    import geoservice.indicators.published as published
+
+    done, started = [], threading.Event()
+
+    def slow_after_import(store, report):
+        started.set()
+        time.sleep(0.5)
+        done.append(report.status)
+
+    monkeypatch.setattr(published, "after_import", slow_after_import)
+    client = app.test_client()
+    decode(upload(client, "incidents", INCIDENTS, key(app), name="vu-viec.csv"), 201)
+    assert started.wait(5), "the work after the import did not start"
+    assert done == []  # the import answered before that work ended
+    services_of(app).close()
+    assert done == ["applied"]
