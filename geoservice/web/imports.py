@@ -20,7 +20,6 @@ for a file refused as a whole (e.g. no coordinate system: 422 naming the likely 
 
 from __future__ import annotations
 
-
 from flask import Blueprint, Response, g, jsonify, request
 
 from geoservice import access, audit, services
