@@ -60,26 +60,35 @@ def server(instance: Path, tile_cache: str, port: int, database_url: str = "", *
 
 @contextlib.contextmanager
 def running(command: list[str], env: dict, port: int, probe: str):
-    """Run a server process until the block ends; yield its base URL once `probe` answers."""
-    process = subprocess.Popen(command, env=env, cwd=ROOT, stdout=subprocess.DEVNULL,
-                               stderr=subprocess.DEVNULL)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(600):
-            with contextlib.suppress(OSError):
-                urllib.request.urlopen(base + probe, timeout=2).read()
-                break
-            time.sleep(0.2)
-        else:
-            raise RuntimeError(f"{command[0]} did not start")
-        _wait_idle(process.pid)
-        yield base
-    finally:
-        process.terminate()
+    """Run a server process until the block ends; yield its base URL once `probe` answers.
+    What it writes to standard error is kept in a temporary file, and its last lines are
+    in the error when it does not start."""
+    with tempfile.TemporaryFile(mode="w+") as errors:
+        process = subprocess.Popen(command, env=env, cwd=ROOT, stdout=subprocess.DEVNULL,
+                                   stderr=errors)
+        base = f"http://127.0.0.1:{port}"
         try:
-            process.wait(30)
-        except subprocess.TimeoutExpired:
-            process.kill()
+            answered = False
+            for _ in range(600):
+                with contextlib.suppress(OSError):
+                    urllib.request.urlopen(base + probe, timeout=2).read()
+                    answered = True
+                if answered or process.poll() is not None:
+                    break
+                time.sleep(0.2)
+            if not answered:
+                errors.seek(0)
+                last = "\n".join(errors.read().splitlines()[-15:])
+                raise RuntimeError(f"{command[0]} did not start on port {port} (exit "
+                                   f"{process.returncode}):\n{last}")
+            _wait_idle(process.pid)
+            yield base
+        finally:
+            process.terminate()
+            try:
+                process.wait(30)
+            except subprocess.TimeoutExpired:
+                process.kill()
 
 
 def _cpu_seconds(pid: int) -> float:

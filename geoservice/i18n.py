@@ -13,6 +13,7 @@ then Vietnamese. Layer titles and legends come from the layer files' own `vi`/`e
 from __future__ import annotations
 
 import logging
+import os
 import tempfile
 from pathlib import Path
 
@@ -45,10 +46,13 @@ def compile_catalogue(target: Path) -> Path:
         mo_path.parent.mkdir(parents=True, exist_ok=True)
         with po_path.open("rb") as po_file:
             catalog = read_po(po_file, locale=po_path.parts[-3])
-        partial = mo_path.with_suffix(".mo.partial")
-        with partial.open("wb") as mo_file:
+        # A partial file of this writer's own: the workers of a fresh start compile at once.
+        handle, name = tempfile.mkstemp(dir=mo_path.parent, prefix="messages.",
+                                        suffix=".mo.partial")
+        with os.fdopen(handle, "wb") as mo_file:
             write_mo(mo_file, catalog)
-        partial.replace(mo_path)  # atomic: another process never reads half a file
+        os.chmod(name, 0o644)  # as a plainly written file would be (mkstemp makes it 0600)
+        os.replace(name, mo_path)  # atomic: another process never reads half a file
     return target
 
 
