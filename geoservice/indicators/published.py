@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 
 from geoservice import params as P
 from geoservice.access import Area
@@ -22,6 +23,10 @@ from geoservice.memory import give_back
 
 LOGGER = logging.getLogger(__name__)
 
+# While another process computes the indicators of a data version after an import:
+# {"version": ..., "until": epoch seconds}; readers of that version wait for its result.
+PENDING_KEY = "indicators/pending"
+POLL_S = 0.2
 UNIT_LEVELS = {"communes": "commune", "provinces": "province"}
 YEAR_FIELD = "indicator_year"
 PUBLIC_INDICATORS = {name: text for name, text in INDICATOR_NAMES.items()
@@ -53,16 +58,19 @@ def indicator_year(store, value: str | None) -> int | None:
     return year
 
 
-def indicators(store, level: str, year: int) -> dict[str, dict]:
-    """Return {unit code: {indicator: value}} for every unit of a level, restricted ones too."""
+def indicators(store, level: str, year: int, wait: bool = True) -> dict[str, dict]:
+    """Return {unit code: {indicator: value}} for every unit of a level, restricted ones too:
+    kept in this process and in the store's metadata, or computed now. With `wait`, while
+    another process computes them for this data version (`PENDING_KEY`), wait for its."""
     version = store.data_version()
+    meta_key = f"indicators/{level}/{year}"
 
     def compute() -> dict[str, dict]:
-        meta_key = f"indicators/{level}/{year}"
-        cached = store.get_meta(meta_key)
-        payload = json.loads(cached) if cached else None
-        if payload is not None and payload.get("version") == version:
-            return payload["values"]
+        kept = _kept(store, meta_key, version)
+        if kept is None and wait:
+            kept = _wait_for_pending(store, meta_key, version)
+        if kept is not None:
+            return kept
         LOGGER.info("computing %s indicators for %s (data version %s)", level, year, version)
         values = unit_indicators(store, level, year, restricted=True)
         give_back()  # the records' frames are freed: do not keep their memory
@@ -71,6 +79,25 @@ def indicators(store, level: str, year: int) -> dict[str, dict]:
         return values
 
     return store.derived.get(("indicators", level, year), version, compute)
+
+
+def _kept(store, meta_key: str, version: str) -> dict | None:
+    cached = store.get_meta(meta_key)
+    payload = json.loads(cached) if cached else None
+    return payload["values"] if payload and payload.get("version") == version else None
+
+
+def _wait_for_pending(store, meta_key: str, version: str) -> dict | None:
+    """The values another process is computing for `version`, once it has kept them; None
+    when none is (or it gave up)."""
+    while True:
+        pending = json.loads(store.get_meta(PENDING_KEY) or "{}")
+        if pending.get("version") != version or pending.get("until", 0) < time.time():
+            return _kept(store, meta_key, version)
+        kept = _kept(store, meta_key, version)
+        if kept is not None:
+            return kept
+        time.sleep(POLL_S)
 
 
 def decorate(store, collection_id: str, features: list, year: int | None,
@@ -93,21 +120,54 @@ def decorate(store, collection_id: str, features: list, year: int | None,
     return out
 
 
-def warm(store, years=None) -> None:
+def warm(store, years=None, wait: bool = True) -> None:
     """Compute and store the indicators of the given years (default: the latest) ahead."""
     for year in years or store.record_years("certification")[-1:]:
         for level in UNIT_LEVELS.values():
-            indicators(store, level, year)
+            indicators(store, level, year, wait=wait)
+
+
+def wrote(report) -> bool:
+    """Whether an import changed stored records (so its data version is new)."""
+    written = report.outcome or {}
+    return report.status == "applied" and bool(written.get("inserted") or written.get("updated"))
 
 
 def after_import(store, report) -> None:
     """After an import that wrote records, compute the latest year's indicators of the new
     data version and keep them in the store: every process (and host) serving the store
     then reads them instead of computing them for the first visitor after the import."""
-    written = report.outcome or {}
-    if report.status != "applied" or not (written.get("inserted") or written.get("updated")):
+    if not wrote(report):
         return
     try:
         warm(store)
     except Exception as exc:  # noqa: BLE001 - e.g. the store closed: the first reader computes
         LOGGER.warning("the indicators after the import were not kept: %s", exc)
+
+
+def announce(store) -> str:
+    """Note in the store that the indicators of its data version are being computed
+    elsewhere (readers wait for them); return that version."""
+    from geoservice.indicators.publish import TIMEOUT_S
+
+    version = store.data_version()
+    store.set_meta(PENDING_KEY, json.dumps({"version": version,
+                                            "until": time.time() + TIMEOUT_S}))
+    return version
+
+
+def publish_in_child(store, settings: dict, version: str) -> None:
+    """`after_import` for a long-running worker: the same computation in a short-lived
+    process (`geoservice.indicators.publish`; the worker would keep its memory), after
+    `announce` said so; then nobody waits for it any longer, whether it succeeded or not."""
+    from geoservice.indicators.publish import in_child
+
+    try:
+        in_child(settings)
+    except Exception as exc:  # noqa: BLE001 - the first reader computes them instead
+        LOGGER.warning("the indicators after the import were not kept: %s", exc)
+    finally:
+        try:
+            store.set_meta(PENDING_KEY, json.dumps({"version": version, "until": 0}))
+        except Exception as exc:  # noqa: BLE001 - the store closed: the marker expires
+            LOGGER.warning("the pending indicators were not cleared: %s", exc)

@@ -153,11 +153,13 @@ def upload(kind: str):
                              request.remote_addr)
         raise
     audit_import(store, g.principal.name, report, data, request.remote_addr)
-    from geoservice.indicators.published import after_import
+    from geoservice.indicators import published
 
-    # The map's indicators of the new data, computed once and kept for every worker, while
-    # the import answers (readers of this worker asking meanwhile wait for this computation).
-    services.current().after_imports.submit(after_import, store, report)
+    if published.wrote(report):  # the map's indicators of the new data, computed once for
+        # every worker by a short-lived process while the import answers; readers wait for it
+        here = services.current()
+        version = published.announce(store)
+        here.after_imports.submit(published.publish_in_child, store, here.settings, version)
     status = {"applied": 201, "preview": 200}.get(report.status, 422)
     if params.get("format") == "csv":
         return Response(errors_csv(report.errors), status=status,

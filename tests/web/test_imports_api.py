@@ -235,15 +235,16 @@ def test_closing_the_app_waits_for_the_work_after_an_import(app, monkeypatch):
 
     done, started = [], threading.Event()
 
-    def slow_after_import(store, report):
+    def slow_publication(store, settings, version):
         started.set()
         time.sleep(0.5)
-        done.append(report.status)
+        done.append(version)
 
-    monkeypatch.setattr(published, "after_import", slow_after_import)
+    monkeypatch.setattr(published, "publish_in_child", slow_publication)
     client = app.test_client()
     decode(upload(client, "incidents", INCIDENTS, key(app), name="vu-viec.csv"), 201)
     assert started.wait(5), "the work after the import did not start"
     assert done == []  # the import answered before that work ended
+    version = services_of(app).store.data_version()
     services_of(app).close()
-    assert done == ["applied"]
+    assert done == [version]

@@ -80,3 +80,72 @@ def test_new_records_refresh_the_indicators(client):
 ])
 def test_bad_year_parameters_are_400(client, url, parameter):
     assert_error(decode(client.get(url), 400), 400, "InvalidParameter", parameter)
+
+
+def _wait_until_published(store, timeout=60.0):
+    import json
+    import time
+
+    from geoservice.indicators.published import PENDING_KEY
+
+    deadline = time.time() + timeout
+    while json.loads(store.get_meta(PENDING_KEY) or "{}").get("until", 0) > 0:
+        assert time.time() < deadline, "the indicators after the import were not published"
+        time.sleep(0.1)
+
+
+def test_an_http_import_has_the_new_indicators_computed_by_a_short_lived_process(
+        client, monkeypatch):
+    """The worker that took the import computes nothing itself (it would keep the memory):
+    a child process keeps the latest year's indicators in the store, and readers get them."""
+    import io
+    import json
+
+    import geoservice.indicators.published as published
+
+    def not_here(*args, **kwargs):
+        raise AssertionError("the indicators were computed in the worker")
+
+    monkeypatch.setattr(published, "unit_indicators", not_here)
+    store = services_of(client.application).store
+    editor = {"X-API-Key": create_key(store, "e", "editor", "national")[1]}
+    text = ("Mã vụ việc,Tỉnh,Xã,Ngày,Loại,Kinh độ,Vĩ độ\n"
+            "TQ-25,Tuyên Quang,Lũng Cú,05/03/2025,ma tuý,105.31,23.33\n")
+    response = client.post("/imports/incidents", headers=editor,
+                           data={"file": (io.BytesIO(text.encode()), "vu-viec.csv")},
+                           content_type="multipart/form-data")
+    assert response.status_code == 201, response.get_data(as_text=True)
+    _wait_until_published(store)
+    for level in ("commune", "province"):
+        kept = json.loads(store.get_meta(f"indicators/{level}/2025"))
+        assert kept["version"] == store.data_version()
+    assert kept["values"]["08"]["incidents"] == 1
+    assert props(client, "/collections/communes/items/00715", editor)["incidents"] == 1
+
+
+def test_readers_wait_for_indicators_being_computed_elsewhere(client, monkeypatch):
+    import json
+    import threading
+    import time
+
+    import geoservice.indicators.published as published
+
+    store = services_of(client.application).store
+    version = store.data_version()
+    made_elsewhere = {"00715": {"incidents": 7}}
+    store.set_meta(published.PENDING_KEY,
+                   json.dumps({"version": version, "until": time.time() + 30}))
+    monkeypatch.setattr(published, "unit_indicators", lambda *a, **k: {"computed": "here"})
+
+    def elsewhere():
+        time.sleep(0.5)
+        store.set_meta("indicators/commune/2025",
+                       json.dumps({"version": version, "values": made_elsewhere}))
+
+    threading.Thread(target=elsewhere).start()
+    started = time.perf_counter()
+    assert published.indicators(store, "commune", 2025) == made_elsewhere
+    assert time.perf_counter() - started >= 0.4
+    # The other process gave up (or failed): the next reader computes them itself.
+    store.set_meta(published.PENDING_KEY, json.dumps({"version": version, "until": 0}))
+    assert published.indicators(store, "province", 2025) == {"computed": "here"}
