@@ -87,7 +87,7 @@ def emerging_table(store, result: Result) -> dict:
 
 def province_names(store) -> dict[str, str]:
     """Province code -> full name."""
-    page = store.query("provinces", FeatureQuery(limit=100))
+    page = store.query("provinces", FeatureQuery(limit=100, geometry=False))
     return {fid: props.get("full_name") or props.get("name") for fid, props, _g in page.features}
 
 

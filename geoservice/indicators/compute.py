@@ -69,7 +69,8 @@ def records_frame(store, kind: str, **filters) -> pd.DataFrame:
 def unit_codes(store, level: str, province_code: str | None = None) -> pd.DataFrame:
     """Return the units of a level from the boundaries: ``code`` and ``province_code``."""
     collection = "communes" if unit_column(level) == "commune_code" else "provinces"
-    page = store.query(collection, FeatureQuery(limit=PAGE, province_code=province_code))
+    page = store.query(collection, FeatureQuery(limit=PAGE, province_code=province_code,
+                                                geometry=False))
     rows = [{"code": fid, "province_code": props.get("province_code") or props.get("code")}
             for fid, props, _geometry in page.features]
     frame = pd.DataFrame(rows, columns=["code", "province_code"])
@@ -291,7 +292,7 @@ def by_border_neighbor(frame: pd.DataFrame, store) -> pd.DataFrame:
     """
     if frame.attrs.get("level") == "province":
         raise ValueError("by_border_neighbor needs a commune-level frame")
-    page = store.query("communes", FeatureQuery(limit=PAGE))
+    page = store.query("communes", FeatureQuery(limit=PAGE, geometry=False))
     neighbours = {fid: list(props.get("border_neighbors") or ())
                   for fid, props, _geometry in page.features}
     data = numeric(frame.copy(), [c for c in frame.columns if additive(c)])

@@ -61,6 +61,7 @@ class TileSource:
     shape_version: str = ""  # the version of the data its geometries are made from
     _zooms: dict = field(default_factory=dict, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    shapeless: frozenset = frozenset()  # ids of features it takes that have no geometry
 
     def __len__(self) -> int:
         return len(self.geometries)
@@ -71,7 +72,7 @@ class TileSource:
         geometries, bands and indexes shared, not copied."""
         other = TileSource(self.layer, version, self.geometries, properties, symbols,
                            self.provinces, self.ids, self.lonlat, self.shape_version,
-                           self._zooms)
+                           self._zooms, shapeless=self.shapeless)
         for name in ("lonlat_tree", "index_of"):  # cached indexes of the same shapes
             if name in self.__dict__:
                 other.__dict__[name] = self.__dict__[name]
@@ -243,16 +244,23 @@ def prepare(store, layer: LayerDef, year: int | None = None, runs=None,
 
         return from_rows(layer, layer_data_version(store, layer), labels_of(store).rows())
     version = layer_data_version(store, layer)
+    shapes = shape_version(store, layer)
+    if (previous is not None and previous.shape_version == shapes
+            and not layer.source.geometry_transform):  # the shapes may be kept: read no geometry
+        kept = _new_values(previous, layer, _read(store, layer, year, geometry=False), version)
+        if kept is not None:
+            return kept
     rows = _read(store, layer, year)
     anchors = _commune_points(store) if layer.source.geometry_transform else {}
-    geometries, properties, symbols, provinces, ids = [], [], [], [], []
+    geometries, properties, symbols, provinces, ids, shapeless = [], [], [], [], [], []
     for fid, props, geometry in rows:
         if anchors:  # lines start at the Vietnamese unit, not at the record's point
             geometry = anchors.get(props.get("commune_code"))
-        if geometry is None or not layer.accepts(props):
+        if not layer.accepts(props):
             continue
-        geometry = layer.transform_geometry(geometry, props)
+        geometry = layer.transform_geometry(geometry, props) if geometry is not None else None
         if geometry is None or geometry.is_empty:
+            shapeless.append(fid)
             continue
         geometries.append(geometry)
         ids.append(fid)
@@ -261,7 +269,6 @@ def prepare(store, layer: LayerDef, year: int | None = None, runs=None,
         provinces.append(props.get("province_code")
                          or (props.get("code") if layer.source.collection == "provinces"
                              else None) or "")
-    shapes = shape_version(store, layer)
     if previous is not None and previous.shape_version == shapes and previous.ids == ids:
         LOGGER.info("prepared layer %s: %d features, shapes kept (data version %s)",
                     layer.id, len(ids), version)
@@ -271,9 +278,28 @@ def prepare(store, layer: LayerDef, year: int | None = None, runs=None,
     LOGGER.info("prepared layer %s: %d features (data version %s)", layer.id, len(projected),
                 version)
     source = TileSource(layer, version, projected, properties, _shared(symbols),
-                        np.array(provinces, dtype=object), ids, lonlat, shape_version=shapes)
+                        np.array(provinces, dtype=object), ids, lonlat, shape_version=shapes,
+                        shapeless=frozenset(shapeless))
     _prepared_bands(store, source, year)
     return source
+
+
+def _new_values(previous: TileSource, layer: LayerDef, rows, version: str
+                ) -> TileSource | None:
+    """`previous` with the values of `rows` (read without geometry), when they are the
+    same features (its shapes are current, so a feature without geometry then still has
+    none); None when the features differ (the layer is prepared anew)."""
+    ids, properties, symbols = [], [], []
+    for fid, props, _none in rows:
+        if layer.accepts(props) and fid not in previous.shapeless:
+            ids.append(fid)
+            properties.append(layer.tile_properties(props))
+            symbols.append(layer.symbol_for(props))
+    if ids != previous.ids:
+        return None
+    LOGGER.info("prepared layer %s: %d features, shapes kept (data version %s)", layer.id,
+                len(ids), version)
+    return previous.with_values(version, properties, _shared(symbols))
 
 
 def shape_key(layer: LayerDef, year: int | None = None) -> str | None:
@@ -332,12 +358,13 @@ def _commune_points(store) -> dict:
             if geometry is not None}
 
 
-def _read(store, layer: LayerDef, year: int | None):
+def _read(store, layer: LayerDef, year: int | None, geometry: bool = True):
     collection = layer.source.collection
     if COLLECTIONS[collection].source == "records":
-        page = store.query_records(collection, RecordQuery(limit=ALL, year=year))
+        page = store.query_records(collection, RecordQuery(limit=ALL, year=year,
+                                                           geometry=geometry))
         return page.features
-    page = store.query(collection, FeatureQuery(limit=ALL))
+    page = store.query(collection, FeatureQuery(limit=ALL, geometry=geometry))
     if layer.source.indicator is None:
         return page.features
     indicator_year = layer.params.get("year")

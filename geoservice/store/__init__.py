@@ -45,6 +45,7 @@ class FeatureQuery:
     q: str | None = None
     filter: object = None  # a `geoservice.store.cql.Filter`, or None
     sortby: tuple = ()  # (property, descending, JSON type); then ordered by id
+    geometry: bool = True  # False: geometries are not read (None in the page)
 
 
 @dataclass

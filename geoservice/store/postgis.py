@@ -148,8 +148,9 @@ class PostgisStore(PostgisBoundaries, PostgisPrepared, PostgisSecurity, Store):
         where, params, order = self._where(collection, query)
         conn = self._connect()
         total = conn.execute(f"SELECT count(*) FROM features WHERE {where}", params).fetchone()[0]
+        geometry = "ST_AsBinary(geom)" if query.geometry else "NULL"
         rows = conn.execute(
-            f"SELECT id, properties, ST_AsBinary(geom) FROM features WHERE {where} "
+            f"SELECT id, properties, {geometry} FROM features WHERE {where} "
             f"ORDER BY {order} LIMIT %s OFFSET %s", [*params, query.limit, query.offset],
         ).fetchall()
         return FeaturePage([_decode(r) for r in rows], total)

@@ -128,8 +128,9 @@ def query_records(conn, kind: str, query: RecordQuery) -> FeaturePage:
     order = cql.apply(where, params, query, cql.POSTGIS_RECORDS)
     sql_where = " AND ".join(where)
     total = conn.execute(f"SELECT count(*) FROM records WHERE {sql_where}", params).fetchone()[0]
+    geometry = "ST_AsBinary(geom)" if query.geometry else "NULL"
     rows = conn.execute(
-        "SELECT id, properties, ST_AsBinary(geom), commune_code, province_code, synthetic, "
+        f"SELECT id, properties, {geometry}, commune_code, province_code, synthetic, "
         "version, source_file, source_row, imported_at FROM records "
         f"WHERE {sql_where} ORDER BY {order} LIMIT %s OFFSET %s",
         [*params, query.limit, query.offset]).fetchall()

@@ -65,6 +65,7 @@ class RecordQuery:
     record_id: str | None = None
     filter: object = None  # a `geoservice.store.cql.Filter`, or None
     sortby: tuple = ()  # (property, descending, JSON type); then ordered by id
+    geometry: bool = True  # False: geometries are not read (None in the page)
 
 
 # The columns every backend stores beside a record's own properties, in this order.

@@ -164,8 +164,9 @@ class SqliteStore(SqliteBoundaries, SqlitePrepared, SqliteSecurity, Store):
             sql_where = " AND ".join(where)
             total = conn.execute(f"SELECT count(*) FROM features f WHERE {sql_where}",
                                  params).fetchone()[0]
+            geometry = "f.geometry" if query.geometry else "NULL"
             rows = conn.execute(
-                f"SELECT f.id, f.properties, f.geometry FROM features f WHERE {sql_where} "
+                f"SELECT f.id, f.properties, {geometry} FROM features f WHERE {sql_where} "
                 f"ORDER BY {order} LIMIT ? OFFSET ?", [*params, query.limit, query.offset],
             ).fetchall()
             return FeaturePage([_decode(r) for r in rows], total)

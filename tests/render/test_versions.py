@@ -183,7 +183,10 @@ def test_an_import_of_values_keeps_the_prepared_shapes_and_changes_the_values(lo
     _certify(store, code, province, 7)
     before = sources.get(store, layer)
     _certify(store, code, province, 3)
+    asked, query = [], store.query
+    store.query = lambda collection, q: asked.append(q.geometry) or query(collection, q)
     after = sources.get(store, layer)
+    assert asked and True not in asked  # the communes read again without geometries
     assert after is not before and after.version != before.version
     assert after.geometries is before.geometries and after._zooms is before._zooms
     field = "certification_rate_residential"
