@@ -45,6 +45,7 @@ import re
 import subprocess
 import sys
 import tempfile
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlencode
@@ -62,6 +63,7 @@ BROWSER_CONNECTIONS = 6       # a browser's connections to one HTTP/1.1 host
 SEED = 9                      # + the user's number: the same officials every run
 STOP_TIMEOUT = 30             # s after the run time for views under way to finish (counted)
 REQUEST_TIMEOUT = 60          # s an official waits for one answer before giving up on it
+UNANSWERED_S = 10             # s in flight when the run ends that count as unanswered
 # Each official's province: (name, where its view is centred, a place in it of
 # bench/places.py, clicked to pick the province and zoomed in on as a commune).
 PROVINCES = (
@@ -279,9 +281,11 @@ def _figures(prefix: Path) -> dict:
     samples = json.loads(Path(f"{prefix}-samples.json").read_text())
     times = samples["times"]
     by_name = {r["Name"]: _row(r) for r in rows if r["Name"] != "Aggregated"}
+    # Sent within UNANSWERED_S of the run's end and cut off by it: not counted unanswered.
+    cut_off = [name for name, waited in samples.get("cut_off", ()) if waited < UNANSWERED_S]
     for name, count in samples["started"].items():
         row = by_name.setdefault(name, {"requests": 0, "failures": 0, "unfinished": 0})
-        row["unfinished"] = count - len(times.get(name, ()))
+        row["unfinished"] = count - len(times.get(name, ())) - cut_off.count(name)
     groups: dict = {}
     for name, row in sorted(by_name.items()):
         group = groups.setdefault(group_of(name), {"requests": 0, "failures": 0,
@@ -294,6 +298,7 @@ def _figures(prefix: Path) -> dict:
     aggregated = next(r for r in rows if r["Name"] == "Aggregated")
     total, requests = _row(aggregated), int(aggregated["Request Count"])
     return {**total, "unfinished": sum(row["unfinished"] for row in by_name.values()),
+            "cut_off_at_stop": len(cut_off),
             "error_rate_pct": round(100 * total["failures"] / requests, 3) if requests else None,
             "requests_per_s": round(float(aggregated["Requests/s"]), 1),
             "max_ms": _number(aggregated["Max Response Time"]), "groups": groups,
@@ -340,7 +345,9 @@ if importlib.util.find_spec("locust") is not None:
     import gevent.pool
     from locust import HttpUser, events, task
 
-    SAMPLES: dict = {"times": {}, "started": {}}  # by request name: ms of each answer
+    # By request name: ms of each answer, requests sent; and (name, seconds in flight) of
+    # each request the run's end cut off (its official stopped mid-view).
+    SAMPLES: dict = {"times": {}, "started": {}, "cut_off": []}
 
     @events.request.add_listener
     def _record(name: str, response_time: float, **_kwargs) -> None:
@@ -434,19 +441,25 @@ if importlib.util.find_spec("locust") is not None:
             (with `expect`) or the JSON (with `json_body`); None when it failed."""
             started = SAMPLES["started"]
             started[name] = started.get(name, 0) + 1  # less the answers: still waiting at the end
-            with self.client.get(path, name=name, headers={"Accept": accept},
-                                 timeout=REQUEST_TIMEOUT, catch_response=True) as response:
-                if response.status_code == 0 or response.status_code >= 400:
-                    response.failure(_reason(response))
-                    return None
-                if expect and expect not in response.text:
-                    response.failure(f"HTTP {response.status_code} without {expect}")
-                    return None
-                try:
-                    return response.json() if json_body else response.text if expect else ""
-                except ValueError:
-                    response.failure(f"HTTP {response.status_code} not JSON")
-                    return None
+            sent = time.monotonic()
+            try:
+                with self.client.get(path, name=name, headers={"Accept": accept},
+                                     timeout=REQUEST_TIMEOUT, catch_response=True) as response:
+                    if response.status_code == 0 or response.status_code >= 400:
+                        response.failure(_reason(response))
+                        return None
+                    if expect and expect not in response.text:
+                        response.failure(f"HTTP {response.status_code} without {expect}")
+                        return None
+                    try:
+                        return (response.json() if json_body
+                                else response.text if expect else "")
+                    except ValueError:
+                        response.failure(f"HTTP {response.status_code} not JSON")
+                        return None
+            except gevent.GreenletExit:  # the run's end: how long it had been waiting
+                SAMPLES["cut_off"].append((name, time.monotonic() - sent))
+                raise
 
     def _reason(response) -> str:
         """'HTTP 503 StoreUnavailable', or what became of the connection."""
