@@ -4,37 +4,23 @@ After an import over HTTP, the worker that took it does not compute the national
 itself: a national computation builds some 130 MB of short-lived Python objects, and a
 long-running worker never gives all of that memory back to the system (the allocator keeps
 the arenas a few long-lived objects stay in). So the worker starts ``python -m
-geoservice.indicators.publish`` with its own settings, which computes the latest year's
-indicators, keeps them in the store's metadata (`published.indicators`) and exits; every
-worker then reads them from there. Readers that ask meanwhile wait for them
-(`published.PENDING_KEY`) instead of computing them a second time.
+geoservice.indicators.publish`` with its own settings (`published.publish_in_child`), which
+computes the latest year's indicators, keeps them in the store's metadata
+(`published.indicators`) and exits; every worker then reads them from there. Readers that
+ask meanwhile wait for them (`published.PENDING_KEY`) instead of computing them a second
+time.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-import subprocess
 import sys
-
-LOGGER = logging.getLogger(__name__)
-TIMEOUT_S = 600  # a national computation takes seconds; a stuck one is stopped
-
-
-def in_child(settings: dict) -> None:
-    """Compute and keep the latest indicators of the store `settings` name, in a child
-    process; raise RuntimeError (with its last words) when it fails."""
-    given = {"DATABASE_URL": settings["DATABASE_URL"],
-             "CATEGORIES": str(settings.get("CATEGORIES") or "")}
-    done = subprocess.run([sys.executable, "-m", __name__], input=json.dumps(given),
-                          capture_output=True, text=True, timeout=TIMEOUT_S, check=False)
-    if done.returncode != 0:
-        last = (done.stderr.strip().splitlines() or ["no message"])[-1]
-        raise RuntimeError(f"the indicators process ended with {done.returncode}: {last}")
 
 
 def main() -> None:
-    """Read the settings (JSON) from standard input, compute, keep, exit."""
+    """Read the settings (JSON: DATABASE_URL, CATEGORIES) from standard input, compute,
+    keep, exit."""
     from geoservice.indicators.published import warm
     from geoservice.records import catalogue
     from geoservice.store import open_store

@@ -27,6 +27,7 @@ LOGGER = logging.getLogger(__name__)
 # {"version": ..., "until": epoch seconds}; readers of that version wait for its result.
 PENDING_KEY = "indicators/pending"
 POLL_S = 0.2
+CHILD_TIMEOUT_S = 600  # a national computation takes seconds; a stuck one is stopped
 UNIT_LEVELS = {"communes": "commune", "provinces": "province"}
 YEAR_FIELD = "indicator_year"
 PUBLIC_INDICATORS = {name: text for name, text in INDICATOR_NAMES.items()
@@ -148,11 +149,9 @@ def after_import(store, report) -> None:
 def announce(store) -> str:
     """Note in the store that the indicators of its data version are being computed
     elsewhere (readers wait for them); return that version."""
-    from geoservice.indicators.publish import TIMEOUT_S
-
     version = store.data_version()
     store.set_meta(PENDING_KEY, json.dumps({"version": version,
-                                            "until": time.time() + TIMEOUT_S}))
+                                            "until": time.time() + CHILD_TIMEOUT_S}))
     return version
 
 
@@ -160,10 +159,8 @@ def publish_in_child(store, settings: dict, version: str) -> None:
     """`after_import` for a long-running worker: the same computation in a short-lived
     process (`geoservice.indicators.publish`; the worker would keep its memory), after
     `announce` said so; then nobody waits for it any longer, whether it succeeded or not."""
-    from geoservice.indicators.publish import in_child
-
     try:
-        in_child(settings)
+        _in_child(settings)
     except Exception as exc:  # noqa: BLE001 - the first reader computes them instead
         LOGGER.warning("the indicators after the import were not kept: %s", exc)
     finally:
@@ -171,3 +168,19 @@ def publish_in_child(store, settings: dict, version: str) -> None:
             store.set_meta(PENDING_KEY, json.dumps({"version": version, "until": 0}))
         except Exception as exc:  # noqa: BLE001 - the store closed: the marker expires
             LOGGER.warning("the pending indicators were not cleared: %s", exc)
+
+
+def _in_child(settings: dict) -> None:
+    """Run `python -m geoservice.indicators.publish` on the store `settings` name; raise
+    RuntimeError (with its last words) when it fails."""
+    import subprocess
+    import sys
+
+    given = {"DATABASE_URL": settings["DATABASE_URL"],
+             "CATEGORIES": str(settings.get("CATEGORIES") or "")}
+    done = subprocess.run([sys.executable, "-m", "geoservice.indicators.publish"],
+                          input=json.dumps(given), capture_output=True, text=True,
+                          timeout=CHILD_TIMEOUT_S, check=False)
+    if done.returncode != 0:
+        last = (done.stderr.strip().splitlines() or ["no message"])[-1]
+        raise RuntimeError(f"the indicators process ended with {done.returncode}: {last}")
