@@ -107,7 +107,6 @@ def _close(apps: list) -> None:
 @pytest.fixture
 def make_app(tmp_path_factory, made_apps):
     """Factory: a fresh app on a fresh instance folder; `loaded` copies in the fixture store."""
-    apps = made_apps
 
     def factory(loaded_from: Path | None = None, **config):
         from geoservice import create_app
@@ -116,11 +115,11 @@ def make_app(tmp_path_factory, made_apps):
         if loaded_from is not None:
             _copy_database(loaded_from, instance / "geoservice.sqlite")
         app = create_app({"INSTANCE_PATH": str(instance), **config})
-        apps.append(app)
+        made_apps.append(app)
         return app
 
     yield factory
-    _close(apps)
+    _close(made_apps)
 
 
 @pytest.fixture
